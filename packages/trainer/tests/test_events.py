@@ -1,0 +1,81 @@
+"""Event construction and throttling."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from swavlab.events import (
+    EventThrottle,
+    checkpoint_event,
+    metrics_event,
+    progress_event,
+    status_event,
+)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_non_finite_values_become_null_and_serialise_strictly() -> None:
+    event = metrics_event(1, 5, {"loss": math.nan, "lr": 0.5, "x": math.inf})
+    assert event["values"] == {"loss": None, "lr": 0.5, "x": None}
+    json.dumps(event, allow_nan=False)
+    assert progress_event(1, 2, 10, math.inf)["eta_seconds"] is None
+    assert progress_event(1, 2, 10, -3.0)["eta_seconds"] == 0.0
+
+
+def test_progress_is_coalesced_to_the_rate_limit() -> None:
+    clock = FakeClock()
+    seen: list[dict] = []
+    throttle = EventThrottle(seen.append, max_per_second=10, clock=clock)
+    for step in range(1, 1001):  # 1000 steps over 1 simulated second
+        clock.now = step / 1000
+        throttle.emit(progress_event(0, step, 1000, 1.0))
+    throttle.flush()
+    assert 9 <= len(seen) <= 12
+    assert seen[-1]["step"] == 1000  # the newest position always arrives at the end
+    times = [e["step"] / 1000 for e in seen[:-1]]
+    assert all(b - a >= 0.1 - 1e-9 for a, b in zip(times, times[1:]))
+
+
+def test_important_events_are_never_dropped_and_keep_order() -> None:
+    clock = FakeClock()
+    seen: list[dict] = []
+    throttle = EventThrottle(seen.append, max_per_second=10, clock=clock)
+    throttle.emit(status_event("running"))
+    throttle.emit(progress_event(0, 1, 10, 5.0))  # held: status was just sent
+    for step in range(5):
+        throttle.emit(checkpoint_event(f"/c{step}", "ab" * 32, 100, 1, step))
+    kinds = [e["type"] for e in seen]
+    assert kinds == ["status", "progress"] + ["checkpoint"] * 5
+
+
+def test_coalesced_metrics_merge_values() -> None:
+    clock = FakeClock()
+    seen: list[dict] = []
+    throttle = EventThrottle(seen.append, max_per_second=10, clock=clock)
+    throttle.emit(metrics_event(1, 10, {"loss": 2.0}))
+    throttle.emit(metrics_event(1, 10, {"epoch_seconds": 3.5}))
+    throttle.emit(metrics_event(2, 20, {"loss": 1.5}))
+    throttle.flush()
+    assert seen[0]["values"] == {"loss": 2.0}
+    assert seen[1] == {"type": "metrics", "epoch": 2, "step": 20, "values": {"loss": 1.5, "epoch_seconds": 3.5}}
+
+
+def test_replies_reach_the_reply_hook() -> None:
+    replies: list[object] = []
+    throttle = EventThrottle(lambda _e: "stop", on_reply=replies.append)
+    throttle.emit(status_event("running"))
+    assert replies == ["stop"]
+
+
+def test_no_callback_is_a_no_op() -> None:
+    throttle = EventThrottle(None)
+    throttle.emit(status_event("running"))
+    throttle.flush()
