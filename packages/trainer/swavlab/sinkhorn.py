@@ -1,0 +1,65 @@
+"""Sinkhorn-Knopp codes for SwAV (Caron et al. 2020, Eq. 5 and Appendix A.1), in scaling-vector form.
+
+The paper's pseudo-code rewrites the whole K x B matrix Q = exp(scores / eps)^T on every
+iteration: divide by the total, then alternately divide rows by their sums (times K) and columns by
+their sums (times B). Every one of those steps multiplies Q by a diagonal matrix on one side, so
+after any number of iterations Q = diag(u) exp(scores / eps)^T diag(v) for a prototype vector u and a
+sample vector v (the factors K and B folded in). Iterating only on u and v costs two matrix-vector
+products per iteration instead of several full passes over the matrix, and the codes are formed once
+at the end. The result is the same up to fp32 rounding.
+"""
+
+import contextlib
+
+import torch
+
+from .distributed import all_reduce_max, all_reduce_sum, world_size
+
+
+def _autocast_disabled(device: torch.device) -> contextlib.AbstractContextManager[None]:
+    """Autocast off for this device type: exp(score / eps) reaches e^20 at eps = 0.05, beyond fp16."""
+    if device.type in ("cpu", "cuda"):
+        return torch.autocast(device_type=device.type, enabled=False)
+    return contextlib.nullcontext()
+
+
+@torch.no_grad()
+def sinkhorn(scores: torch.Tensor, epsilon: float = 0.05, iterations: int = 3) -> torch.Tensor:
+    """Soft codes Q* for a batch of prototype scores (Eq. 5, solved with `iterations` Sinkhorn steps).
+
+    `scores` is [B, K] (samples x prototypes), any float dtype; the computation runs in fp32 with
+    autocast disabled and returns fp32 [B, K] codes whose rows sum to 1, each prototype receiving about
+    B / K of the mass. Under an initialised torch.distributed group, B is the global batch: the
+    per-prototype maxima and sums are all-reduced, per-sample sums stay local.
+    """
+    if scores.dim() != 2:
+        raise ValueError(f"scores: expected a [batch, prototypes] matrix, got shape {tuple(scores.shape)}")
+    if not epsilon > 0 or epsilon == float("inf"):
+        raise ValueError(f"epsilon: must be a finite number > 0, got {epsilon}")
+    if iterations < 1:
+        raise ValueError(f"iterations: must be >= 1, got {iterations}")
+
+    with _autocast_disabled(scores.device):
+        scores = scores.float()
+        n_samples, n_prototypes = scores.shape
+        global_batch = n_samples * world_size()
+
+        # Subtracting a per-prototype constant scales each prototype's row of Q by a constant, which the
+        # first prototype normalisation removes; it keeps every exponent <= 0 (no overflow) and every
+        # prototype's largest entry at 1 (no all-zero prototype). The maximum must be global so that
+        # all ranks scale a prototype by the same constant.
+        prototype_max = all_reduce_max(scores.amax(dim=0))
+        # exp((scores - max) / eps) with the shift and scale fused into the one pass that allocates.
+        kernel = torch.add(prototype_max.div_(-epsilon), scores, alpha=1.0 / epsilon).exp_()
+
+        # The paper's initial division by the total sum is a uniform factor that cancels in the final
+        # per-sample normalisation, so it is skipped. u = prototype_scale, v = sample_scale.
+        sample_scale = torch.ones(n_samples, dtype=torch.float32, device=scores.device)
+        for _ in range(iterations):
+            prototype_mass = all_reduce_sum(torch.mv(kernel.t(), sample_scale))
+            prototype_scale = prototype_mass.mul_(n_prototypes).reciprocal_()
+            sample_mass = torch.mv(kernel, prototype_scale)
+            sample_scale = sample_mass.mul(global_batch).reciprocal_()
+
+        # Final column normalisation times B: codes[i, k] = kernel[i, k] * u[k] / sum_k' kernel[i, k'] u[k'].
+        return kernel.mul_(prototype_scale).div_(sample_mass.unsqueeze(1))

@@ -1,0 +1,115 @@
+"""Sinkhorn codes against the paper's Appendix A.1 pseudo-code, plus the properties the loss relies on."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from swavlab.sinkhorn import sinkhorn
+
+
+def appendix_a1(scores: torch.Tensor, epsilon: float, iterations: int) -> torch.Tensor:
+    """The pseudo-code of Appendix A.1, written out literally: the oracle."""
+    q = torch.exp(scores / epsilon).t()
+    q /= torch.sum(q)
+    n_prototypes, n_samples = q.shape
+    for _ in range(iterations):
+        q /= torch.sum(q, dim=1, keepdim=True)
+        q /= n_prototypes
+        q /= torch.sum(q, dim=0, keepdim=True)
+        q /= n_samples
+    q *= n_samples
+    return q.t()
+
+
+def cosine_scores(n_samples: int, n_prototypes: int, seed: int = 0, dim: int = 16) -> torch.Tensor:
+    """Scores as SwAV makes them: normalised embeddings times normalised prototypes."""
+    generator = torch.Generator().manual_seed(seed)
+    embeddings = F.normalize(torch.randn(n_samples, dim, generator=generator), dim=1)
+    prototypes = F.normalize(torch.randn(n_prototypes, dim, generator=generator), dim=1)
+    return embeddings @ prototypes.t()
+
+
+@pytest.mark.parametrize(
+    ("n_samples", "n_prototypes", "epsilon", "iterations"),
+    [(64, 30, 0.05, 3), (16, 100, 0.05, 3), (256, 40, 0.1, 10), (32, 8, 0.05, 1), (128, 300, 0.03, 30)],
+)
+def test_matches_appendix_a1_oracle(n_samples: int, n_prototypes: int, epsilon: float, iterations: int) -> None:
+    scores = cosine_scores(n_samples, n_prototypes, seed=n_samples + n_prototypes)
+    expected = appendix_a1(scores, epsilon, iterations)
+    codes = sinkhorn(scores, epsilon, iterations)
+    assert codes.shape == (n_samples, n_prototypes)
+    assert codes.dtype == torch.float32
+    torch.testing.assert_close(codes, expected, rtol=0, atol=1e-5)
+
+
+def test_rows_sum_to_one_and_prototypes_share_the_mass() -> None:
+    n_samples, n_prototypes = 256, 32
+    scores = cosine_scores(n_samples, n_prototypes, seed=3)
+    fair_share = n_samples / n_prototypes
+
+    def deviation(codes: torch.Tensor) -> float:
+        return ((codes.sum(dim=0) - fair_share).abs().max() / fair_share).item()
+
+    plain_softmax = torch.softmax(scores / 0.05, dim=1)
+    few = sinkhorn(scores, 0.05, 3)
+    many = sinkhorn(scores, 0.05, 200)
+    for codes in (few, many):
+        torch.testing.assert_close(codes.sum(dim=1), torch.ones(n_samples), rtol=0, atol=1e-5)
+        assert bool((codes >= 0).all())
+    # Three iterations already spread the mass far more evenly than a per-sample softmax; many converge.
+    assert deviation(few) < 0.5 * deviation(plain_softmax)
+    assert deviation(many) < 1e-4
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_input_is_computed_in_fp32(dtype: torch.dtype) -> None:
+    scores = cosine_scores(64, 30, seed=5).to(dtype)
+    # The largest score is close to 1 and e^(1 / 0.05) = 4.9e8 is beyond fp16's range: a computation in
+    # the input's dtype would overflow.
+    assert scores.max().item() > 0.6 and math.exp(0.6 / 0.05) > torch.finfo(torch.float16).max
+    codes = sinkhorn(scores)
+    assert codes.dtype == torch.float32
+    assert bool(torch.isfinite(codes).all())
+    torch.testing.assert_close(codes, appendix_a1(scores.float(), 0.05, 3), rtol=0, atol=1e-5)
+
+
+def test_cpu_autocast_does_not_lower_the_precision() -> None:
+    scores = cosine_scores(64, 30, seed=6)
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        codes = sinkhorn(scores)
+    assert codes.dtype == torch.float32
+    torch.testing.assert_close(codes, appendix_a1(scores, 0.05, 3), rtol=0, atol=1e-5)
+
+
+def test_large_scores_stay_finite_where_the_pseudo_code_overflows() -> None:
+    # Scores in [3, 5]: exp(5 / 0.05) = e^100 overflows fp32 but not fp64, so the fp64 pseudo-code is the
+    # reference. A constant offset does not change the codes mathematically.
+    scores = cosine_scores(48, 12, seed=7) + 4.0
+    assert not bool(torch.isfinite(appendix_a1(scores, 0.05, 3)).all())
+    codes = sinkhorn(scores)
+    expected = appendix_a1(scores.double(), 0.05, 3).float()
+    torch.testing.assert_close(codes, expected, rtol=0, atol=1e-5)
+
+
+def test_no_gradient_and_input_untouched() -> None:
+    scores = cosine_scores(32, 10, seed=8).requires_grad_(True)
+    before = scores.detach().clone()
+    codes = sinkhorn(scores)
+    assert not codes.requires_grad
+    assert torch.equal(scores.detach(), before)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"scores": torch.zeros(4)}, "scores"),
+        ({"scores": torch.zeros(4, 3), "epsilon": 0.0}, "epsilon"),
+        ({"scores": torch.zeros(4, 3), "epsilon": float("nan")}, "epsilon"),
+        ({"scores": torch.zeros(4, 3), "iterations": 0}, "iterations"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs: dict[str, object], name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        sinkhorn(**kwargs)  # type: ignore[arg-type]
