@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { Crops } from './crops.js';
+import { checkSpecRules } from './spec-rules.js';
+
+/**
+ * The experiment spec (wire format: JSON, snake_case). Every field is optional and defaults to the values
+ * agreed in the team's spec table (the paper's settings where the paper has one). Objects are strict.
+ */
+
+const TAG = /^[A-Za-z0-9_.:/-]+$/;
+
+export const Seed = z
+  .int()
+  .min(0)
+  .max(2 ** 31 - 1);
+export const Tags = z.array(z.string().min(1).max(64).regex(TAG)).max(32);
+
+const Data = z.strictObject({
+  source: z.enum(['synthetic', 'folder', 'digits']).default('synthetic'),
+  path: z
+    .string()
+    .min(1)
+    .max(4096)
+    .optional()
+    .meta({ description: 'dataset folder (source "folder" only), inside one of SWAVLAB_DATA_ROOTS' }),
+  num_images: z.int().min(16).max(10_000_000).default(4096),
+  num_classes: z.int().min(2).max(1000).default(10),
+  image_size: z.int().min(8).max(1024).default(32),
+  test_fraction: z.number().gt(0).lte(0.9).default(0.2),
+});
+
+const Model = z.strictObject({
+  arch: z
+    .enum(['tiny', 'resnet18', 'resnet50', 'resnet50w2', 'resnet50w4', 'resnet50w5'])
+    .default('resnet50'),
+  small_stem: z.boolean().default(false),
+  hidden_mlp: z.int().min(0).max(16384).default(2048).meta({ description: '0 = linear projection head' }),
+  feat_dim: z.int().min(2).max(4096).default(128),
+});
+
+const Swav = z.strictObject({
+  prototypes: z.int().min(2).max(200_000).default(3000),
+  temperature: z.number().gt(0).lte(10).default(0.1),
+  epsilon: z.number().gt(0).lte(10).default(0.05),
+  sinkhorn_iterations: z.int().min(1).max(1000).default(3),
+  assignment: z.enum(['soft', 'hard']).default('soft'),
+  prototypes_mode: z.enum(['learned', 'fixed']).default('learned'),
+  freeze_prototypes_iters: z.int().min(0).max(10_000_000).default(313),
+  queue_length: z
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(0)
+    .meta({ description: '0 = no queue; otherwise a multiple of optim.batch_size × runtime.gpus' }),
+  queue_start_epoch: z.int().min(0).default(15),
+  crops: Crops,
+  crops_for_assign: z
+    .array(z.int().min(0))
+    .min(1)
+    .default(() => [0, 1])
+    .meta({ description: 'distinct indices into the flattened crop list whose codes are computed' }),
+});
+
+const Optim = z.strictObject({
+  optimizer: z.enum(['lars', 'sgd']).default('lars'),
+  base_lr: z.number().gt(0).lte(100).default(4.8),
+  final_lr: z.number().min(0).lte(100).default(0.0048),
+  warmup_epochs: z.int().min(0).default(10),
+  start_warmup: z.number().min(0).default(0.3),
+  weight_decay: z.number().min(0).lte(1).default(1e-6),
+  momentum: z.number().min(0).lt(1).default(0.9),
+  batch_size: z.int().min(1).max(65536).default(64).meta({ description: 'per device' }),
+  epochs: z.int().min(1).max(10000).default(100),
+});
+
+const Runtime = z.strictObject({
+  device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  gpus: z.int().min(1).max(64).default(1),
+  precision: z.enum(['fp32', 'fp16', 'bf16']).default('fp32'),
+  sync_bn: z.boolean().default(true),
+  workers: z.int().min(0).max(64).default(4),
+  threads: z.int().min(0).max(256).default(0).meta({ description: 'torch intra-op threads; 0 = all cores' }),
+});
+
+const Checkpoint = z.strictObject({
+  every_epochs: z.int().min(0).max(10000).default(1).meta({ description: '0 = only at the end' }),
+  keep_last: z.int().min(1).max(1000).default(2),
+});
+
+const Knn = z.strictObject({
+  k: z
+    .array(z.int().min(1).max(10000))
+    .min(1)
+    .max(16)
+    .default(() => [20, 200]),
+  temperature: z.number().gt(0).default(0.07),
+});
+
+const Linear = z.strictObject({
+  epochs: z.int().min(1).max(10000).default(100),
+  lr: z.number().gt(0).default(0.3),
+  batch_size: z.int().min(1).max(65536).default(256),
+  weight_decay: z.number().min(0).default(1e-6),
+});
+
+const Eval = z.strictObject({
+  every_epochs: z.int().min(0).default(0).meta({ description: '0 = only at the end of the run' }),
+  knn: Knn.nullable().prefault({}).meta({ description: 'null skips k-NN evaluation' }),
+  linear: Linear.nullable().prefault({}).meta({ description: 'null skips the linear probe' }),
+});
+
+/**
+ * Field-level validation only (types, ranges, unknown keys, defaults), without the rules that relate
+ * fields to each other. A grid's base is checked with this: an axis may supply what the base lacks.
+ */
+export const ExperimentSpecFields = z.strictObject({
+  name: z.string().min(1).max(200).optional().meta({ description: 'metadata, not part of the spec hash' }),
+  tags: Tags.default(() => []).meta({ description: 'metadata, not part of the spec hash' }),
+  seed: Seed.default(31),
+  data: Data.prefault({}),
+  model: Model.prefault({}),
+  swav: Swav.prefault({}),
+  optim: Optim.prefault({}),
+  runtime: Runtime.prefault({}),
+  checkpoint: Checkpoint.prefault({}),
+  eval: Eval.prefault({}),
+});
+
+/** The complete experiment spec: field validation plus the cross-field rules of `spec-rules.ts`. */
+export const ExperimentSpec = ExperimentSpecFields.superRefine(checkSpecRules);
+
+/** What a client may send (every field optional, crops as notation or structured). */
+export type ExperimentSpecInput = z.input<typeof ExperimentSpec>;
+/** A validated spec with every default applied and crops in the structured form. */
+export type ExperimentSpec = z.output<typeof ExperimentSpec>;

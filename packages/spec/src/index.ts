@@ -1,0 +1,42 @@
+export { canonicalJson } from './canonical-json.js';
+export {
+  CropGroup,
+  CropGroups,
+  CropNotationError,
+  Crops,
+  DEFAULT_CROPS,
+  defaultScales,
+  formatCrops,
+  parseCrops,
+  totalCrops,
+} from './crops.js';
+export { type ExpandGridResult, expandGrid, type GridCell } from './expand-grid.js';
+export {
+  ExperimentSpec,
+  ExperimentSpecFields,
+  type ExperimentSpecInput,
+  Seed,
+  Tags,
+} from './experiment-spec.js';
+export {
+  GridMetric,
+  GridSpec,
+  type GridSpecInput,
+  gridCellCount,
+  MAX_AXIS_VALUES,
+  MAX_GRID_CELLS,
+} from './grid-spec.js';
+export {
+  describeValue,
+  type Issue,
+  type IssueOptions,
+  issuesFromZod,
+  issuesToText,
+  SpecValidationError,
+} from './issues.js';
+export { gridToJsonSchema, toJsonSchema } from './json-schema.js';
+export { isMetricName, LINEAR_METRICS, TRAINING_METRICS } from './metrics.js';
+export { type ParseResult, parseExperimentSpec } from './parse-spec.js';
+export { formatPath, getAtPath, setAtPath, splitDottedPath } from './paths.js';
+export { hashValidSpec, specHash } from './spec-hash.js';
+export { isSpecLeafPath, SPEC_LEAF_PATHS } from './spec-paths.js';

@@ -1,0 +1,23 @@
+/** Metric names a run reports (the trainer emits these; grids and regressions refer to them). */
+export const TRAINING_METRICS = [
+  'loss',
+  'lr',
+  'images_per_sec',
+  'prototype_usage',
+  'code_entropy',
+  'epoch_seconds',
+  'peak_memory_bytes',
+] as const;
+
+export const LINEAR_METRICS = ['linear_top1', 'linear_top5'] as const;
+
+const KNN_METRIC = /^knn_top1@([1-9][0-9]{0,4})$/;
+const MAX_KNN_K = 10000;
+const NAMED: ReadonlySet<string> = new Set([...TRAINING_METRICS, ...LINEAR_METRICS]);
+
+/** Whether `name` is a training metric, a linear-probe metric or `knn_top1@<k>` with k in 1..10000. */
+export function isMetricName(name: string): boolean {
+  if (NAMED.has(name)) return true;
+  const knn = KNN_METRIC.exec(name);
+  return knn !== null && Number(knn[1]) <= MAX_KNN_K;
+}

@@ -1,0 +1,89 @@
+import type { z } from 'zod';
+import { totalCrops } from './crops.js';
+import type { ExperimentSpecFields } from './experiment-spec.js';
+
+type Fields = z.output<typeof ExperimentSpecFields>;
+type Context = z.core.$RefinementCtx<Fields>;
+
+function dataPathRule(spec: Fields, ctx: Context): void {
+  const { source, path } = spec.data;
+  if (source === 'folder' && path === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['data', 'path'],
+      input: path,
+      message: 'is required when data.source is "folder"',
+    });
+  }
+  if (source !== 'folder' && path !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['data', 'path'],
+      input: path,
+      message: `is only allowed when data.source is "folder"; data.source is "${source}"`,
+    });
+  }
+}
+
+function cropsForAssignRule(spec: Fields, ctx: Context): void {
+  const total = totalCrops(spec.swav.crops);
+  const firstSeen = new Map<number, number>();
+  for (const [i, index] of spec.swav.crops_for_assign.entries()) {
+    const path = ['swav', 'crops_for_assign', i];
+    if (index >= total) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        input: index,
+        message: `index ${index} is out of range: swav.crops defines ${total} crops (valid indices 0..${total - 1})`,
+      });
+    }
+    const earlier = firstSeen.get(index);
+    if (earlier !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        input: index,
+        message: `duplicates swav.crops_for_assign[${earlier}] (${index}); indices must be distinct`,
+      });
+    } else {
+      firstSeen.set(index, i);
+    }
+  }
+}
+
+// The queue is filled batch by batch on every device, so its length must be whole global batches.
+function queueLengthRule(spec: Fields, ctx: Context): void {
+  const { queue_length } = spec.swav;
+  const { batch_size } = spec.optim;
+  const { gpus } = spec.runtime;
+  const step = batch_size * gpus;
+  if (queue_length > 0 && queue_length % step !== 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['swav', 'queue_length'],
+      input: queue_length,
+      message: `must be a multiple of batch_size × gpus (${batch_size} × ${gpus} = ${step}); got ${queue_length}`,
+    });
+  }
+}
+
+function warmupRule(spec: Fields, ctx: Context): void {
+  const { warmup_epochs, epochs } = spec.optim;
+  if (warmup_epochs > epochs) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['optim', 'warmup_epochs'],
+      input: warmup_epochs,
+      message: `must be <= optim.epochs (${epochs}); got ${warmup_epochs}`,
+    });
+  }
+}
+
+/** Rules that relate fields to each other; they run once every field is individually valid. */
+export function checkSpecRules(spec: Fields, ctx: Context): void {
+  dataPathRule(spec, ctx);
+  cropsForAssignRule(spec, ctx);
+  queueLengthRule(spec, ctx);
+  warmupRule(spec, ctx);
+}
