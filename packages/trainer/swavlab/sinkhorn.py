@@ -4,7 +4,7 @@ The paper's pseudo-code rewrites the whole K x B matrix Q = exp(scores / eps)^T 
 iteration: divide by the total, then alternately divide rows by their sums (times K) and columns by
 their sums (times B). Every one of those steps multiplies Q by a diagonal matrix on one side, so
 after any number of iterations Q = diag(u) exp(scores / eps)^T diag(v) for a prototype vector u and a
-sample vector v (the factors K and B folded in). Iterating only on u and v costs two matrix-vector
+sample vector v. Iterating only on u and v costs two matrix-vector
 products per iteration instead of several full passes over the matrix, and the codes are formed once
 at the end. The result is the same up to fp32 rounding.
 """
@@ -13,7 +13,7 @@ import contextlib
 
 import torch
 
-from .distributed import all_reduce_max, all_reduce_sum, world_size
+from .distributed import all_reduce_max, all_reduce_sum
 
 
 def _autocast_disabled(device: torch.device) -> contextlib.AbstractContextManager[None]:
@@ -41,9 +41,6 @@ def sinkhorn(scores: torch.Tensor, epsilon: float = 0.05, iterations: int = 3) -
 
     with _autocast_disabled(scores.device):
         scores = scores.float()
-        n_samples, n_prototypes = scores.shape
-        global_batch = n_samples * world_size()
-
         # Subtracting a per-prototype constant scales each prototype's row of Q by a constant, which the
         # first prototype normalisation removes; it keeps every exponent <= 0 (no overflow) and every
         # prototype's largest entry at 1 (no all-zero prototype). The maximum must be global so that
@@ -52,8 +49,12 @@ def sinkhorn(scores: torch.Tensor, epsilon: float = 0.05, iterations: int = 3) -
         # exp((scores - max) / eps) with the shift and scale fused into the one pass that allocates.
         kernel = torch.add(prototype_max.div_(-epsilon), scores, alpha=1.0 / epsilon).exp_()
 
-        # The paper's initial division by the total sum is a uniform factor that cancels in the final
-        # per-sample normalisation, so it is skipped. u = prototype_scale, v = sample_scale.
+        # The paper's division by the total sum is a uniform factor that cancels in the final per-sample
+        # normalisation, so it is left out. The divisions by K and B stay: they keep the total mass at 1
+        # after every step, without them the scales grow by a factor ~B/K per iteration and overflow.
+        # B is counted rather than assumed equal on every rank. u = prototype_scale, v = sample_scale.
+        n_samples, n_prototypes = scores.shape
+        global_batch = all_reduce_sum(torch.tensor(float(n_samples), device=scores.device))
         sample_scale = torch.ones(n_samples, dtype=torch.float32, device=scores.device)
         for _ in range(iterations):
             prototype_mass = all_reduce_sum(torch.mv(kernel.t(), sample_scale))
@@ -61,5 +62,5 @@ def sinkhorn(scores: torch.Tensor, epsilon: float = 0.05, iterations: int = 3) -
             sample_mass = torch.mv(kernel, prototype_scale)
             sample_scale = sample_mass.mul(global_batch).reciprocal_()
 
-        # Final column normalisation times B: codes[i, k] = kernel[i, k] * u[k] / sum_k' kernel[i, k'] u[k'].
+        # The last sample step, formed once: codes[i, k] = kernel[i, k] u[k] / sum_k' kernel[i, k'] u[k'].
         return kernel.mul_(prototype_scale).div_(sample_mass.unsqueeze(1))

@@ -54,7 +54,8 @@ def test_rows_sum_to_one_and_prototypes_share_the_mass() -> None:
 
     plain_softmax = torch.softmax(scores / 0.05, dim=1)
     few = sinkhorn(scores, 0.05, 3)
-    many = sinkhorn(scores, 0.05, 200)
+    # The spec allows up to 1000 iterations: the scaling vectors must not drift out of fp32's range.
+    many = sinkhorn(scores, 0.05, 1000)
     for codes in (few, many):
         torch.testing.assert_close(codes.sum(dim=1), torch.ones(n_samples), rtol=0, atol=1e-5)
         assert bool((codes >= 0).all())
