@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { issuesFromZod } from './issues.js';
+import { issuesFromZod, WHEN_FIELDS_VALID } from './issues.js';
 
 /**
  * Multi-crop settings (SwAV §3.1). The notation `2x224+6x96` means 2 crops of 224 px and 6 of 96 px; a group
@@ -32,7 +32,7 @@ export const CropGroup = z
         message: `must be < max_scale (${group.max_scale}); got ${group.min_scale}`,
       });
     }
-  });
+  }, WHEN_FIELDS_VALID);
 export type CropGroup = z.output<typeof CropGroup>;
 
 /** Total number of crops an image yields, i.e. the length of the flattened crop list. */
@@ -54,7 +54,7 @@ export const CropGroups = z
         message: `must define at least ${MIN_TOTAL_CROPS} crops in total (SwAV swaps codes between views); got ${total}`,
       });
     }
-  });
+  }, WHEN_FIELDS_VALID);
 
 /** A malformed crop notation; the message says what is wrong and at which character. */
 export class CropNotationError extends Error {

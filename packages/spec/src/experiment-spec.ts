@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Crops } from './crops.js';
+import { WHEN_FIELDS_VALID } from './issues.js';
 import { checkSpecRules } from './spec-rules.js';
 
 /**
@@ -127,7 +128,7 @@ export const ExperimentSpecFields = z.strictObject({
 });
 
 /** The complete experiment spec: field validation plus the cross-field rules of `spec-rules.ts`. */
-export const ExperimentSpec = ExperimentSpecFields.superRefine(checkSpecRules);
+export const ExperimentSpec = ExperimentSpecFields.superRefine(checkSpecRules, WHEN_FIELDS_VALID);
 
 /** What a client may send (every field optional, crops as notation or structured). */
 export type ExperimentSpecInput = z.input<typeof ExperimentSpec>;

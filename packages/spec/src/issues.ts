@@ -160,6 +160,15 @@ export function issuesFromZod(error: { issues: readonly ZodIssue[] }, options: I
   return error.issues.flatMap((issue) => convert(issue, [...prefix, ...issue.path], options));
 }
 
+/**
+ * zod runs refinements even after range checks failed; cross-field rules would then report noise derived
+ * from values already reported. Passed as a refinement's params, this runs it only when every field is valid
+ * (unknown keys do not count: they do not affect the values the rules compare).
+ */
+export const WHEN_FIELDS_VALID: z.core.$ZodSuperRefineParams = {
+  when: (payload) => payload.issues.every((issue) => issue.code === 'unrecognized_keys'),
+};
+
 /** One line per issue, `path: message`, for exceptions and logs. */
 export function issuesToText(issues: readonly Issue[]): string {
   return issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('\n');
