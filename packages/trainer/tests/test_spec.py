@@ -1,0 +1,290 @@
+"""The Python-side spec validation: defaults, limits, cross-field rules and error reporting."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from typing import Any
+
+import pytest
+
+from swavlab.spec import DEFAULTS, SpecError, parse_crops, validate_spec
+
+
+def errors_of(spec: Any) -> list[dict[str, str]]:
+    with pytest.raises(SpecError) as info:
+        validate_spec(spec)
+    return info.value.errors
+
+
+def paths_of(spec: Any) -> list[str]:
+    return [e["path"] for e in errors_of(spec)]
+
+
+def test_empty_spec_gets_every_documented_default() -> None:
+    spec = validate_spec({})
+    assert spec == DEFAULTS
+    assert spec == {
+        "tags": [],
+        "seed": 31,
+        "data": {"source": "synthetic", "num_images": 4096, "num_classes": 10, "image_size": 32, "test_fraction": 0.2},
+        "model": {"arch": "resnet50", "small_stem": False, "hidden_mlp": 2048, "feat_dim": 128},
+        "swav": {
+            "prototypes": 3000,
+            "temperature": 0.1,
+            "epsilon": 0.05,
+            "sinkhorn_iterations": 3,
+            "assignment": "soft",
+            "prototypes_mode": "learned",
+            "freeze_prototypes_iters": 313,
+            "queue_length": 0,
+            "queue_start_epoch": 15,
+            "crops": [
+                {"count": 2, "size": 224, "min_scale": 0.14, "max_scale": 1.0},
+                {"count": 6, "size": 96, "min_scale": 0.05, "max_scale": 0.14},
+            ],
+            "crops_for_assign": [0, 1],
+        },
+        "optim": {
+            "optimizer": "lars",
+            "base_lr": 4.8,
+            "final_lr": 0.0048,
+            "warmup_epochs": 10,
+            "start_warmup": 0.3,
+            "weight_decay": 1e-6,
+            "momentum": 0.9,
+            "batch_size": 64,
+            "epochs": 100,
+        },
+        "runtime": {"device": "auto", "gpus": 1, "precision": "fp32", "sync_bn": True, "workers": 4, "threads": 0},
+        "checkpoint": {"every_epochs": 1, "keep_last": 2},
+        "eval": {
+            "every_epochs": 0,
+            "knn": {"k": [20, 200], "temperature": 0.07},
+            "linear": {"epochs": 100, "lr": 0.3, "batch_size": 256, "weight_decay": 1e-6},
+        },
+    }
+    # No optional-without-default keys appear, and the scales are floats on the wire.
+    assert "name" not in spec and "path" not in spec["data"]
+    assert all(isinstance(g["max_scale"], float) for g in spec["swav"]["crops"])
+    assert json.loads(json.dumps(spec)) == spec
+
+
+def test_validate_returns_a_new_dict_and_leaves_the_input_alone() -> None:
+    raw = {"swav": {"crops": "2x32+4x16"}, "tags": ["a"]}
+    before = copy.deepcopy(raw)
+    out = validate_spec(raw)
+    assert raw == before
+    out["tags"].append("b")
+    assert raw["tags"] == ["a"] and DEFAULTS["tags"] == []
+
+
+def test_given_values_are_kept_and_nested_defaults_filled() -> None:
+    out = validate_spec(
+        {
+            "name": "k300",
+            "seed": 0,
+            "data": {"source": "folder", "path": "imgs"},
+            "model": {"arch": "tiny", "small_stem": True, "hidden_mlp": 0},
+            "optim": {"base_lr": 1, "batch_size": 32, "epochs": 5, "warmup_epochs": 5},
+            "swav": {"queue_length": 3840 // 128 * 64, "crops_for_assign": [1]},
+            "runtime": {"gpus": 2},
+            "eval": {"knn": {"k": [5]}, "linear": None},
+        }
+    )
+    assert out["name"] == "k300" and out["seed"] == 0
+    assert out["data"] == {
+        "source": "folder",
+        "path": "imgs",
+        "num_images": 4096,
+        "num_classes": 10,
+        "image_size": 32,
+        "test_fraction": 0.2,
+    }
+    assert out["optim"]["base_lr"] == 1.0 and isinstance(out["optim"]["base_lr"], float)
+    assert out["eval"]["knn"] == {"k": [5], "temperature": 0.07}
+    assert out["eval"]["linear"] is None
+
+
+def test_integral_floats_count_as_integers_but_bools_do_not() -> None:
+    assert validate_spec({"optim": {"batch_size": 32.0}})["optim"]["batch_size"] == 32
+    assert isinstance(validate_spec({"optim": {"batch_size": 32.0}})["optim"]["batch_size"], int)
+    assert errors_of({"optim": {"batch_size": 32.5}}) == [
+        {"path": "optim.batch_size", "message": "must be an integer between 1 and 65536; got 32.5"}
+    ]
+    assert paths_of({"seed": True}) == ["seed"]
+    assert paths_of({"model": {"small_stem": 1}}) == ["model.small_stem"]
+    assert paths_of({"optim": {"momentum": False}}) == ["optim.momentum"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "path", "message"),
+    [
+        ({"optim": {"batch_size": 0}}, "optim.batch_size", "must be an integer between 1 and 65536; got 0"),
+        ({"seed": 2**31}, "seed", "must be an integer between 0 and 2147483647; got 2147483648"),
+        ({"data": {"num_images": 15}}, "data.num_images", "must be an integer between 16 and 10000000; got 15"),
+        ({"data": {"test_fraction": 0}}, "data.test_fraction", "must be a number > 0 and <= 0.9; got 0"),
+        ({"data": {"test_fraction": 0.95}}, "data.test_fraction", "must be a number > 0 and <= 0.9; got 0.95"),
+        ({"swav": {"temperature": 0}}, "swav.temperature", "must be a number > 0 and <= 10; got 0"),
+        ({"optim": {"momentum": 1}}, "optim.momentum", "must be a number >= 0 and < 1; got 1"),
+        ({"optim": {"final_lr": -0.1}}, "optim.final_lr", "must be a number >= 0 and <= 100; got -0.1"),
+        ({"swav": {"queue_start_epoch": -1}}, "swav.queue_start_epoch", "must be an integer >= 0; got -1"),
+        ({"model": {"arch": "vit"}}, "model.arch", "must be one of 'tiny', 'resnet18', 'resnet50', "
+         "'resnet50w2', 'resnet50w4', 'resnet50w5'; got 'vit'"),
+        ({"runtime": {"sync_bn": "yes"}}, "runtime.sync_bn", "must be a boolean; got 'yes'"),
+        ({"name": ""}, "name", "must be a string of 1..200 characters; got ''"),
+        ({"eval": {"knn": {"k": []}}}, "eval.knn.k", "must have 1..16 entries; got 0"),
+        ({"eval": {"knn": {"k": [0]}}}, "eval.knn.k[0]", "must be an integer between 1 and 10000; got 0"),
+        ({"eval": {"linear": {"lr": 0}}}, "eval.linear.lr", "must be a number > 0; got 0"),
+        ({"data": None}, "data", "must be an object; got null"),
+    ],
+)
+def test_limits_are_enforced_with_path_and_reason(spec: dict[str, Any], path: str, message: str) -> None:
+    assert errors_of(spec) == [{"path": path, "message": message}]
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_numbers_are_rejected(bad: float) -> None:
+    errors = errors_of({"swav": {"epsilon": bad}, "optim": {"epochs": bad}})
+    assert [e["path"] for e in errors] == ["swav.epsilon", "optim.epochs"]
+    assert "finite" in errors[0]["message"]
+
+
+def test_huge_integers_are_rejected_without_overflow() -> None:
+    assert paths_of({"optim": {"base_lr": 10**400}, "swav": {"queue_start_epoch": 2**60}}) == [
+        "swav.queue_start_epoch",
+        "optim.base_lr",
+    ]
+
+
+def test_unknown_keys_are_rejected_by_name_at_every_level() -> None:
+    errors = errors_of(
+        {"epochs": 3, "data": {"sorce": "digits"}, "eval": {"knn": {"kk": [1]}}, "swav": {"crops": [{"count": 2, "size": 32,
+         "min_scale": 0.1, "max_scale": 1, "extra": 1}]}}
+    )
+    assert [e["path"] for e in errors] == ["epochs", "data.sorce", "swav.crops[0].extra", "eval.knn.kk"]
+    assert errors[0]["message"].startswith("unknown field 'epochs'")
+
+
+def test_all_errors_are_collected_and_listed_one_per_line() -> None:
+    spec = {"seed": -1, "model": {"feat_dim": 1}, "optim": {"optimizer": "adam"}, "tags": ["ok", "bad tag"]}
+    errors = errors_of(spec)
+    assert [e["path"] for e in errors] == ["tags[1]", "seed", "model.feat_dim", "optim.optimizer"]
+    with pytest.raises(SpecError) as info:
+        validate_spec(spec)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 4
+    assert lines[0].startswith("tags[1]: must be a string of 1..64 characters")
+    assert isinstance(info.value, ValueError)
+
+
+def test_tags_limits() -> None:
+    assert validate_spec({"tags": ["a.b:c/d-e_F9"]})["tags"] == ["a.b:c/d-e_F9"]
+    assert paths_of({"tags": ["x" * 65]}) == ["tags[0]"]
+    assert paths_of({"tags": [f"t{i}" for i in range(33)]}) == ["tags"]
+    assert paths_of({"tags": "a"}) == ["tags"]
+
+
+def test_folder_path_is_required_for_folder_and_forbidden_otherwise() -> None:
+    assert errors_of({"data": {"source": "folder"}}) == [
+        {"path": "data.path", "message": "is required when data.source is 'folder'"}
+    ]
+    assert paths_of({"data": {"path": "x"}}) == ["data.path"]
+    assert paths_of({"data": {"source": "digits", "path": "x"}}) == ["data.path"]
+
+
+def test_warmup_must_not_exceed_epochs() -> None:
+    assert validate_spec({"optim": {"epochs": 5, "warmup_epochs": 5}})["optim"]["warmup_epochs"] == 5
+    assert errors_of({"optim": {"epochs": 5}}) == [
+        {"path": "optim.warmup_epochs", "message": "must be <= optim.epochs (5); got 10"}
+    ]
+
+
+def test_queue_length_must_be_a_multiple_of_the_global_batch() -> None:
+    ok = {"swav": {"queue_length": 3840}, "optim": {"batch_size": 64}, "runtime": {"gpus": 2}}
+    assert validate_spec(ok)["swav"]["queue_length"] == 3840
+    errors = errors_of({"swav": {"queue_length": 3840}, "optim": {"batch_size": 256}, "runtime": {"gpus": 4}})
+    assert errors == [
+        {
+            "path": "swav.queue_length",
+            "message": "must be a multiple of optim.batch_size * runtime.gpus (256 * 4 = 1024); got 3840",
+        }
+    ]
+    # The rule is skipped when one of its inputs is itself invalid: only that field is reported.
+    assert paths_of({"swav": {"queue_length": 100}, "optim": {"batch_size": 0}}) == ["optim.batch_size"]
+
+
+def test_crop_notation_is_parsed_with_the_paper_scales() -> None:
+    assert parse_crops("2x32+4x16") == [
+        {"count": 2, "size": 32, "min_scale": 0.14, "max_scale": 1.0},
+        {"count": 4, "size": 16, "min_scale": 0.05, "max_scale": 0.14},
+    ]
+    assert parse_crops("2x160+4x96+2x64")[2] == {"count": 2, "size": 64, "min_scale": 0.05, "max_scale": 0.14}
+    assert validate_spec({"swav": {"crops": "2x224"}})["swav"]["crops"] == [
+        {"count": 2, "size": 224, "min_scale": 0.14, "max_scale": 1.0}
+    ]
+
+
+@pytest.mark.parametrize("notation", ["", "2x", "x224", "2*224", "2x224+", "2x224 6x96", "-2x224", "2x22.4"])
+def test_malformed_crop_notation_is_rejected(notation: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_crops(notation)
+    assert [e["path"] for e in info.value.errors] == ["swav.crops"]
+    assert "crop notation" in info.value.errors[0]["message"]
+
+
+def test_crop_notation_limits() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_crops("0x224+2x2000")
+    messages = [e["message"] for e in info.value.errors]
+    assert messages == [
+        "group 0 ('0x224'): count must be an integer between 1 and 64; got 0",
+        "group 1 ('2x2000'): size must be an integer between 8 and 1024; got 2000",
+    ]
+    assert errors_of({"swav": {"crops": "1x224", "crops_for_assign": [0]}}) == [
+        {"path": "swav.crops", "message": "must contain at least 2 crops in total; got 1"}
+    ]
+
+
+def test_structured_crops_are_checked_field_by_field() -> None:
+    good = [{"count": 1, "size": 64, "min_scale": 0.2, "max_scale": 1}, {"count": 3, "size": 32, "min_scale": 0.05,
+            "max_scale": 0.2}]
+    out = validate_spec({"swav": {"crops": good}})["swav"]["crops"]
+    assert out[0] == {"count": 1, "size": 64, "min_scale": 0.2, "max_scale": 1.0}
+    assert isinstance(out[0]["max_scale"], float)
+    errors = errors_of(
+        {"swav": {"crops": [{"count": 2, "size": 7, "min_scale": 0.5, "max_scale": 0.4}, {"count": 1, "size": 32}]}}
+    )
+    assert [e["path"] for e in errors] == [
+        "swav.crops[0].size",
+        "swav.crops[1].min_scale",
+        "swav.crops[1].max_scale",
+    ]
+    assert errors_of({"swav": {"crops": [{"count": 2, "size": 32, "min_scale": 0.5, "max_scale": 0.4}]}}) == [
+        {"path": "swav.crops[0].min_scale", "message": "must be < max_scale (0.4); got 0.5"}
+    ]
+    assert paths_of({"swav": {"crops": [{"count": 2, "size": 32, "min_scale": 0, "max_scale": 1.5}]}}) == [
+        "swav.crops[0].min_scale",
+        "swav.crops[0].max_scale",
+    ]
+    assert paths_of({"swav": {"crops": []}}) == ["swav.crops"]
+    assert paths_of({"swav": {"crops": 3}}) == ["swav.crops"]
+
+
+def test_crops_for_assign_must_be_distinct_valid_indices() -> None:
+    assert validate_spec({"swav": {"crops": "2x32+4x16", "crops_for_assign": [5, 0]}})["swav"]["crops_for_assign"] == [5, 0]
+    errors = errors_of({"swav": {"crops": "2x32+4x16", "crops_for_assign": [0, 6, 0]}})
+    assert errors == [
+        {"path": "swav.crops_for_assign[1]", "message": "must be an index into the 6 crops (0..5); got 6"},
+        {"path": "swav.crops_for_assign[2]", "message": "duplicate crop index 0"},
+    ]
+    assert paths_of({"swav": {"crops_for_assign": []}}) == ["swav.crops_for_assign"]
+    assert paths_of({"swav": {"crops_for_assign": [-1]}}) == ["swav.crops_for_assign[0]"]
+
+
+def test_non_object_spec_is_reported_at_the_root() -> None:
+    with pytest.raises(SpecError) as info:
+        validate_spec([1])
+    assert info.value.errors == [{"path": "", "message": "must be an object; got an array"}]
+    assert str(info.value) == "(spec): must be an object; got an array"
