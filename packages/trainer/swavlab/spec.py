@@ -23,7 +23,11 @@ _GLOBAL_SCALES: Final = (0.14, 1.0)
 _LOCAL_SCALES: Final = (0.05, 0.14)
 
 _TAG_RE: Final = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
-_CROP_GROUP_RE: Final = re.compile(r"^\s*(\d+)\s*x\s*(\d+)\s*$")
+# COUNTxSIZE with an optional explicit scale range, as packages/spec reads it: no spaces, no
+# leading zeros, scales spelled as JavaScript's String(x) would ("0.14", "1", "5e-2").
+_NUMBER = r"(?:0|[1-9][0-9]{0,8})"
+_SCALE = r"([0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?)"
+_CROP_GROUP_RE: Final = re.compile(rf"({_NUMBER})x({_NUMBER})(?:\({_SCALE}-{_SCALE}\))?\Z")
 
 
 class SpecError(ValueError):
@@ -209,7 +213,8 @@ def _join(path: str, key: str) -> str:
 
 _crop_count = _int(1, 64)
 _crop_size = _int(8, 1024)
-_scale = _num(0.0, 1.0, lo_open=True)
+_min_scale = _num(0.0, 1.0, lo_open=True, hi_open=True)
+_max_scale = _num(0.0, 1.0, lo_open=True)
 
 
 def _crop_group(value: Any, path: str, errors: Errors) -> Any:
@@ -217,8 +222,8 @@ def _crop_group(value: Any, path: str, errors: Errors) -> Any:
         {
             "count": (_crop_count, _MISSING),
             "size": (_crop_size, _MISSING),
-            "min_scale": (_scale, _MISSING),
-            "max_scale": (_scale, _MISSING),
+            "min_scale": (_min_scale, _MISSING),
+            "max_scale": (_max_scale, _MISSING),
         }
     )(value, path, errors)
     if group is _INVALID:
@@ -238,26 +243,32 @@ def _crop_group(value: Any, path: str, errors: Errors) -> Any:
 
 
 def _parse_crops_into(notation: str, path: str, errors: Errors) -> list[dict[str, Any]] | _Invalid:
-    groups = notation.split("+")
+    if notation == "":
+        return _fail(errors, path, f"invalid crop notation '': is empty; write groups such as {DEFAULT_CROPS_NOTATION!r}")
     parsed: list[dict[str, Any]] = []
-    for i, group in enumerate(groups):
-        match = _CROP_GROUP_RE.match(group)
+    for i, text in enumerate(notation.split("+")):
+        match = _CROP_GROUP_RE.match(text)
         if match is None:
             return _fail(
                 errors,
                 path,
-                f"invalid crop notation {notation!r}: group {i} ({group!r}) is not COUNTxSIZE, "
-                "expected e.g. '2x224+6x96'",
+                f"invalid crop notation {notation!r}: group {i + 1} ({text!r}) is not COUNTxSIZE or "
+                "COUNTxSIZE(MIN-MAX), e.g. '2x224+6x96' or '2x224(0.14-1)'",
             )
-        count, size = int(match.group(1)), int(match.group(2))
-        lo, hi = _GLOBAL_SCALES if i == 0 else _LOCAL_SCALES
+        count, size, lo, hi = match.groups()
+        default_lo, default_hi = _GLOBAL_SCALES if i == 0 else _LOCAL_SCALES
+        group = {
+            "count": int(count),
+            "size": int(size),
+            "min_scale": float(lo) if lo is not None else default_lo,
+            "max_scale": float(hi) if hi is not None else default_hi,
+        }
         problems: Errors = []
-        _crop_count(count, "count", problems)
-        _crop_size(size, "size", problems)
+        checked = _crop_group(group, "", problems)
         for p in problems:
-            _fail(errors, path, f"group {i} ({group.strip()!r}): {p['path']} {p['message']}")
-        parsed.append({"count": count, "size": size, "min_scale": lo, "max_scale": hi})
-    return _INVALID if len(errors) else parsed
+            _fail(errors, path, f"invalid crop notation {notation!r}: group {i + 1} ({text!r}): {p['path']} {p['message']}")
+        parsed.append(checked)
+    return _INVALID if errors else parsed
 
 
 def _crops(value: Any, path: str, errors: Errors) -> Any:
@@ -281,8 +292,9 @@ def _crops(value: Any, path: str, errors: Errors) -> Any:
 def parse_crops(notation: str) -> list[dict[str, Any]]:
     """Parses crop notation such as '2x224+6x96' into `[{count, size, min_scale, max_scale}, ...]`.
 
-    The first group gets the global-crop scales (0.14, 1.0), the others the local ones (0.05, 0.14),
-    as in the paper's multi-crop recipe. Raises SpecError (path `swav.crops`) on bad input.
+    A group may spell its RandomResizedCrop scales, '2x224(0.14-1)'; without them the first group
+    gets the global-crop scales (0.14, 1.0) and the others the local ones (0.05, 0.14), as in the
+    paper's multi-crop recipe. Raises SpecError (path `swav.crops`) on bad input.
     """
     errors: Errors = []
     groups = _crops(notation, "swav.crops", errors)
@@ -300,7 +312,7 @@ _SCHEMA: Final = _object(
             _object(
                 {
                     "source": (_enum("synthetic", "folder", "digits"), "synthetic"),
-                    "path": (_string(1), _MISSING),
+                    "path": (_string(1, 4096), _MISSING),
                     "num_images": (_int(16, 10_000_000), 4096),
                     "num_classes": (_int(2, 1000), 10),
                     "image_size": (_int(8, 1024), 32),

@@ -226,7 +226,18 @@ def test_crop_notation_is_parsed_with_the_paper_scales() -> None:
     ]
 
 
-@pytest.mark.parametrize("notation", ["", "2x", "x224", "2*224", "2x224+", "2x224 6x96", "-2x224", "2x22.4"])
+def test_crop_notation_may_spell_the_scales() -> None:
+    assert parse_crops("2x224(0.2-1)+6x96(5e-2-0.2)") == [
+        {"count": 2, "size": 224, "min_scale": 0.2, "max_scale": 1.0},
+        {"count": 6, "size": 96, "min_scale": 0.05, "max_scale": 0.2},
+    ]
+
+
+@pytest.mark.parametrize(
+    "notation",
+    ["", "2x", "x224", "2*224", "2x224+", "2x224 6x96", " 2x224", "2 x 224", "2X224", "-2x224", "2x22.4", "02x224",
+     "2x224(0.1)", "2x224(0.1-)", "2x224(.1-1)", "1234567890x8"],
+)
 def test_malformed_crop_notation_is_rejected(notation: str) -> None:
     with pytest.raises(SpecError) as info:
         parse_crops(notation)
@@ -239,8 +250,18 @@ def test_crop_notation_limits() -> None:
         parse_crops("0x224+2x2000")
     messages = [e["message"] for e in info.value.errors]
     assert messages == [
-        "group 0 ('0x224'): count must be an integer between 1 and 64; got 0",
-        "group 1 ('2x2000'): size must be an integer between 8 and 1024; got 2000",
+        "invalid crop notation '0x224+2x2000': group 1 ('0x224'): count must be an integer between 1 and 64; got 0",
+        "invalid crop notation '0x224+2x2000': group 2 ('2x2000'): size must be an integer between 8 and 1024; "
+        "got 2000",
+    ]
+    with pytest.raises(SpecError) as info:
+        parse_crops("2x32(0.5-0.2)+2x16")
+    assert info.value.errors == [
+        {
+            "path": "swav.crops",
+            "message": "invalid crop notation '2x32(0.5-0.2)+2x16': group 1 ('2x32(0.5-0.2)'): "
+            "min_scale must be < max_scale (0.2); got 0.5",
+        }
     ]
     assert errors_of({"swav": {"crops": "1x224", "crops_for_assign": [0]}}) == [
         {"path": "swav.crops", "message": "must contain at least 2 crops in total; got 1"}
