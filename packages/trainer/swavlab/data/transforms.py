@@ -1,0 +1,128 @@
+"""SwAV's multi-crop augmentations and the deterministic evaluation transform.
+
+Per crop, as in the paper and the authors' release: RandomResizedCrop(size, scale), horizontal
+flip p 0.5, colour jitter (0.8, 0.8, 0.8, 0.2) with p 0.8, grayscale p 0.2, PIL Gaussian blur
+p 0.5 with radius in [0.1, 2], then ImageNet normalisation. Every random draw goes through
+torch's global CPU generator, so seeding that one generator fixes a sample's augmentations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageFilter
+from torchvision import transforms
+from torchvision.transforms import functional as F
+
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.228, 0.224, 0.225)
+# Above this side, evaluation follows the ImageNet protocol (resize 256, centre crop 224).
+LARGE_IMAGE_SIDE = 256
+
+ImageTransform = Callable[[Image.Image], torch.Tensor]
+
+
+class RandomGaussianBlur:
+    """PIL Gaussian blur with probability `p` and radius uniform in [radius_min, radius_max].
+
+    PIL rather than torchvision's GaussianBlur: it is what the official code does, it needs no
+    kernel size (which matters for 16 px crops) and it draws from torch's RNG like the rest.
+    """
+
+    def __init__(self, p: float = 0.5, radius_min: float = 0.1, radius_max: float = 2.0) -> None:
+        self.p = p
+        self.radius_min = radius_min
+        self.radius_max = radius_max
+
+    def __call__(self, image: Image.Image) -> Image.Image:
+        if torch.rand(()).item() >= self.p:
+            return image
+        radius = self.radius_min + (self.radius_max - self.radius_min) * torch.rand(()).item()
+        return image.filter(ImageFilter.GaussianBlur(radius=radius))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(p={self.p}, radius=[{self.radius_min}, {self.radius_max}])"
+
+
+_MEAN_255 = torch.tensor(MEAN).view(3, 1, 1) * 255.0
+_INV_STD_255 = 1.0 / (torch.tensor(STD).view(3, 1, 1) * 255.0)
+
+
+def to_normalised_tensor(image: Image.Image) -> torch.Tensor:
+    """ToTensor followed by Normalize(MEAN, STD), fused into two in-place tensor ops."""
+    array = np.array(image, dtype=np.uint8, copy=True)
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, axis=2)
+    tensor = torch.from_numpy(array).permute(2, 0, 1).to(torch.float32, memory_format=torch.contiguous_format)
+    return tensor.sub_(_MEAN_255).mul_(_INV_STD_255)
+
+
+class CropAugmentation:
+    """The augmentation pipeline of one crop; returns the normalised CHW float tensor.
+
+    Equivalent to Compose([RandomResizedCrop(size, scale), RandomHorizontalFlip(), RandomApply(
+    [ColorJitter(0.8, 0.8, 0.8, 0.2)], p=0.8), RandomGrayscale(0.2), RandomGaussianBlur(),
+    ToTensor(), Normalize(MEAN, STD)]) with the same random draws, but it calls torchvision's
+    parameter samplers and functional ops directly and crops+resizes in one PIL call: with tiny
+    crops the per-transform call overhead, not the pixel work, dominates the data loader.
+    """
+
+    _ratio = (3.0 / 4.0, 4.0 / 3.0)
+
+    def __init__(self, size: int, min_scale: float, max_scale: float) -> None:
+        self.size = size
+        self.scale = (min_scale, max_scale)
+        jitter = transforms.ColorJitter(0.8, 0.8, 0.8, 0.2)
+        self._jitter_ranges = (jitter.brightness, jitter.contrast, jitter.saturation, jitter.hue)
+        self._blur = RandomGaussianBlur(p=0.5, radius_min=0.1, radius_max=2.0)
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        top, left, height, width = transforms.RandomResizedCrop.get_params(image, list(self.scale), list(self._ratio))
+        image = image.resize(
+            (self.size, self.size), Image.BILINEAR, box=(left, top, left + width, top + height)
+        )
+        if torch.rand(1).item() < 0.5:
+            image = image.transpose(Image.FLIP_LEFT_RIGHT)
+        if torch.rand(1).item() < 0.8:
+            image = self._colour_jitter(image)
+        if torch.rand(1).item() < 0.2:
+            image = image.convert("L").convert("RGB")
+        return to_normalised_tensor(self._blur(image))
+
+    def _colour_jitter(self, image: Image.Image) -> Image.Image:
+        order, brightness, contrast, saturation, hue = transforms.ColorJitter.get_params(*self._jitter_ranges)
+        for op in order.tolist():
+            if op == 0 and brightness is not None:
+                image = F.adjust_brightness(image, brightness)
+            elif op == 1 and contrast is not None:
+                image = F.adjust_contrast(image, contrast)
+            elif op == 2 and saturation is not None:
+                image = F.adjust_saturation(image, saturation)
+            elif op == 3 and hue is not None:
+                image = F.adjust_hue(image, hue)
+        return image
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(size={self.size}, scale={self.scale})"
+
+
+def multi_crop_transforms(crops: Sequence[Mapping[str, Any]]) -> list[ImageTransform]:
+    """One transform per crop of the flattened crop list, in crop order (group by group)."""
+    out: list[ImageTransform] = []
+    for group in crops:
+        t = CropAugmentation(int(group["size"]), float(group["min_scale"]), float(group["max_scale"]))
+        out.extend([t] * int(group["count"]))
+    return out
+
+
+def eval_transform(image_size: int) -> ImageTransform:
+    """Deterministic transform for feature extraction.
+
+    Resize (short side) and centre-crop to `image_size`; sources larger than 256 px follow the
+    ImageNet protocol instead (resize to 256, centre crop 224).
+    """
+    resize, crop = (LARGE_IMAGE_SIDE, 224) if image_size > LARGE_IMAGE_SIDE else (image_size, image_size)
+    return transforms.Compose([transforms.Resize(resize), transforms.CenterCrop(crop), to_normalised_tensor])

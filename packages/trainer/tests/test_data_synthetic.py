@@ -1,0 +1,116 @@
+"""The synthetic generator: deterministic per (seed, index), lazy, and separable by shape, not colour."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from swavlab.data import build_datasets
+from swavlab.data.synthetic import MAX_CLASSES, SyntheticShapes, class_recipe
+
+
+def test_images_are_a_pure_function_of_seed_and_index() -> None:
+    a = SyntheticShapes(64, 10, 32, seed=7)
+    b = SyntheticShapes(64, 10, 32, seed=7)
+    other_seed = SyntheticShapes(64, 10, 32, seed=8)
+    for i in (0, 5, 63):
+        assert np.array_equal(np.asarray(a[i][0]), np.asarray(b[i][0]))
+        assert not np.array_equal(np.asarray(a[i][0]), np.asarray(other_seed[i][0]))
+    # Access order does not matter (no hidden generator state).
+    assert np.array_equal(np.asarray(a[5][0]), np.asarray(SyntheticShapes(64, 10, 32, seed=7)[5][0]))
+    assert not np.array_equal(np.asarray(a[0][0]), np.asarray(a[10][0]))  # same class, different image
+
+
+def test_items_are_rgb_images_with_cyclic_labels() -> None:
+    ds = SyntheticShapes(25, 4, 16, seed=0)
+    image, label = ds[6]
+    assert image.mode == "RGB" and image.size == (16, 16)
+    assert label == 2
+    assert len(ds) == 25 and len(ds.labels) == 25
+    assert list(ds.labels[:6]) == [0, 1, 2, 3, 0, 1]
+    assert ds.labels[-1] == 0
+    assert ds.num_classes == 4 and ds.image_size == 16
+    with pytest.raises(IndexError):
+        ds[25]
+
+
+@pytest.mark.parametrize("size", [8, 13, 1024])
+def test_any_image_size_renders(size: int) -> None:
+    image, _ = SyntheticShapes(16, 1000, size, seed=1)[999 % 16]
+    assert image.size == (size, size)
+    pixels = np.asarray(image)
+    assert pixels.dtype == np.uint8 and pixels.std() > 0
+
+
+def test_ten_million_images_cost_no_memory() -> None:
+    train, test = build_datasets(
+        {"source": "synthetic", "num_images": 10_000_000, "num_classes": 1000, "image_size": 32, "test_fraction": 0.1},
+        seed=3,
+    )
+    assert len(train) == 9_000_000 and len(test) == 1_000_000
+    assert isinstance(train.indices, range)  # type: ignore[attr-defined]
+    assert test.labels[0] == 9_000_000 % 1000
+    assert test[999_999][0].size == (32, 32)
+
+
+def test_split_is_deterministic_balanced_and_disjoint() -> None:
+    spec = {"source": "synthetic", "num_images": 100, "num_classes": 10, "image_size": 16, "test_fraction": 0.2}
+    train, test = build_datasets(spec, seed=5)
+    assert test is not None
+    assert len(train) == 80 and len(test) == 20
+    assert sorted(np.bincount(list(test.labels)).tolist()) == [2] * 10
+    assert set(train.indices).isdisjoint(test.indices)  # type: ignore[attr-defined]
+    again, _ = build_datasets(spec, seed=5)
+    assert np.array_equal(np.asarray(train[3][0]), np.asarray(again[3][0]))
+    other, _ = build_datasets(spec, seed=6)
+    assert not np.array_equal(np.asarray(train[3][0]), np.asarray(other[3][0]))
+
+
+def test_every_class_up_to_1000_has_its_own_recipe() -> None:
+    recipes = {class_recipe(c) for c in range(MAX_CLASSES)}
+    assert len(recipes) == MAX_CLASSES == 1000
+    first_ten = [class_recipe(c) for c in range(10)]
+    assert len({r[0] for r in first_ten}) == 10 and len({r[1] for r in first_ten}) == 10
+    with pytest.raises(ValueError, match="num_classes"):
+        SyntheticShapes(16, 1001, 32, seed=0)
+
+
+def _loo_1nn_accuracy(features: np.ndarray, labels: np.ndarray) -> float:
+    f = (features - features.mean(0)) / (features.std(0) + 1e-6)
+    sq = (f**2).sum(1)
+    distances = sq[:, None] + sq[None, :] - 2 * f @ f.T
+    np.fill_diagonal(distances, np.inf)
+    return float((labels[distances.argmin(1)] == labels).mean())
+
+
+def _silhouette_descriptor(image: np.ndarray) -> np.ndarray:
+    """Colour-free shape features: scale/translation-normalised moments of the foreground mask."""
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    mask = (np.linalg.norm(image - np.median(border, 0), axis=-1) > 40).astype(np.float64)
+    yy, xx = np.mgrid[: image.shape[0], : image.shape[1]].astype(np.float64)
+    area = mask.sum()
+    x = xx - (mask * xx).sum() / area
+    y = yy - (mask * yy).sum() / area
+
+    def mu(p: int, q: int) -> float:
+        return float((mask * x**p * y**q).sum() / area ** (1 + (p + q) / 2))
+
+    n20, n02, n11, n30, n03, n21, n12 = mu(2, 0), mu(0, 2), mu(1, 1), mu(3, 0), mu(0, 3), mu(2, 1), mu(1, 2)
+    radius = np.sqrt(x**2 + y**2) / np.sqrt(area)
+    radial = np.histogram(radius[mask > 0], bins=6, range=(0.0, 1.5))[0] / area
+    invariants = [n20 + n02, (n20 - n02) ** 2 + 4 * n11**2, (n30 - 3 * n12) ** 2 + (3 * n21 - n03) ** 2,
+                  (n30 + n12) ** 2 + (n21 + n03) ** 2, area / mask.size]
+    return np.array(invariants + radial.tolist())
+
+
+def test_classes_are_told_apart_by_shape_not_by_colour() -> None:
+    n = 400
+    ds = SyntheticShapes(n, 10, 32, seed=3)
+    images = np.stack([np.asarray(ds[i][0]) for i in range(n)]).astype(np.float64)
+    labels = np.arange(n) % 10
+    colour_acc = _loo_1nn_accuracy(images.mean(axis=(1, 2)), labels)
+    pixel_acc = _loo_1nn_accuracy(images.reshape(n, -1), labels)
+    shape_acc = _loo_1nn_accuracy(np.stack([_silhouette_descriptor(im) for im in images]), labels)
+    assert colour_acc < 0.2, colour_acc  # chance is 0.1
+    assert pixel_acc < 0.25, pixel_acc
+    assert shape_acc > 0.8, shape_acc
