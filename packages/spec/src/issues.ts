@@ -91,13 +91,19 @@ function unionIssues(
   path: PropertyKey[],
   options: IssueOptions,
 ): Issue[] {
-  const isTypeMismatch = (i: ZodIssue) => i.code === 'invalid_type' && i.path.length === 0;
-  const aimed = issue.errors.find((branch) => !branch.every(isTypeMismatch));
+  const isMismatch = (i: ZodIssue) =>
+    (i.code === 'invalid_type' || i.code === 'invalid_value') && i.path.length === 0;
+  const aimed = issue.errors.find((branch) => !branch.every(isMismatch));
   if (aimed) return aimed.flatMap((inner) => convert(inner, [...path, ...inner.path], options));
-  const expected = issue.errors.flatMap((branch) =>
-    branch.flatMap((i) => (i.code === 'invalid_type' ? [ARTICLE[i.expected] ?? i.expected] : [])),
+  if (isMissing(issue)) return [{ path: formatPath(path), message: 'is required' }];
+  const accepted = issue.errors.flatMap((branch) =>
+    branch.flatMap((i) => {
+      if (i.code === 'invalid_type') return [ARTICLE[i.expected] ?? i.expected];
+      if (i.code === 'invalid_value') return i.values.map((v) => JSON.stringify(v));
+      return [];
+    }),
   );
-  const list = [...new Set(expected)].join(' or ');
+  const list = [...new Set(accepted)].join(' or ');
   return [{ path: formatPath(path), message: `expected ${list || 'a different value'}${got(issue)}` }];
 }
 

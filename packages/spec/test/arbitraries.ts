@@ -82,7 +82,7 @@ export const specInput: fc.Arbitrary<ExperimentSpecInput> = fc
           freeze_prototypes_iters: fc.integer({ min: 0, max: 10_000_000 }),
           queue_start_epoch: fc.integer({ min: 0, max: 1000 }),
           crops: cropGroups,
-          crops_for_assign: fc.constantFrom([0], [1], [0, 1], [1, 0]),
+          crops_for_assign: fc.constantFrom<number[]>([0], [1], [0, 1], [1, 0]),
         },
         { requiredKeys: [] },
       ),
