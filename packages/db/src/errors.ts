@@ -1,0 +1,33 @@
+/** A write carried a fencing token that is no longer the run's current one (a newer attempt owns the run). */
+export class StaleAttemptError extends Error {
+  override readonly name = 'StaleAttemptError';
+  constructor(
+    readonly runId: string,
+    readonly reason: string,
+  ) {
+    super(`run ${runId}: write rejected, this attempt is no longer current (${reason})`);
+  }
+}
+
+/** Bad input to a repository call; `path` names the offending field. */
+export class InvalidInputError extends Error {
+  override readonly name = 'InvalidInputError';
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${path}: ${reason}`);
+  }
+}
+
+/** The migration history in the database cannot be reconciled with the migrations folder. */
+export class MigrationError extends Error {
+  override readonly name = 'MigrationError';
+  constructor(
+    message: string,
+    readonly migrationName?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,77 @@
+// @swavlab/db: the database of swavlab (embedded PGlite or PostgreSQL), its migrator and repositories.
+export {
+  type Database,
+  type DatabaseTarget,
+  type OpenDatabaseOptions,
+  openDatabase,
+  resolveDatabaseTarget,
+} from './database.js';
+export { InvalidInputError, MigrationError, StaleAttemptError } from './errors.js';
+export {
+  applyMigrations,
+  checksumOf,
+  defaultMigrationsDir,
+  loadMigrations,
+  type MigrateOptions,
+  type Migration,
+  type MigrationReport,
+  PRISMA_MIGRATE_LOCK_KEY,
+  pendingMigrations,
+} from './migrator.js';
+export type { BaselinesRepository, CreateBaselineInput } from './repositories/baselines.js';
+export type { CheckpointInput, CheckpointsRepository } from './repositories/checkpoints.js';
+export type { AddedEvaluation, EvaluationInput, EvaluationsRepository } from './repositories/evaluations.js';
+export type {
+  CreatedGrid,
+  CreateGridInput,
+  GridCellInput,
+  GridStatusCounts,
+  GridsRepository,
+} from './repositories/grids.js';
+export type { MetricPointInput, MetricsRepository } from './repositories/metrics.js';
+export type {
+  CreateRegressionRunInput,
+  RegressionRunUpdate,
+  RegressionsRepository,
+} from './repositories/regressions.js';
+export type {
+  ClaimedRun,
+  CreateRunInput,
+  CreateRunResult,
+  ListRunsQuery,
+  ProgressUpdate,
+  RunOutcome,
+  RunPage,
+  RunsRepository,
+} from './repositories/runs.js';
+export type { CreatedApiToken, TokensRepository } from './repositories/tokens.js';
+export {
+  type ApiToken,
+  type Baseline,
+  type Checkpoint,
+  ERROR_KINDS,
+  type ErrorKind,
+  type Evaluation,
+  type Grid,
+  type Json,
+  type JsonObject,
+  METRIC_GOALS,
+  type MetricGoal,
+  type MetricPoint,
+  REGRESSION_VERDICTS,
+  type RegressionRun,
+  type RegressionVerdict,
+  RUN_STATUSES,
+  type Run,
+  type RunError,
+  type RunProgress,
+  type RunStatus,
+  TERMINAL_STATUSES,
+} from './rows.js';
+export {
+  pgliteSessions,
+  postgresSessions,
+  type SessionProvider,
+  type SqlExecutor,
+  type SqlSession,
+} from './session.js';

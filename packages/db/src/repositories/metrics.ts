@@ -1,0 +1,67 @@
+// Metric points: training curves, written in batches by the current attempt and read back as series.
+//
+// Idempotency: (run_id, name, step) is the primary key and a batch is inserted with ON CONFLICT DO NOTHING,
+// so a re-delivered batch (at-least-once IPC or retry of a write) adds nothing. Points recorded by a dead
+// attempt after the checkpoint a new attempt resumes from are deleted by RunsRepository.claimRun, so the
+// resumed attempt's values replace them instead of being skipped.
+import type { PrismaClient } from '../client.js';
+import { InvalidInputError } from '../errors.js';
+import { lockCurrentAttempt } from '../fence.js';
+import { type MetricPoint, toMetricPoint } from '../rows.js';
+import { measuredValue, requireNonNegativeInt, requireString } from '../validate.js';
+
+export interface MetricPointInput {
+  name: string;
+  step: number;
+  epoch?: number | null;
+  /** Non-finite values are stored as NaN. */
+  value: number;
+  time?: Date;
+}
+
+/** At most this many points per call, to keep one INSERT's parameter count well below PostgreSQL's limit. */
+const MAX_BATCH = 5_000;
+
+export class MetricsRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** Inserts a batch for the attempt holding `token`; returns how many points were new. */
+  async appendMetrics(runId: string, token: string, points: readonly MetricPointInput[]): Promise<number> {
+    if (!Array.isArray(points)) throw new InvalidInputError('points', 'expected an array');
+    if (points.length > MAX_BATCH)
+      throw new InvalidInputError('points', `at most ${MAX_BATCH} points per batch`);
+    const data = points.map((p, i) => ({
+      runId,
+      name: requireString(p.name, `points[${i}].name`, 200),
+      step: requireNonNegativeInt(p.step, `points[${i}].step`),
+      epoch:
+        p.epoch === undefined || p.epoch === null
+          ? null
+          : requireNonNegativeInt(p.epoch, `points[${i}].epoch`),
+      value: measuredValue(p.value, `points[${i}].value`),
+      time: p.time ?? new Date(),
+    }));
+    return this.prisma.$transaction(async (tx) => {
+      await lockCurrentAttempt(tx, runId, token);
+      if (data.length === 0) return 0;
+      const { count } = await tx.metricPoint.createMany({ data, skipDuplicates: true });
+      return count;
+    });
+  }
+
+  /** The whole series of one metric, by step. */
+  async metricSeries(runId: string, name: string): Promise<MetricPoint[]> {
+    const rows = await this.prisma.metricPoint.findMany({ where: { runId, name }, orderBy: { step: 'asc' } });
+    return rows.map(toMetricPoint);
+  }
+
+  /** The latest point (highest step) of every metric of a run, by name. */
+  async latestMetrics(runId: string): Promise<MetricPoint[]> {
+    const rows = await this.prisma.metricPoint.findMany({
+      where: { runId },
+      distinct: ['name'],
+      orderBy: [{ name: 'asc' }, { step: 'desc' }],
+    });
+    return rows.map(toMetricPoint);
+  }
+}

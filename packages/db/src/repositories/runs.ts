@@ -1,0 +1,380 @@
+// Runs: creation with deduplication by spec hash, the attempt lifecycle (claim, progress, finish, requeue)
+// guarded by fencing tokens, cancellation, and keyset-paginated listing.
+import { randomUUID } from 'node:crypto';
+import { Prisma, type PrismaClient, type Queryable } from '../client.js';
+import { InvalidInputError } from '../errors.js';
+import { ACTIVE_STATUSES, staleAttempt } from '../fence.js';
+import { decodePageToken, encodePageToken } from '../pagination.js';
+import {
+  type Checkpoint,
+  ERROR_KINDS,
+  type ErrorKind,
+  type JsonObject,
+  RUN_STATUSES,
+  type Run,
+  type RunStatus,
+  toCheckpoint,
+  toRun,
+} from '../rows.js';
+import {
+  optionalFinite,
+  optionalString,
+  requireInt,
+  requireJsonObject,
+  requireNonNegativeInt,
+  requireOneOf,
+  requireString,
+  requireStringArray,
+} from '../validate.js';
+
+export interface CreateRunInput {
+  spec: JsonObject;
+  /** sha256 of the canonical spec (packages/spec); the run's identity. */
+  specHash: string;
+  seed: number;
+  name?: string | null;
+  tags?: string[];
+  priority?: number;
+  gridId?: string;
+  cellIndex?: number;
+  axisValues?: JsonObject;
+}
+
+export interface CreateRunResult {
+  run: Run;
+  /**
+   * True when the caller must enqueue the run: it was inserted, or an earlier failed/canceled run with the same
+   * spec hash was reset to queued. False when a queued, running or succeeded run with that hash already exists.
+   */
+  created: boolean;
+}
+
+export interface ClaimedRun {
+  run: Run;
+  /** The new attempt's fencing token; every later write of this attempt must carry it. */
+  token: string;
+  /** The checkpoint this attempt resumes from (the latest one), or null to start from scratch. */
+  resumeFrom: Checkpoint | null;
+}
+
+export interface ProgressUpdate {
+  epoch?: number | null;
+  step?: number | null;
+  totalSteps?: number | null;
+  etaSeconds?: number | null;
+}
+
+export type RunOutcome =
+  | { status: 'succeeded'; finalMetrics?: JsonObject }
+  | { status: 'canceled'; finalMetrics?: JsonObject }
+  | {
+      status: 'failed';
+      error: { kind: ErrorKind; message: string; traceback?: string | null };
+      finalMetrics?: JsonObject;
+    };
+
+export interface ListRunsQuery {
+  status?: RunStatus | RunStatus[];
+  gridId?: string;
+  tag?: string;
+  /** 1..500, default 50. */
+  pageSize?: number;
+  pageToken?: string;
+}
+
+export interface RunPage {
+  runs: Run[];
+  /** Pass back as pageToken for the next page; null on the last page. */
+  nextPageToken: string | null;
+}
+
+const MAX_PAGE_SIZE = 500;
+
+/** What a failed or canceled run looks like again once it is queued anew. */
+export function resetToQueued(): Prisma.RunUpdateManyMutationInput {
+  return {
+    status: 'queued',
+    cancelRequested: false,
+    fencingToken: null,
+    errorKind: null,
+    errorMessage: null,
+    errorTraceback: null,
+    progressEpoch: null,
+    progressStep: null,
+    totalSteps: null,
+    etaSeconds: null,
+    device: null,
+    workerHost: null,
+    queuedAt: new Date(),
+    startedAt: null,
+    finishedAt: null,
+    finalMetrics: Prisma.DbNull,
+  };
+}
+
+function validateCreateRun(input: CreateRunInput, path: string): Prisma.RunCreateManyInput {
+  const hasGrid = input.gridId !== undefined;
+  if (hasGrid !== (input.cellIndex !== undefined)) {
+    throw new InvalidInputError(`${path}.cellIndex`, 'gridId and cellIndex go together');
+  }
+  return {
+    spec: requireJsonObject(input.spec, `${path}.spec`),
+    specHash: requireString(input.specHash, `${path}.specHash`, 200),
+    seed: requireInt(input.seed, `${path}.seed`),
+    name: optionalString(input.name, `${path}.name`, 500),
+    tags: requireStringArray(input.tags ?? [], `${path}.tags`),
+    priority: requireInt(input.priority ?? 0, `${path}.priority`),
+    gridId: hasGrid ? requireString(input.gridId, `${path}.gridId`, 200) : null,
+    cellIndex: hasGrid ? requireNonNegativeInt(input.cellIndex, `${path}.cellIndex`) : null,
+    axisValues:
+      input.axisValues === undefined
+        ? Prisma.DbNull
+        : requireJsonObject(input.axisValues, `${path}.axisValues`),
+  };
+}
+
+/**
+ * Inserts runs whose spec hash is new, resets failed/canceled runs with the same hash to queued, and returns
+ * the existing run otherwise; results are in input order. Runs on any client so that createGrid can call it
+ * inside its transaction. A reused run that belongs to no grid is adopted by the grid being created.
+ */
+export async function insertOrReuseRuns(
+  db: Queryable,
+  inputs: readonly CreateRunInput[],
+  path: string,
+): Promise<CreateRunResult[]> {
+  const data = inputs.map((input, i) => validateCreateRun(input, `${path}[${i}]`));
+  const firstIndex = new Map<string, number>();
+  data.forEach((row, i) => {
+    const seen = firstIndex.get(row.specHash);
+    if (seen !== undefined) {
+      throw new InvalidInputError(`${path}[${i}].specHash`, `same spec hash as ${path}[${seen}]`);
+    }
+    firstIndex.set(row.specHash, i);
+  });
+
+  const results = new Map<string, CreateRunResult>();
+  const inserted = await db.run.createManyAndReturn({ data, skipDuplicates: true });
+  for (const row of inserted) results.set(row.specHash, { run: toRun(row), created: true });
+
+  const existing = data.filter((row) => !results.has(row.specHash));
+  if (existing.length > 0) {
+    const hashes = existing.map((row) => row.specHash);
+    const requeued = await db.run.updateManyAndReturn({
+      where: { specHash: { in: hashes }, status: { in: ['failed', 'canceled'] } },
+      data: resetToQueued(),
+    });
+    const requeuedHashes = new Set(requeued.map((row) => row.specHash));
+    const rows = await db.run.findMany({ where: { specHash: { in: hashes } } });
+    for (const row of rows) {
+      const wanted = existing.find((input) => input.specHash === row.specHash);
+      let current = row;
+      if (wanted?.gridId && row.gridId === null) {
+        const adopted = await db.run.updateManyAndReturn({
+          where: { id: row.id, gridId: null },
+          data: { gridId: wanted.gridId, cellIndex: wanted.cellIndex, axisValues: wanted.axisValues },
+        });
+        current = adopted[0] ?? row;
+      }
+      results.set(row.specHash, { run: toRun(current), created: requeuedHashes.has(row.specHash) });
+    }
+  }
+
+  return data.map((row, i) => {
+    const result = results.get(row.specHash);
+    if (result === undefined) {
+      // ON CONFLICT DO NOTHING also skips a row whose (grid_id, cell_index) is taken by another spec.
+      throw new InvalidInputError(
+        `${path}[${i}].cellIndex`,
+        `grid ${row.gridId} already has a run at this cell`,
+      );
+    }
+    return result;
+  });
+}
+
+/** Repository of runs. Writes that carry a fencing token match it in the statement's WHERE clause. */
+export class RunsRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** Creates a run, or returns the run that already has this spec hash (see CreateRunResult.created). */
+  async createRun(input: CreateRunInput): Promise<CreateRunResult> {
+    const [result] = await this.prisma.$transaction((tx) => insertOrReuseRuns(tx, [input], 'run'));
+    if (result === undefined) throw new Error('insertOrReuseRuns returned no result for one input');
+    return result;
+  }
+
+  async getRun(id: string): Promise<Run | null> {
+    const row = await this.prisma.run.findUnique({ where: { id } });
+    return row === null ? null : toRun(row);
+  }
+
+  /**
+   * Starts a new attempt: status running, attempt + 1, a new fencing token. Records written by earlier
+   * attempts after the checkpoint this attempt resumes from are discarded, so that the resumed attempt's
+   * metrics and evaluations replace them. Returns null when the run does not exist, is terminal, or was asked
+   * to cancel (a run left in `stopping` by a lost attempt becomes canceled here).
+   */
+  async claimRun(id: string, worker: { workerHost: string; device: string }): Promise<ClaimedRun | null> {
+    const workerHost = requireString(worker.workerHost, 'workerHost', 500);
+    const device = requireString(worker.device, 'device', 200);
+    return this.prisma.$transaction(async (tx) => {
+      const token = randomUUID();
+      const [row] = await tx.run.updateManyAndReturn({
+        where: { id, status: { in: ['queued', 'running'] }, cancelRequested: false },
+        data: {
+          status: 'running',
+          attempt: { increment: 1 },
+          fencingToken: token,
+          startedAt: new Date(),
+          finishedAt: null,
+          workerHost,
+          device,
+        },
+      });
+      if (row === undefined) {
+        await tx.run.updateMany({
+          where: { id, status: 'stopping' },
+          data: { status: 'canceled', fencingToken: null, finishedAt: new Date() },
+        });
+        return null;
+      }
+      const resumeFrom = await tx.checkpoint.findFirst({ where: { runId: id }, orderBy: { step: 'desc' } });
+      const after = resumeFrom?.step ?? -1;
+      await tx.metricPoint.deleteMany({ where: { runId: id, step: { gt: after } } });
+      await tx.evaluation.deleteMany({ where: { runId: id, step: { gt: after } } });
+      return { run: toRun(row), token, resumeFrom: resumeFrom === null ? null : toCheckpoint(resumeFrom) };
+    });
+  }
+
+  /** Records progress; the returned run tells the attempt whether a cancel was requested. */
+  async updateProgress(id: string, token: string, progress: ProgressUpdate): Promise<Run> {
+    const data: Prisma.RunUpdateManyMutationInput = {};
+    if (progress.epoch !== undefined) data.progressEpoch = nullableCount(progress.epoch, 'progress.epoch');
+    if (progress.step !== undefined) data.progressStep = nullableCount(progress.step, 'progress.step');
+    if (progress.totalSteps !== undefined) {
+      data.totalSteps = nullableCount(progress.totalSteps, 'progress.totalSteps');
+    }
+    if (progress.etaSeconds !== undefined)
+      data.etaSeconds = optionalFinite(progress.etaSeconds, 'progress.etaSeconds');
+    return this.writeAsAttempt(id, token, data);
+  }
+
+  /** Ends the attempt with a terminal status. */
+  async finishRun(id: string, token: string, outcome: RunOutcome): Promise<Run> {
+    const status = requireOneOf(
+      outcome.status,
+      ['succeeded', 'failed', 'canceled'] as const,
+      'outcome.status',
+    );
+    const data: Prisma.RunUpdateManyMutationInput = { status, finishedAt: new Date(), etaSeconds: null };
+    if (outcome.finalMetrics !== undefined) {
+      data.finalMetrics = requireJsonObject(outcome.finalMetrics, 'outcome.finalMetrics');
+    }
+    if (outcome.status === 'failed') {
+      if (typeof outcome.error !== 'object' || outcome.error === null) {
+        throw new InvalidInputError('outcome.error', 'a failed run needs an error {kind, message}');
+      }
+      data.errorKind = requireOneOf(outcome.error.kind, ERROR_KINDS, 'outcome.error.kind');
+      data.errorMessage = requireString(outcome.error.message, 'outcome.error.message', 100_000);
+      data.errorTraceback = optionalString(outcome.error.traceback, 'outcome.error.traceback', 1_000_000);
+    } else if ('error' in outcome) {
+      throw new InvalidInputError('outcome.error', `only a failed run carries an error, not a ${status} one`);
+    }
+    return this.writeAsAttempt(id, token, data);
+  }
+
+  /**
+   * Hands the run back to the queue (graceful worker shutdown): queued again with no current attempt. A run
+   * whose cancel was requested meanwhile becomes canceled instead.
+   */
+  async requeueRun(id: string, token: string): Promise<Run> {
+    requireString(token, 'token', 200);
+    const [queued] = await this.prisma.run.updateManyAndReturn({
+      where: { id, fencingToken: token, status: 'running', cancelRequested: false },
+      data: { status: 'queued', fencingToken: null, queuedAt: new Date(), etaSeconds: null },
+    });
+    if (queued !== undefined) return toRun(queued);
+    const [canceled] = await this.prisma.run.updateManyAndReturn({
+      where: { id, fencingToken: token, status: { in: [...ACTIVE_STATUSES] }, cancelRequested: true },
+      data: { status: 'canceled', fencingToken: null, finishedAt: new Date(), etaSeconds: null },
+    });
+    if (canceled !== undefined) return toRun(canceled);
+    throw await staleAttempt(this.prisma, id, token);
+  }
+
+  /**
+   * Asks a run to stop: a queued run is canceled at once, a running one goes to `stopping` until its attempt
+   * finishes it. Terminal and already stopping runs are returned unchanged; null when the run does not exist.
+   */
+  async requestCancel(id: string): Promise<Run | null> {
+    const [canceled] = await this.prisma.run.updateManyAndReturn({
+      where: { id, status: 'queued' },
+      data: { status: 'canceled', cancelRequested: true, fencingToken: null, finishedAt: new Date() },
+    });
+    if (canceled !== undefined) return toRun(canceled);
+    const [stopping] = await this.prisma.run.updateManyAndReturn({
+      where: { id, status: 'running' },
+      data: { status: 'stopping', cancelRequested: true },
+    });
+    if (stopping !== undefined) return toRun(stopping);
+    return this.getRun(id);
+  }
+
+  /** Resets a failed or canceled run to queued (POST /v1/runs/{id}/retry); null when it is in another state. */
+  async retryRun(id: string): Promise<Run | null> {
+    const [row] = await this.prisma.run.updateManyAndReturn({
+      where: { id, status: { in: ['failed', 'canceled'] } },
+      data: resetToQueued(),
+    });
+    return row === undefined ? null : toRun(row);
+  }
+
+  /** Newest first, keyset-paginated on (created_at, id). */
+  async listRuns(query: ListRunsQuery = {}): Promise<RunPage> {
+    const pageSize = requireInt(query.pageSize ?? 50, 'pageSize', 1, MAX_PAGE_SIZE);
+    const where: Prisma.RunWhereInput[] = [];
+    if (query.status !== undefined) {
+      const statuses = Array.isArray(query.status) ? query.status : [query.status];
+      where.push({ status: { in: statuses.map((s, i) => requireOneOf(s, RUN_STATUSES, `status[${i}]`)) } });
+    }
+    if (query.gridId !== undefined) where.push({ gridId: requireString(query.gridId, 'gridId', 200) });
+    if (query.tag !== undefined) where.push({ tags: { has: requireString(query.tag, 'tag', 200) } });
+    if (query.pageToken !== undefined) {
+      const after = decodePageToken(query.pageToken);
+      where.push({
+        OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
+      });
+    }
+    const rows = await this.prisma.run.findMany({
+      where: { AND: where },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: pageSize + 1,
+    });
+    const page = rows.slice(0, pageSize);
+    const last = page.at(-1);
+    return {
+      runs: page.map(toRun),
+      nextPageToken: rows.length > pageSize && last ? encodePageToken(last) : null,
+    };
+  }
+
+  /** One UPDATE ... WHERE id AND fencing_token AND status IN (running, stopping); StaleAttemptError if none. */
+  private async writeAsAttempt(
+    id: string,
+    token: string,
+    data: Prisma.RunUpdateManyMutationInput,
+  ): Promise<Run> {
+    requireString(token, 'token', 200);
+    const [row] = await this.prisma.run.updateManyAndReturn({
+      where: { id, fencingToken: token, status: { in: [...ACTIVE_STATUSES] } },
+      data,
+    });
+    if (row === undefined) throw await staleAttempt(this.prisma, id, token);
+    return toRun(row);
+  }
+}
+
+function nullableCount(value: number | null, path: string): number | null {
+  return value === null ? null : requireNonNegativeInt(value, path);
+}
