@@ -31,7 +31,8 @@ def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
 
 
 def all_reduce_max(tensor: torch.Tensor) -> torch.Tensor:
-    """Element-wise maximum of `tensor` in place over all processes; returns it (unchanged without a group)."""
+    """Element-wise maximum of `tensor` in place over all processes; returns it (unchanged without a
+    group)."""
     if is_distributed():
         dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
     return tensor

@@ -58,7 +58,8 @@ def export_backbone(checkpoint_path: str | os.PathLike[str], out_path: str | os.
 
     if arch in TORCHVISION_ARCHS and not small_stem:
         target = getattr(torchvision.models, arch)()
-        target.load_state_dict(state | {"fc.weight": target.fc.weight, "fc.bias": target.fc.bias}, strict=True)
+        fresh_classifier = {"fc.weight": target.fc.weight, "fc.bias": target.fc.bias}
+        target.load_state_dict(state | fresh_classifier, strict=True)
     else:
         target, _ = build_backbone(arch, small_stem)
         target.load_state_dict(state, strict=True)

@@ -15,7 +15,9 @@ from torch import nn
 class FeatureQueue:
     """`length` embeddings of size `feat_dim` for each of `n_crops` assignment crops, newest first."""
 
-    def __init__(self, n_crops: int, length: int, feat_dim: int, device: torch.device | str | None = None) -> None:
+    def __init__(
+        self, n_crops: int, length: int, feat_dim: int, device: torch.device | str | None = None
+    ) -> None:
         if n_crops < 1:
             raise ValueError(f"n_crops: must be >= 1, got {n_crops}")
         if length < 1:
@@ -42,11 +44,13 @@ class FeatureQueue:
 
     @torch.no_grad()
     def push(self, embeddings_per_assign_crop: Sequence[torch.Tensor]) -> None:
-        """Store the batch's embeddings ([B, feat_dim] per assignment crop) in front, dropping the oldest."""
+        """Store the batch's embeddings ([B, feat_dim] per assignment crop) in front, dropping the
+        oldest."""
         n_crops, _, feat_dim = self._embeddings.shape
         if len(embeddings_per_assign_crop) != n_crops:
             raise ValueError(
-                f"embeddings_per_assign_crop: expected {n_crops} tensors, got {len(embeddings_per_assign_crop)}"
+                f"embeddings_per_assign_crop: expected {n_crops} tensors, "
+                f"got {len(embeddings_per_assign_crop)}"
             )
         batch = embeddings_per_assign_crop[0].shape[0]
         for i, embeddings in enumerate(embeddings_per_assign_crop):
@@ -77,9 +81,11 @@ class FeatureQueue:
         """Restore from `state_dict()`; the shape must match this queue's (crops, length, feat_dim)."""
         embeddings = state["embeddings"]
         if not isinstance(embeddings, torch.Tensor) or embeddings.shape != self._embeddings.shape:
-            shape = tuple(embeddings.shape) if isinstance(embeddings, torch.Tensor) else type(embeddings).__name__
+            is_tensor = isinstance(embeddings, torch.Tensor)
+            got = tuple(embeddings.shape) if is_tensor else type(embeddings).__name__
             raise ValueError(
-                f"feature queue state: embeddings of shape {tuple(self._embeddings.shape)} expected, got {shape}"
+                f"feature queue state: embeddings of shape {tuple(self._embeddings.shape)} expected, "
+                f"got {got}"
             )
         filled = int(state["filled"])
         if not 0 <= filled <= self.length:

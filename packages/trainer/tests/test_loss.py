@@ -45,7 +45,8 @@ def test_soft_loss_and_gradient_match_eq6(crops_for_assign: list[int]) -> None:
 
     reference_scores = scores.detach().clone().requires_grad_(True)
     reference_codes = [
-        appendix_a1(reference_scores.detach()[c * BATCH : (c + 1) * BATCH], 0.05, 3) for c in crops_for_assign
+        appendix_a1(reference_scores.detach()[c * BATCH : (c + 1) * BATCH], 0.05, 3)
+        for c in crops_for_assign
     ]
     expected = eq6_loop(reference_scores, crops_for_assign, BATCH, 0.1, reference_codes)
 
@@ -81,7 +82,8 @@ def test_queue_scores_go_in_front_and_only_the_batch_codes_are_kept() -> None:
     torch.testing.assert_close(codes[1], sinkhorn(scores.detach()[BATCH : 2 * BATCH]), rtol=0, atol=1e-6)
     # The queue changes the codes: the batch shares the prototypes with the queued samples.
     assert (codes[0] - sinkhorn(batch0)).abs().max().item() > 1e-3
-    torch.testing.assert_close(loss, eq6_loop(scores.detach(), [0, 1], BATCH, 0.1, codes), rtol=1e-5, atol=1e-6)
+    expected = eq6_loop(scores.detach(), [0, 1], BATCH, 0.1, codes)
+    torch.testing.assert_close(loss, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_collapsed_scores_give_ln_k() -> None:
@@ -111,8 +113,11 @@ def test_half_precision_scores_give_an_fp32_loss() -> None:
     ],
 )
 def test_bad_arguments_name_the_field(kwargs: dict[str, object], message: str) -> None:
-    arguments: dict[str, object] = {"scores": torch.zeros(N_CROPS * BATCH, PROTOTYPES), "crops_for_assign": [0, 1]}
-    arguments["batch_size"] = BATCH
+    arguments: dict[str, object] = {
+        "scores": torch.zeros(N_CROPS * BATCH, PROTOTYPES),
+        "crops_for_assign": [0, 1],
+        "batch_size": BATCH,
+    }
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=message):
         swav_loss(**arguments)  # type: ignore[arg-type]

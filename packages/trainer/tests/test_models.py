@@ -8,7 +8,14 @@ import torchvision
 from torch import nn
 
 from swavlab.loss import swav_loss
-from swavlab.models import ARCHS, ProjectionHead, SwAVModel, build_backbone, build_model, cancel_prototype_gradients
+from swavlab.models import (
+    ARCHS,
+    ProjectionHead,
+    SwAVModel,
+    build_backbone,
+    build_model,
+    cancel_prototype_gradients,
+)
 
 
 def spec(arch: str = "tiny", **overrides: Any) -> dict[str, Any]:

@@ -110,7 +110,11 @@ def test_schedule_without_warmup_starts_at_base_lr() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "name"),
-    [({"epochs": 0}, "epochs"), ({"iters_per_epoch": 0}, "iters_per_epoch"), ({"warmup_epochs": 11}, "warmup_epochs")],
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"iters_per_epoch": 0}, "iters_per_epoch"),
+        ({"warmup_epochs": 11}, "warmup_epochs"),
+    ],
 )
 def test_schedule_rejects_bad_arguments(kwargs: dict[str, int], name: str) -> None:
     arguments = {"epochs": 10, "iters_per_epoch": 5, "warmup_epochs": 1} | kwargs

@@ -35,7 +35,9 @@ def cosine_scores(n_samples: int, n_prototypes: int, seed: int = 0, dim: int = 1
     ("n_samples", "n_prototypes", "epsilon", "iterations"),
     [(64, 30, 0.05, 3), (16, 100, 0.05, 3), (256, 40, 0.1, 10), (32, 8, 0.05, 1), (128, 300, 0.03, 30)],
 )
-def test_matches_appendix_a1_oracle(n_samples: int, n_prototypes: int, epsilon: float, iterations: int) -> None:
+def test_matches_appendix_a1_oracle(
+    n_samples: int, n_prototypes: int, epsilon: float, iterations: int
+) -> None:
     scores = cosine_scores(n_samples, n_prototypes, seed=n_samples + n_prototypes)
     expected = appendix_a1(scores, epsilon, iterations)
     codes = sinkhorn(scores, epsilon, iterations)

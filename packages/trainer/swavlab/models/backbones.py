@@ -82,7 +82,11 @@ class ResNet(nn.Module):
     """
 
     def __init__(
-        self, block: type[BasicBlock] | type[Bottleneck], layers: list[int], widen: int = 1, small_stem: bool = False
+        self,
+        block: type[BasicBlock] | type[Bottleneck],
+        layers: list[int],
+        widen: int = 1,
+        small_stem: bool = False,
     ) -> None:
         super().__init__()
         stem_channels = 64 * widen
@@ -92,7 +96,9 @@ class ResNet(nn.Module):
             self.conv1 = nn.Conv2d(3, stem_channels, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(stem_channels)
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool: nn.Module = nn.Identity() if small_stem else nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.maxpool: nn.Module = (
+            nn.Identity() if small_stem else nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        )
         in_channels = stem_channels
         stages: list[nn.Sequential] = []
         for index, blocks in enumerate(layers):
@@ -129,7 +135,8 @@ class TinyCNN(nn.Module):
         in_channels = 3
         for index, out_channels in enumerate(self.channels):
             stride = 1 if index == 0 and small_stem else 2
-            layers += [_conv3x3(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
+            conv = _conv3x3(in_channels, out_channels, stride)
+            layers += [conv, nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True)]
             in_channels = out_channels
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
