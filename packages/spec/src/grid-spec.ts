@@ -71,7 +71,7 @@ type GridFields = {
 
 function gridRules(grid: GridFields, ctx: z.core.$RefinementCtx<GridFields>): void {
   // An axis below a section the base switched off (eval.knn: null) would silently switch it back on.
-  for (const path of Object.keys(grid.axes)) {
+  for (const path of Object.keys(grid.axes).filter((p) => AXIS_PATH_SET.has(p))) {
     const segments = path.split('.');
     for (let i = 1; i < segments.length; i++) {
       const section = segments.slice(0, i).join('.');

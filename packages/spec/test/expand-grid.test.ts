@@ -256,6 +256,9 @@ describe('expandGrid: rejections', () => {
     ['swav', '"swav" is a section; an axis varies one field, such as "swav.prototypes"'],
     ['eval.knn', '"eval.knn" is a section; an axis varies one field, such as "eval.knn.k"'],
     ['swav.crops.0', 'unknown spec path "swav.crops.0" (did you mean "swav.crops"?)'],
+    ['swav..prototypes', 'unknown spec path "swav..prototypes" (did you mean "swav.prototypes"?)'],
+    ['.seed', 'unknown spec path ".seed"'],
+    ['', 'unknown spec path ""'],
     ['data.sorce', 'unknown spec path "data.sorce" (did you mean "data.source"?)'],
   ])('rejects the axis path %j naming it', (path, message) => {
     expect(errorsOf({ base: {}, axes: { [path]: [1] } })).toEqual([
