@@ -79,8 +79,7 @@ class EventThrottle:
 
     A pending ``progress`` is replaced by a newer one. A pending ``metrics`` is merged into the
     newer one (newer values win, keys only the older one had are kept), so per-epoch values
-    such as ``epoch_seconds`` survive coalescing. The callback's return values are passed to
-    ``on_reply`` (the bridge uses it to learn that the consumer asked to stop).
+    such as ``epoch_seconds`` survive coalescing.
     """
 
     def __init__(
@@ -88,12 +87,10 @@ class EventThrottle:
         callback: EventCallback | None,
         max_per_second: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
-        on_reply: Callable[[object], None] | None = None,
     ) -> None:
         self._callback = callback
         self._interval = 1.0 / max_per_second
         self._clock = clock
-        self._on_reply = on_reply
         self._last_sent = -math.inf
         self._pending: dict[str, Event] = {}
 
@@ -132,6 +129,4 @@ class EventThrottle:
     def _send(self, event: Event) -> None:
         assert self._callback is not None
         self._last_sent = self._clock()
-        reply = self._callback(event)
-        if self._on_reply is not None:
-            self._on_reply(reply)
+        self._callback(event)

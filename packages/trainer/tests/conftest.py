@@ -1,9 +1,45 @@
-"""Makes `import swavlab` work from the tests and pins torch's thread count for the 2-core CI machine."""
+"""Makes `import swavlab` work from the tests, pins torch's thread count for the 2-core CI machine,
+and provides the tiny training spec the trainer tests share."""
 
+import copy
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 torch.set_num_threads(2)
+
+TINY_SPEC: dict[str, Any] = {
+    "seed": 7,
+    "data": {"source": "synthetic", "num_images": 60, "num_classes": 4, "image_size": 16, "test_fraction": 0.2},
+    "model": {"arch": "tiny", "small_stem": True, "hidden_mlp": 32, "feat_dim": 16},
+    "swav": {"prototypes": 12, "crops": "2x16+2x8", "freeze_prototypes_iters": 2},
+    "optim": {"optimizer": "sgd", "base_lr": 0.1, "final_lr": 0.001, "warmup_epochs": 0, "batch_size": 8, "epochs": 2},
+    "runtime": {"device": "cpu", "workers": 0, "threads": 1},
+    "checkpoint": {"every_epochs": 1, "keep_last": 10},
+    "eval": {"knn": {"k": [3]}, "linear": None},
+}
+
+
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@pytest.fixture
+def tiny_spec() -> Callable[..., dict[str, Any]]:
+    """`tiny_spec(optim={"epochs": 1}, ...)`: a seconds-long CPU run (48 train images, 6 steps/epoch)."""
+
+    def make(**changes: Any) -> dict[str, Any]:
+        return _merge(TINY_SPEC, changes)
+
+    return make

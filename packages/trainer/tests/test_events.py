@@ -68,13 +68,6 @@ def test_coalesced_metrics_merge_values() -> None:
     assert seen[1] == {"type": "metrics", "epoch": 2, "step": 20, "values": {"loss": 1.5, "epoch_seconds": 3.5}}
 
 
-def test_replies_reach_the_reply_hook() -> None:
-    replies: list[object] = []
-    throttle = EventThrottle(lambda _e: "stop", on_reply=replies.append)
-    throttle.emit(status_event("running"))
-    assert replies == ["stop"]
-
-
 def test_no_callback_is_a_no_op() -> None:
     throttle = EventThrottle(None)
     throttle.emit(status_event("running"))

@@ -1,0 +1,140 @@
+"""The entry point the Node worker calls through pythonia: JSON strings in, JSON strings out.
+
+Hardened per /work/shared/BRIDGE.md: at import this module offsets pythonia's request counter
+(Python and JS ids could otherwise collide under two-way traffic), asks Linux to SIGKILL this
+process when its parent dies (an orphaned trainer would keep a GPU busy), and routes SIGUSR1 to
+the cooperative stop flag. Everything that crosses is a JSON string made with ``allow_nan=False``
+(a NaN crashes Node); exceptions never cross as exceptions, because pythonia delivers them with
+an empty message: they come back inside the result, traceback included.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from .spec import SpecError
+from .stop import STOP, install_stop_signal
+from .train import train
+
+_PR_SET_PDEATHSIG = 1
+_REQUEST_ID_OFFSET = 10**12
+_OPTION_KEYS = frozenset({"out_dir", "resume_from"})
+
+
+def _offset_pythonia_request_ids() -> None:
+    bridge = vars(os).get("JSPyBridge")  # set by pythonia's Python side; absent when imported directly
+    executor = getattr(bridge, "_exe", None) if bridge is not None else None
+    if executor is not None and isinstance(getattr(executor, "i", None), int):
+        executor.i = max(executor.i, _REQUEST_ID_OFFSET)
+
+
+def _set_parent_death_signal() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+
+
+_offset_pythonia_request_ids()
+_set_parent_death_signal()
+install_stop_signal(signal.SIGUSR1)
+
+
+def json_safe(value: Any) -> Any:
+    """Copy of ``value`` with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def to_json(value: Any) -> str:
+    """Strict JSON (``allow_nan=False``) of a sanitised copy of ``value``."""
+    return json.dumps(json_safe(value), allow_nan=False)
+
+
+def failure_result(kind: str, error: BaseException) -> dict[str, Any]:
+    """A ``failed`` run result carrying the error's kind, message and traceback."""
+    details: dict[str, Any] = {
+        "kind": kind,
+        "message": str(error) or type(error).__name__,
+        "traceback": "".join(traceback.format_exception(type(error), error, error.__traceback__)),
+    }
+    if isinstance(error, SpecError):
+        details["errors"] = error.errors
+    return {
+        "status": "failed",
+        "epochs_completed": 0,
+        "steps": 0,
+        "final_metrics": {},
+        "evals": {},
+        "last_checkpoint": None,
+        "error": details,
+    }
+
+
+def parse_options(options_json: str) -> dict[str, str | None]:
+    """Options ``{"out_dir": str, "resume_from": str | null}``; unknown keys are rejected."""
+    try:
+        options = json.loads(options_json or "{}")
+    except json.JSONDecodeError as error:
+        raise SpecError([{"path": "options", "message": f"not valid JSON: {error.msg}"}]) from error
+    if not isinstance(options, dict):
+        raise SpecError([{"path": "options", "message": "must be a JSON object"}])
+    errors = [{"path": f"options.{key}", "message": "unknown option"} for key in options if key not in _OPTION_KEYS]
+    errors += [
+        {"path": f"options.{key}", "message": "must be a string or null"}
+        for key in _OPTION_KEYS
+        if options.get(key) is not None and not isinstance(options.get(key), str)
+    ]
+    if errors:
+        raise SpecError(errors)
+    return {key: options.get(key) for key in _OPTION_KEYS}
+
+
+def _parse_spec(spec_json: str) -> dict[str, Any]:
+    try:
+        spec = json.loads(spec_json)
+    except json.JSONDecodeError as error:
+        raise SpecError([{"path": "", "message": f"spec is not valid JSON: {error.msg}"}]) from error
+    if not isinstance(spec, dict):
+        raise SpecError([{"path": "", "message": "spec must be a JSON object"}])
+    return spec
+
+
+def run(spec_json: str, on_event: Callable[[str], object] | None, options_json: str = "{}") -> str:
+    """Run one training job; returns the result dict of :func:`swavlab.train` as a JSON string.
+
+    ``on_event`` receives each event as a JSON string; returning ``"stop"`` asks the run to stop
+    cooperatively (it checkpoints and ends ``canceled``). Errors come back as ``status: failed``
+    with ``error.kind`` = ``spec`` (invalid spec or options, ``error.errors`` lists the fields) or
+    ``crashed`` (anything else), always with the traceback.
+    """
+
+    def deliver(event: dict[str, Any]) -> None:
+        if on_event is not None and on_event(to_json(event)) == "stop":
+            STOP.request("the event consumer asked to stop")
+
+    try:
+        spec = _parse_spec(spec_json)
+        options = parse_options(options_json)
+        result = train(spec, on_event=deliver, out_dir=options["out_dir"], resume_from=options["resume_from"])
+    except SpecError as error:
+        result = failure_result("spec", error)
+    except Exception as error:  # noqa: BLE001 - every failure must come back as JSON, never as an exception
+        result = failure_result("crashed", error)
+    return to_json(result)

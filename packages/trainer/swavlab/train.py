@@ -1,0 +1,458 @@
+"""The SwAV training run: from a spec to checkpoints, events, evaluations and a result dict.
+
+Semantics a caller can rely on (details in packages/trainer/README.md):
+
+* ``epoch`` in checkpoints and ``eval`` events counts *completed* epochs; in ``progress`` and
+  ``metrics`` it is the 1-based epoch the step belongs to (the two agree at epoch boundaries).
+  ``step`` always counts completed optimiser steps (global iterations).
+* Checkpoints are written every ``checkpoint.every_epochs`` epochs, at the end and when stopped,
+  never with non-finite weights. ``resume_from`` continues the same run: model, optimiser, scaler,
+  schedule position, queue, RNG states, the collapse detector and the open loss window are
+  restored, and the epoch's data order and augmentations are functions of (seed, epoch, index), so
+  a resumed run (also from a mid-epoch stop, whose done batches are skipped) trains on exactly the
+  batches the uninterrupted run would have.
+* Stopping (``should_stop()``, SIGUSR1/SIGINT via :mod:`swavlab.stop`) is checked before every
+  step (at every log point in a multi-process run, where the ranks must agree), writes a
+  checkpoint and returns ``canceled``. A non-finite loss returns ``diverged`` without a checkpoint.
+* Invalid specs raise :class:`swavlab.spec.SpecError`; :func:`swavlab.bridge.run` turns exceptions
+  into ``failed`` results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import ddp
+from .amp import autocast_dtype, make_grad_scaler
+from .checkpoint import CheckpointWriter, SavedCheckpoint, load_checkpoint
+from .code_stats import code_statistics
+from .collapse import CollapseDetector
+from .distributed import all_reduce_sum
+from .events import (
+    Event,
+    EventThrottle,
+    collapse_warning_event,
+    diverged_event,
+    eval_event,
+    metrics_event,
+    progress_event,
+    status_event,
+)
+from .feature_queue import FeatureQueue
+from .loader import build_train_loader
+from .models import SwAVModel, build_model
+from .optim import build_optimizer, lr_schedule
+from .runtime import (
+    capture_rng_state,
+    configure_threads,
+    peak_memory_bytes,
+    reset_peak_memory,
+    restore_rng_state,
+    seed_everything,
+    select_device,
+)
+from .spec import SpecError, validate_spec
+from .step import StepOutput, SwAVStep
+from .stop import STOP
+
+# Sections that define what is trained; a checkpoint may only resume a spec that agrees on them.
+TRAINING_SECTIONS = ("seed", "data", "model", "swav", "optim")
+_METADATA_KEYS = ("name", "tags")
+
+
+def spec_hash(spec: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON of a validated spec without its metadata (name, tags)."""
+    hashed = {k: v for k, v in spec.items() if k not in _METADATA_KEYS}
+    return hashlib.sha256(json.dumps(hashed, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def default_out_dir(spec: Mapping[str, Any]) -> Path:
+    """``./.swavlab/runs/<first 16 hex digits of the spec hash>``."""
+    return Path(".swavlab") / "runs" / spec_hash(spec)[:16]
+
+
+def log_interval(iters_per_epoch: int) -> int:
+    """Steps between log points: about 8 per epoch, at most every 50 steps, at least every step."""
+    return max(1, min(50, iters_per_epoch // 8))
+
+
+def _check_resumable(spec: Mapping[str, Any], saved_spec: Mapping[str, Any], path: str) -> None:
+    differing = [name for name in TRAINING_SECTIONS if spec.get(name) != saved_spec.get(name)]
+    if differing:
+        raise SpecError(
+            [
+                {
+                    "path": name,
+                    "message": f"differs from the spec stored in the checkpoint {path}; resume needs the same run",
+                }
+                for name in differing
+            ]
+        )
+
+
+def _data_module() -> Any:
+    # Imported on first use: it pulls in torchvision and PIL, which `import swavlab` should not pay for.
+    from . import data
+
+    return data
+
+
+class _Run:
+    """State of one training run (one process of it under torchrun)."""
+
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        device: torch.device,
+        info: ddp.LaunchInfo,
+        on_event: Callable[[Event], object] | None,
+        should_stop: Callable[[], bool] | None,
+        out_dir: str | Path | None,
+    ) -> None:
+        self.spec = spec
+        self.device = device
+        self.info = info
+        self.should_stop = should_stop
+        self.events = EventThrottle(on_event if info.is_main else None)
+        optim, swav, runtime = spec["optim"], spec["swav"], spec["runtime"]
+        self.seed = int(spec["seed"])
+        self.epochs = int(optim["epochs"])
+        self.batch_size = int(optim["batch_size"])
+
+        configure_threads(int(runtime["threads"]), info.local_world_size)
+        seed_everything(self.seed)
+        data = _data_module()
+        self.train_set, self.test_set = data.build_datasets(spec["data"], self.seed)
+        crops = data.MultiCropDataset(self.train_set, swav["crops"], self.seed)
+        self.loader, self.sampler = build_train_loader(
+            crops,
+            self.batch_size,
+            self.seed,
+            int(runtime["workers"]),
+            info.rank,
+            info.world_size,
+            pin_memory=device.type == "cuda",
+        )
+        self.iters_per_epoch = self.sampler.batches_per_epoch
+        if self.iters_per_epoch < 1:
+            raise SpecError(
+                [
+                    {
+                        "path": "optim.batch_size",
+                        "message": f"{self.batch_size} is larger than the {self.sampler.num_samples} training "
+                        "images each process sees; lower it or add images",
+                    }
+                ]
+            )
+        self.total_steps = self.epochs * self.iters_per_epoch
+        self.log_every = log_interval(self.iters_per_epoch)
+
+        self.core: SwAVModel = build_model(spec, channels_last=device.type == "cuda").to(device)
+        self.model = ddp.wrap_model(self.core, info, device, bool(runtime["sync_bn"]))
+        self.optimizer = build_optimizer(self.core, optim)
+        self.schedule = lr_schedule(
+            float(optim["base_lr"]),
+            float(optim["final_lr"]),
+            self.epochs,
+            self.iters_per_epoch,
+            int(optim["warmup_epochs"]),
+            float(optim["start_warmup"]),
+        )
+        amp = autocast_dtype(str(runtime["precision"]), device)
+        self.scaler = make_grad_scaler(amp, device)
+        self.step_fn = SwAVStep(self.model, self.core, self.optimizer, swav, self.batch_size, device, amp, self.scaler)
+        self.freeze_iters = int(swav["freeze_prototypes_iters"])
+        self.queue_start_epoch = int(swav["queue_start_epoch"])
+        self.queue_length = int(swav["queue_length"]) // info.world_size
+        self.queue: FeatureQueue | None = None
+        self.collapse = CollapseDetector(int(swav["prototypes"]), unfreeze_step=self.freeze_iters)
+
+        self.step = 0
+        self.epochs_completed = 0
+        self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        self.loss_count = 0
+        self.window_start = time.perf_counter()
+        self.window_steps = 0
+        self.final_metrics: dict[str, float] = {}
+        self.evals: dict[str, float] = {}
+        self.diverged_message = ""
+        self.session_start_step = 0
+        self.session_start_time = time.perf_counter()
+
+        self.writer: CheckpointWriter | None = None
+        if info.is_main:
+            directory = Path(out_dir) if out_dir is not None else default_out_dir(spec)
+            self.writer = CheckpointWriter(directory, int(spec["checkpoint"]["keep_last"]))
+
+    # --- checkpoints -------------------------------------------------------------------------
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec,
+            "model": self.core.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "epoch": self.epochs_completed,
+            "step": self.step,
+            "schedule": {"iteration": self.step, "lr": float(self.schedule[min(self.step, self.total_steps - 1)])},
+            "queue": self.queue.state_dict() if self.queue is not None else None,
+            "rng": capture_rng_state(),
+            "metrics": {
+                "collapse": self.collapse.state_dict(),
+                "loss_window": {"sum": float(self.loss_sum.item()), "count": self.loss_count},
+                "final_metrics": dict(self.final_metrics),
+                "evals": dict(self.evals),
+            },
+            "torch_version": torch.__version__,
+        }
+
+    def _weights_finite(self) -> bool:
+        tensors = list(self.core.parameters()) + [b for b in self.core.buffers() if b.is_floating_point()]
+        flags = torch.stack([torch.isfinite(t).all() for t in tensors])
+        window_ok = torch.isfinite(self.loss_sum)
+        return bool((flags.all() & window_ok).item())
+
+    def save_checkpoint(self) -> bool:
+        """Write a checkpoint of the current state; False (and nothing written) if it is not finite."""
+        finite = self._agree_all(self._weights_finite())
+        if not finite:
+            self.diverged_message = "non-finite weights or loss found before writing a checkpoint"
+            return False
+        if self.writer is not None and (self.writer.last is None or self.writer.last.step != self.step):
+            saved = self.writer.save(self._payload(), self.epochs_completed, self.step)
+            self.events.emit({"type": "checkpoint", **saved.as_dict()})
+        ddp.barrier()
+        return True
+
+    def resume(self, path: str) -> None:
+        """Continue from a checkpoint written by a run of the same spec."""
+        payload = load_checkpoint(path)
+        _check_resumable(self.spec, payload["spec"], path)
+        self.core.load_state_dict(payload["model"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        if self.scaler is not None and payload.get("scaler") is not None:
+            self.scaler.load_state_dict(payload["scaler"])
+        self.step = int(payload["step"])
+        self.epochs_completed = int(payload["epoch"])
+        if payload.get("queue") is not None:
+            self.queue = self._new_queue()
+            self.queue.load_state_dict(payload["queue"])
+        restore_rng_state(payload["rng"])
+        metrics = payload["metrics"]
+        self.collapse.load_state_dict(metrics["collapse"])
+        window = metrics["loss_window"]
+        self.loss_sum.fill_(float(window["sum"]))
+        self.loss_count = int(window["count"])
+        self.final_metrics = dict(metrics["final_metrics"])
+        self.evals = dict(metrics["evals"])
+        self.session_start_step = self.step
+
+    # --- distributed agreement ---------------------------------------------------------------
+
+    def _agree_all(self, flag: bool) -> bool:
+        """True only if every rank says True (one tiny all-reduce in a multi-process run)."""
+        if not self.info.distributed:
+            return flag
+        votes = all_reduce_sum(torch.tensor([0.0 if flag else 1.0], device=self.device))
+        return bool(votes.item() == 0)
+
+    def _stop_requested_locally(self) -> bool:
+        return STOP.is_set() or (self.should_stop is not None and bool(self.should_stop()))
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def _new_queue(self) -> FeatureQueue:
+        return FeatureQueue(
+            len(self.step_fn.crops_for_assign),
+            self.queue_length,
+            int(self.spec["model"]["feat_dim"]),
+            device=self.device,
+        )
+
+    def _progress(self, epoch_index: int) -> None:
+        done = self.step - self.session_start_step
+        elapsed = time.perf_counter() - self.session_start_time
+        eta = (self.total_steps - self.step) * elapsed / done if done > 0 else math.inf
+        self.events.emit(progress_event(epoch_index + 1, self.step, self.total_steps, eta))
+
+    def _log_point(self, epoch_index: int, output: StepOutput, stop_local: bool) -> str:
+        """Read the loss window (the only host sync of the loop); returns continue/stop/diverged."""
+        window = torch.stack(
+            [self.loss_sum, torch.tensor(float(self.loss_count), dtype=torch.float64, device=self.device),
+             torch.tensor(1.0 if stop_local else 0.0, dtype=torch.float64, device=self.device)]
+        )
+        if self.info.distributed:
+            all_reduce_sum(window)
+        loss_sum, count, stops = window.tolist()
+        loss = loss_sum / max(count, 1.0)
+        if not math.isfinite(loss):
+            self.diverged_message = f"the loss became non-finite ({loss}) by step {self.step}"
+            return "diverged"
+        elapsed = time.perf_counter() - self.window_start
+        images = self.window_steps * self.batch_size * self.info.world_size
+        stats = code_statistics(output.codes, output.scores)
+        values = {
+            "loss": loss,
+            "lr": float(self.schedule[self.step - 1]),
+            "images_per_sec": images / elapsed if elapsed > 0 else 0.0,
+            "prototype_usage": stats["prototype_usage"],
+            "code_entropy": stats["code_entropy"],
+        }
+        self.final_metrics.update(values)
+        self.events.emit(metrics_event(epoch_index + 1, self.step, values))
+        warning = self.collapse.update(self.step, loss, stats["prototype_usage"])
+        if warning is not None:
+            self.events.emit(collapse_warning_event(epoch_index + 1, self.step, warning.message, warning.advice))
+        self.loss_sum.zero_()
+        self.loss_count = 0
+        self.window_start = time.perf_counter()
+        self.window_steps = 0
+        return "stop" if stops > 0 else "continue"
+
+    def _train_epoch(self, epoch: int) -> str:
+        """Train the rest of ``epoch``; returns ``completed``, ``stopped`` or ``diverged``."""
+        done_in_epoch = self.step - epoch * self.iters_per_epoch
+        self.sampler.start_epoch(epoch, done_in_epoch)
+        if self.queue_length > 0 and epoch >= self.queue_start_epoch and self.queue is None:
+            self.queue = self._new_queue()
+        self.window_start = time.perf_counter()
+        self.window_steps = 0
+        for groups in self.loader:
+            stop_local = self._stop_requested_locally()
+            if stop_local and not self.info.distributed:
+                return "stopped"
+            batch = self.step_fn.to_device(groups)
+            output = self.step_fn(
+                batch,
+                lr=float(self.schedule[self.step]),
+                freeze_prototypes=self.step < self.freeze_iters,
+                queue=self.queue,
+            )
+            self.loss_sum += output.loss
+            self.loss_count += 1
+            self.step += 1
+            self.window_steps += 1
+            position = self.step - epoch * self.iters_per_epoch
+            if position % self.log_every == 0 or position == self.iters_per_epoch:
+                outcome = self._log_point(epoch, output, stop_local)
+                if outcome == "diverged":
+                    return "diverged"
+                if outcome == "stop":
+                    return "stopped"
+            self._progress(epoch)
+        return "completed"
+
+    def _end_epoch(self, epoch_seconds: float) -> None:
+        values = {"epoch_seconds": epoch_seconds, "peak_memory_bytes": float(peak_memory_bytes(self.device))}
+        self.final_metrics.update(values)
+        self.events.emit(metrics_event(self.epochs_completed, self.step, values))
+
+    def evaluate(self) -> None:
+        """k-NN / linear probe on the frozen backbone (rank 0; labelled sources only)."""
+        if self.info.is_main and self.test_set is not None:
+            from .evaluation import evaluate
+
+            self.core.eval()
+            try:
+                with torch.no_grad():
+                    values = evaluate(
+                        self.core.features,
+                        self.train_set,
+                        self.test_set,
+                        self.spec["eval"],
+                        self.device,
+                        self.seed,
+                        self.train_set.image_size,
+                        workers=int(self.spec["runtime"]["workers"]),
+                    )
+            finally:
+                self.core.train()
+            if values:
+                self.evals = dict(values)
+                self.events.emit(eval_event(self.epochs_completed, self.step, values))
+        ddp.barrier()
+
+    def execute(self) -> dict[str, Any]:
+        """Train to the last epoch (or until stopped/diverged); returns the result dict."""
+        self.events.emit(status_event("running"))
+        checkpoint_every = int(self.spec["checkpoint"]["every_epochs"])
+        eval_every = int(self.spec["eval"]["every_epochs"])
+        self.session_start_time = time.perf_counter()
+        for epoch in range(self.epochs_completed, self.epochs):
+            reset_peak_memory(self.device)
+            started = time.perf_counter()
+            outcome = self._train_epoch(epoch)
+            if outcome == "diverged":
+                return self._finish("diverged")
+            if outcome == "stopped":
+                return self._finish("canceled" if self.save_checkpoint() else "diverged")
+            self.epochs_completed = epoch + 1
+            self._end_epoch(time.perf_counter() - started)
+            last = self.epochs_completed == self.epochs
+            if (last or (checkpoint_every > 0 and self.epochs_completed % checkpoint_every == 0)) and not (
+                self.save_checkpoint()
+            ):
+                return self._finish("diverged")
+            if not last and eval_every > 0 and self.epochs_completed % eval_every == 0:
+                self.evaluate()
+        if self.step > self.session_start_step or not self.evals:
+            self.evaluate()
+        return self._finish("succeeded")
+
+    def _finish(self, status: str) -> dict[str, Any]:
+        error = None
+        if status == "diverged":
+            self.events.emit(diverged_event(self.epochs_completed + 1, self.step, self.diverged_message))
+            error = {"kind": "diverged", "message": self.diverged_message, "traceback": None}
+        self.events.emit(status_event(status))
+        self.events.flush()
+        last: SavedCheckpoint | None = self.writer.last if self.writer is not None else None
+        return {
+            "status": status,
+            "epochs_completed": self.epochs_completed,
+            "steps": self.step,
+            "final_metrics": dict(self.final_metrics),
+            "evals": dict(self.evals),
+            "last_checkpoint": last.as_dict() if last is not None else None,
+            "error": error,
+        }
+
+
+def train(
+    spec: Mapping[str, Any],
+    on_event: Callable[[Event], object] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    resume_from: str | Path | None = None,
+) -> dict[str, Any]:
+    """Run SwAV pretraining for ``spec``; returns the result dict (see the module docstring).
+
+    ``on_event`` receives event dicts (at most ~10 per second; checkpoint, eval, collapse_warning,
+    diverged and status events are never dropped). ``should_stop`` is polled before every step.
+    ``out_dir`` holds the checkpoints (default ``./.swavlab/runs/<spec hash>``); ``resume_from``
+    is a checkpoint of the same spec to continue from.
+    """
+    validated = validate_spec(spec)
+    info = ddp.launch_info_from_env()
+    device = select_device(str(validated["runtime"]["device"]), info.local_rank)
+    autocast_dtype(str(validated["runtime"]["precision"]), device)  # reject unusable precisions first
+    owns_group = info.distributed and not torch.distributed.is_initialized()
+    ddp.init_process_group(info, device)
+    try:
+        run = _Run(validated, device, info, on_event, should_stop, out_dir)
+        if resume_from is not None:
+            run.resume(str(resume_from))
+        return run.execute()
+    finally:
+        STOP.clear()
+        if owns_group:
+            ddp.destroy_process_group()

@@ -1,0 +1,107 @@
+"""End-to-end runs of swavlab.train on CPU with the tiny spec."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+import swavlab
+from swavlab.checkpoint import list_checkpoints, load_checkpoint
+from swavlab.spec import SpecError
+
+
+def test_tiny_run_emits_events_and_a_result(tiny_spec, tmp_path: Path) -> None:
+    events: list[dict] = []
+    result = swavlab.train(tiny_spec(), on_event=events.append, out_dir=tmp_path)
+
+    assert result["status"] == "succeeded"
+    assert result["epochs_completed"] == 2 and result["steps"] == 12
+    assert result["error"] is None
+    for name in ("loss", "lr", "images_per_sec", "prototype_usage", "code_entropy", "epoch_seconds", "peak_memory_bytes"):
+        assert math.isfinite(result["final_metrics"][name]), name
+    assert result["final_metrics"]["peak_memory_bytes"] > 1e6  # bytes, not kilobytes
+    assert 0 <= result["evals"]["knn_top1@3"] <= 1
+
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "status" and events[0]["status"] == "running"
+    assert events[-1] == {"type": "status", "status": "succeeded"}
+    assert {"progress", "metrics", "checkpoint", "eval"} <= set(kinds)
+    for event in events:
+        json.dumps(event, allow_nan=False)
+    progress = [e for e in events if e["type"] == "progress"]
+    assert progress[-1]["step"] == 12 and progress[-1]["total_steps"] == 12
+    assert progress[-1]["eta_seconds"] == 0.0
+
+    checkpoints = [e for e in events if e["type"] == "checkpoint"]
+    assert [(c["epoch"], c["step"]) for c in checkpoints] == [(1, 6), (2, 12)]
+    assert result["last_checkpoint"] == {k: checkpoints[-1][k] for k in ("path", "sha256", "bytes", "epoch", "step")}
+    payload = load_checkpoint(checkpoints[-1]["path"])
+    for key in ("spec", "model", "optimizer", "scaler", "epoch", "step", "schedule", "queue", "rng", "metrics"):
+        assert key in payload, key
+    assert payload["epoch"] == 2 and payload["step"] == 12
+    assert payload["schedule"]["lr"] == pytest.approx(0.001)
+    evals = [e for e in events if e["type"] == "eval"]
+    assert len(evals) == 1 and evals[0]["epoch"] == 2
+
+
+def test_keep_last_and_periodic_eval(tiny_spec, tmp_path: Path) -> None:
+    events: list[dict] = []
+    spec = tiny_spec(optim={"epochs": 3}, checkpoint={"every_epochs": 1, "keep_last": 2}, eval={"every_epochs": 1})
+    result = swavlab.train(spec, on_event=events.append, out_dir=tmp_path)
+    assert result["status"] == "succeeded"
+    assert [step for step, _, _ in list_checkpoints(tmp_path)] == [12, 18]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert [e["epoch"] for e in events if e["type"] == "eval"] == [1, 2, 3]
+
+
+def test_queue_fixed_prototypes_hard_assignment_bf16(tiny_spec, tmp_path: Path) -> None:
+    spec = tiny_spec(
+        swav={"queue_length": 16, "queue_start_epoch": 1, "prototypes_mode": "fixed", "assignment": "hard"},
+        runtime={"precision": "bf16"},
+        eval={"knn": None},
+    )
+    result = swavlab.train(spec, out_dir=tmp_path)
+    assert result["status"] == "succeeded"
+    payload = load_checkpoint(result["last_checkpoint"]["path"])
+    assert payload["queue"]["filled"] == 16
+    prototypes = payload["model"]["prototypes.weight"]
+    assert torch.allclose(prototypes.norm(dim=1), torch.ones(prototypes.shape[0]), atol=1e-5)
+    # Fixed prototypes never move, while the rest of the network trains.
+    first = load_checkpoint(sorted(tmp_path.glob("ckpt-e0001-*.pt"))[0])
+    assert torch.equal(first["model"]["prototypes.weight"], prototypes)
+    head = "projection_head.0.weight"
+    assert not torch.equal(first["model"][head], payload["model"][head])
+
+
+def test_collapse_is_reported_once(tiny_spec, tmp_path: Path) -> None:
+    # A temperature of 10 makes every prediction almost uniform: the loss sits at ln K from the start.
+    events: list[dict] = []
+    spec = tiny_spec(swav={"temperature": 10.0, "freeze_prototypes_iters": 0}, eval={"knn": None})
+    result = swavlab.train(spec, on_event=events.append, out_dir=tmp_path)
+    assert result["status"] == "succeeded"
+    warnings = [e for e in events if e["type"] == "collapse_warning"]
+    assert len(warnings) == 1
+    assert "ln K" in warnings[0]["message"]
+    assert any("freeze_prototypes_iters" in advice for advice in warnings[0]["advice"])
+
+
+def test_invalid_spec_raises_with_the_field(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as info:
+        swavlab.train({"swav": {"prototypes": 1}}, out_dir=tmp_path)
+    assert info.value.errors[0]["path"] == "swav.prototypes"
+
+
+def test_fp16_on_cpu_is_a_spec_error(tiny_spec, tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as info:
+        swavlab.train(tiny_spec(runtime={"precision": "fp16"}), out_dir=tmp_path)
+    assert info.value.errors[0]["path"] == "runtime.precision"
+
+
+def test_batch_larger_than_dataset_is_a_spec_error(tiny_spec, tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as info:
+        swavlab.train(tiny_spec(optim={"batch_size": 64}), out_dir=tmp_path)
+    assert info.value.errors[0]["path"] == "optim.batch_size"
