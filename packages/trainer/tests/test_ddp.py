@@ -1,0 +1,61 @@
+"""Two data-parallel CPU processes (gloo) launched the way torchrun does, through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from swavlab.checkpoint import load_checkpoint
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_two_gloo_processes_train_one_epoch(tiny_spec, tmp_path: Path) -> None:
+    spec = tiny_spec(optim={"epochs": 1}, swav={"queue_length": 16, "queue_start_epoch": 0}, runtime={"gpus": 2})
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(spec))
+    port = free_port()
+    procs = []
+    for rank in range(2):
+        env = {
+            **os.environ,
+            "WORLD_SIZE": "2",
+            "RANK": str(rank),
+            "LOCAL_RANK": str(rank),
+            "LOCAL_WORLD_SIZE": "2",
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+        }
+        cmd = [sys.executable, "-m", "swavlab", "train", "--spec", str(spec_file), "--out", str(tmp_path / "run"), "--json"]
+        procs.append(
+            subprocess.Popen(cmd, cwd=PACKAGE_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        )
+    outputs = [p.communicate(timeout=120) for p in procs]
+    for proc, (_, err) in zip(procs, outputs):
+        assert proc.returncode == 0, err
+
+    main_lines = [json.loads(line) for line in outputs[0][0].splitlines()]
+    other_lines = [json.loads(line) for line in outputs[1][0].splitlines()]
+    assert other_lines == [other_lines[-1]]  # rank 1 emits no events, only its own result
+    main_result, other_result = main_lines[-1], other_lines[-1]
+    # 48 training images sharded over 2 ranks at batch 8: 3 steps per epoch on each rank.
+    assert main_result["status"] == other_result["status"] == "succeeded"
+    assert main_result["steps"] == other_result["steps"] == 3
+    assert main_result["final_metrics"]["loss"] == other_result["final_metrics"]["loss"]  # all-reduced
+    metrics = [e for e in main_lines if e["type"] == "metrics" and "images_per_sec" in e["values"]]
+    assert metrics
+    checkpoint = load_checkpoint(main_result["last_checkpoint"]["path"])
+    assert checkpoint["step"] == 3
+    assert checkpoint["queue"]["embeddings"].shape[1] == 8  # queue_length / world size per process
+    assert other_result["last_checkpoint"] is None  # only rank 0 writes
+    assert "knn_top1@3" in main_result["evals"]
