@@ -96,6 +96,19 @@ def test_large_scores_stay_finite_where_the_pseudo_code_overflows() -> None:
     torch.testing.assert_close(codes, expected, rtol=0, atol=1e-5)
 
 
+def test_a_prototype_far_below_the_others_keeps_its_share() -> None:
+    # Prototype 0 scores about -0.95 + 4 for every sample while the best scores reach about 5: with
+    # eps = 0.015 its entries are ~e^-130 below the global maximum, which underflows fp32 to 0. Shifting
+    # each prototype by its own maximum keeps it representable; the fp64 pseudo-code is the reference.
+    scores = cosine_scores(48, 12, seed=9)
+    scores[:, 0] = -0.95 + 0.01 * torch.linspace(-1, 1, 48)
+    scores += 4.0
+    codes = sinkhorn(scores, 0.015, 3)
+    expected = appendix_a1(scores.double(), 0.015, 3).float()
+    torch.testing.assert_close(codes, expected, rtol=0, atol=1e-5)
+    assert codes[:, 0].sum().item() > 0.5 * 48 / 12
+
+
 def test_no_gradient_and_input_untouched() -> None:
     scores = cosine_scores(32, 10, seed=8).requires_grad_(True)
     before = scores.detach().clone()
