@@ -1,5 +1,5 @@
 """Code statistics that reveal collapse: when every sample gets the same assignment, the prototype
-usage falls towards 1/K and the codes' entropy rises towards ln K (SWAV_REFERENCE, "collapse")."""
+usage falls towards 1/K and the codes' entropy rises towards ln K, while the loss sits at ln K."""
 
 import torch
 

@@ -1,4 +1,4 @@
-"""SwAV's swapped prediction loss (Caron et al. 2020, Eq. 3 with the multi-crop sum of Eq. 6).
+"""SwAV's swapped prediction loss over multiple crops (Caron et al. 2020, Eq. 6).
 
 For every assignment crop c, codes q_c come from Sinkhorn on that crop's scores (optionally with a
 queue of past embeddings' scores in front). Every other crop v predicts them:
