@@ -1,0 +1,111 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Database, GridCellInput } from '../src/index.js';
+import { testBackends } from './backends.js';
+
+function cell(prototypes: number, seed: number, salt = randomUUID()): GridCellInput {
+  const spec = { swav: { prototypes }, seed, salt };
+  return {
+    spec,
+    specHash: createHash('sha256').update(JSON.stringify(spec)).digest('hex'),
+    seed,
+    axisValues: { 'swav.prototypes': prototypes },
+  };
+}
+
+function gridOf(cells: GridCellInput[], name = `grid-${randomUUID()}`) {
+  return {
+    name,
+    spec: { axes: { 'swav.prototypes': [300, 3000] } },
+    metricName: 'knn_top1@20',
+    metricGoal: 'max' as const,
+    cells,
+  };
+}
+
+describe.each(testBackends())('grids on $kind', (backend) => {
+  let db: Database;
+
+  beforeAll(async () => {
+    ({ db } = await backend.fresh());
+  });
+
+  async function gridsNamed(name: string): Promise<number> {
+    const rows = await db.query<{ n: number }>`SELECT count(*)::int AS n FROM grids WHERE name = ${name}`;
+    return rows[0]?.n ?? -1;
+  }
+
+  it('creates a grid with one run per cell, in cell order', async () => {
+    const cells = [cell(300, 1), cell(300, 2), cell(3000, 1), cell(3000, 2)];
+    const { grid, runs } = await db.grids.createGrid(gridOf(cells));
+    expect(grid).toMatchObject({ cellCount: 4, metricName: 'knn_top1@20', metricGoal: 'max' });
+    expect(runs.map((r) => [r.created, r.run.gridId, r.run.cellIndex, r.run.specHash])).toEqual(
+      cells.map((c, i) => [true, grid.id, i, c.specHash]),
+    );
+    expect(runs[2]?.run.axisValues).toEqual({ 'swav.prototypes': 3000 });
+    expect(await db.grids.getGrid(grid.id)).toEqual(grid);
+    expect((await db.grids.gridRuns(grid.id)).map((r) => r.cellIndex)).toEqual([0, 1, 2, 3]);
+    expect(await db.grids.getGrid('no-such-grid')).toBeNull();
+  });
+
+  it('counts the runs of a grid by status', async () => {
+    const { grid, runs } = await db.grids.createGrid(gridOf([cell(1, 1), cell(2, 1), cell(3, 1)]));
+    const [a, b] = runs.map((r) => r.run.id);
+    const claim = await db.runs.claimRun(a ?? '', { workerHost: 'h', device: 'cpu' });
+    await db.runs.finishRun(a ?? '', claim?.token ?? '', {
+      status: 'failed',
+      error: { kind: 'crashed', message: 'x' },
+    });
+    await db.runs.claimRun(b ?? '', { workerHost: 'h', device: 'cpu' });
+    expect(await db.grids.gridStatusCounts(grid.id)).toEqual({
+      queued: 1,
+      running: 1,
+      stopping: 0,
+      succeeded: 0,
+      failed: 1,
+      canceled: 0,
+      total: 3,
+    });
+    expect(await db.grids.gridStatusCounts('no-such-grid')).toBeNull();
+
+    const requeued = await db.grids.requeueFailedRuns(grid.id);
+    expect(requeued.map((r) => [r.id, r.status])).toEqual([[a, 'queued']]);
+    expect((await db.grids.gridStatusCounts(grid.id))?.queued).toBe(2);
+  });
+
+  it('reuses existing runs for identical cells, adopting those that belong to no grid', async () => {
+    const standalone = cell(500, 1);
+    const { run } = await db.runs.createRun(standalone);
+    const first = await db.grids.createGrid(gridOf([standalone, cell(500, 2)]));
+    expect(first.runs.map((r) => r.created)).toEqual([false, true]);
+    expect(first.runs[0]?.run).toMatchObject({ id: run.id, gridId: first.grid.id, cellIndex: 0 });
+
+    // The same cells in a second grid stay with the first grid: a run has one grid.
+    const second = await db.grids.createGrid(gridOf([standalone]));
+    expect(second.runs[0]?.run).toMatchObject({ id: run.id, gridId: first.grid.id });
+    expect((await db.grids.gridStatusCounts(second.grid.id))?.total).toBe(0);
+  });
+
+  it('writes nothing when a cell is invalid, naming the cell', async () => {
+    const name = `bad-${randomUUID()}`;
+    const bad = { ...cell(7, 1), seed: 1.5 };
+    await expect(db.grids.createGrid(gridOf([cell(7, 2), bad], name))).rejects.toThrow(
+      /^cells\[1\]\.seed: expected an integer, got 1\.5/,
+    );
+    const twin = cell(8, 1);
+    await expect(db.grids.createGrid(gridOf([twin, cell(8, 2), twin], name))).rejects.toThrow(
+      /^cells\[2\]\.specHash: same spec hash as cells\[0\]/,
+    );
+    await expect(db.grids.createGrid(gridOf([], name))).rejects.toThrow(/^cells: expected at least one cell/);
+    expect(await gridsNamed(name)).toBe(0);
+  });
+
+  it('rolls the grid back when the database rejects a cell half-way', async () => {
+    const name = `rejected-${randomUUID()}`;
+    const poisoned = { ...cell(9, 2), spec: { text: 'NUL \u0000 is not allowed in jsonb' } };
+    const ok = cell(9, 1);
+    await expect(db.grids.createGrid(gridOf([ok, poisoned], name))).rejects.toThrow(/unsupported Unicode escape sequence/);
+    expect(await gridsNamed(name)).toBe(0);
+    expect((await db.runs.createRun(ok)).created).toBe(true);
+  });
+});
