@@ -104,7 +104,9 @@ describe.each(testBackends())('grids on $kind', (backend) => {
     const name = `rejected-${randomUUID()}`;
     const poisoned = { ...cell(9, 2), spec: { text: 'NUL \u0000 is not allowed in jsonb' } };
     const ok = cell(9, 1);
-    await expect(db.grids.createGrid(gridOf([ok, poisoned], name))).rejects.toThrow(/unsupported Unicode escape sequence/);
+    await expect(db.grids.createGrid(gridOf([ok, poisoned], name))).rejects.toThrow(
+      /unsupported Unicode escape sequence/,
+    );
     expect(await gridsNamed(name)).toBe(0);
     expect((await db.runs.createRun(ok)).created).toBe(true);
   });
