@@ -22,7 +22,7 @@ DEFAULT_CROPS_NOTATION: Final = "2x224+6x96"
 _GLOBAL_SCALES: Final = (0.14, 1.0)
 _LOCAL_SCALES: Final = (0.05, 0.14)
 
-_TAG_RE: Final = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
+_TAG_RE: Final = re.compile(r"[A-Za-z0-9_.:/-]{1,64}")
 # COUNTxSIZE with an optional explicit scale range, as packages/spec reads it: no spaces, no
 # leading zeros, scales spelled as JavaScript's String(x) would ("0.14", "1", "5e-2").
 _NUMBER = r"(?:0|[1-9][0-9]{0,8})"
@@ -153,7 +153,7 @@ def _string(lo: int, hi: int | None = None) -> Check:
 
 
 def _tag(value: Any, path: str, errors: Errors) -> Any:
-    if not isinstance(value, str) or not _TAG_RE.match(value):
+    if not isinstance(value, str) or not _TAG_RE.fullmatch(value):
         return _fail(
             errors, path, f"must be a string of 1..64 characters from [A-Za-z0-9_.:/-]; got {_describe(value)}"
         )

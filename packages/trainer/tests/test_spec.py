@@ -182,6 +182,7 @@ def test_all_errors_are_collected_and_listed_one_per_line() -> None:
 def test_tags_limits() -> None:
     assert validate_spec({"tags": ["a.b:c/d-e_F9"]})["tags"] == ["a.b:c/d-e_F9"]
     assert paths_of({"tags": ["x" * 65]}) == ["tags[0]"]
+    assert paths_of({"tags": ["ok\n"]}) == ["tags[0]"]
     assert paths_of({"tags": [f"t{i}" for i in range(33)]}) == ["tags"]
     assert paths_of({"tags": "a"}) == ["tags"]
 
