@@ -19,6 +19,15 @@ export interface MetricPointInput {
   time?: Date;
 }
 
+interface MetricPointRow {
+  run_id: string;
+  name: string;
+  step: number;
+  epoch: number | null;
+  value: number;
+  time: Date;
+}
+
 /** At most this many points per call, to keep one INSERT's parameter count well below PostgreSQL's limit. */
 const MAX_BATCH = 5_000;
 
@@ -57,11 +66,18 @@ export class MetricsRepository {
 
   /** The latest point (highest step) of every metric of a run, by name. */
   async latestMetrics(runId: string): Promise<MetricPoint[]> {
-    const rows = await this.prisma.metricPoint.findMany({
-      where: { runId },
-      distinct: ['name'],
-      orderBy: [{ name: 'asc' }, { step: 'desc' }],
-    });
-    return rows.map(toMetricPoint);
+    // DISTINCT ON in SQL: Prisma's `distinct` would fetch the whole run's points and filter them in memory.
+    const rows = await this.prisma.$queryRaw<MetricPointRow[]>`
+      SELECT DISTINCT ON (name) run_id, name, step, epoch, value, time
+      FROM metric_points WHERE run_id = ${runId}
+      ORDER BY name, step DESC`;
+    return rows.map((row) => ({
+      runId: row.run_id,
+      name: row.name,
+      step: row.step,
+      epoch: row.epoch,
+      value: row.value,
+      time: row.time,
+    }));
   }
 }

@@ -167,7 +167,7 @@ export async function insertOrReuseRuns(
     const requeuedHashes = new Set(requeued.map((row) => row.specHash));
     const rows = await db.run.findMany({ where: { specHash: { in: hashes } } });
     for (const row of rows) {
-      const wanted = existing.find((input) => input.specHash === row.specHash);
+      const wanted = data[firstIndex.get(row.specHash) ?? -1];
       let current = row;
       if (wanted?.gridId && row.gridId === null) {
         const adopted = await db.run.updateManyAndReturn({
