@@ -28,7 +28,7 @@ export class PythonCrashed extends BridgeError {
     reason?: string;
   }) {
     const how = details.signal ? `signal ${details.signal}` : `exit code ${details.exitCode}`;
-    super(`${details.reason ?? `the ${details.process} process died (${how}) before returning a result`}`);
+    super(details.reason ?? `the ${details.process} process died (${how}) before returning a result`);
     this.name = 'PythonCrashed';
     this.process = details.process;
     this.exitCode = details.exitCode;

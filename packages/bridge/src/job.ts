@@ -144,6 +144,10 @@ export class PythonJob implements RunningJob {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });
+    // Spawn failures and signals to a vanished runner surface here; keep them for the crash report.
+    this.#child.on('error', (error) => {
+      this.#stderrTail = `${this.#stderrTail}runner: ${error.message}\n`.slice(-STDERR_TAIL_BYTES);
+    });
     if (this.#child.pid === undefined) throw new Error(`cannot fork the bridge runner ${RUNNER_PATH}`);
     this.runnerPid = this.#child.pid;
 
