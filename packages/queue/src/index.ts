@@ -1,0 +1,23 @@
+/**
+ * @swavlab/queue: the `pretrain` BullMQ queue, its payload, producer helpers, worker settings, Redis
+ * connection options and cross-host cancels (see README.md and QUEUE.md).
+ */
+export { CANCEL_CHANNEL, publishCancel, type SubscribeOptions, subscribeCancels } from './cancel.js';
+export { DEFAULT_REDIS_URL, type RedisRole, redisConnectionOptions } from './connection.js';
+export {
+  createPretrainQueue,
+  DEFAULT_PRIORITY,
+  type EnqueueOutcome,
+  type EnqueueRequest,
+  enqueueRun,
+  MAX_PRIORITY,
+  MIN_PRIORITY,
+  type PretrainJob,
+  type PretrainQueue,
+  pretrainJobOptions,
+  QUEUE_NAME,
+  type QueueDepth,
+  queueDepth,
+} from './pretrain.js';
+export { DEFAULT_REDIS_TIMEOUT_MS, QueueUnavailable } from './timeout.js';
+export { defaultWorkerOptions } from './worker-options.js';
