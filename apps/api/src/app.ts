@@ -1,0 +1,82 @@
+// Builds the Fastify application from injected dependencies: validation, problem responses, auth, rate limits,
+// request metrics, the OpenAPI document, and the route plugins.
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Authenticator, registerAuth } from './auth.js';
+import type { AppContext, AppDeps } from './context.js';
+import { registerProblemHandlers } from './errors.js';
+import { IdempotencyStore } from './idempotency.js';
+import { registerJsonBody } from './json-body.js';
+import { registerOpenApi } from './openapi.js';
+import { ProblemError } from './problem.js';
+import { Histogram } from './prometheus.js';
+import { adminRoutes } from './routes/admin.js';
+import { gridRoutes } from './routes/grids.js';
+import { operationsRoutes } from './routes/operations.js';
+import { runEventRoutes } from './routes/run-events.js';
+import { runRoutes } from './routes/runs.js';
+import { jsonSerializerCompiler, zodValidatorCompiler } from './validation.js';
+
+export type { AppDeps } from './context.js';
+
+export interface BuildAppOptions {
+  /** Fastify logger option; default: pino at the configured level. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    bodyLimit: config.bodyLimit,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200 },
+  });
+  const ctx: AppContext = { ...deps, idempotency: new IdempotencyStore(deps.redis, config.redisPrefix) };
+
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(jsonSerializerCompiler);
+  registerProblemHandlers(app);
+  registerJsonBody(app);
+  registerAuth(app, new Authenticator(config, deps.db));
+
+  if (config.rateLimitPerMinute > 0) {
+    await app.register(rateLimit, {
+      max: config.rateLimitPerMinute,
+      timeWindow: 60_000,
+      // After authentication, so that a token's requests share one budget wherever they come from.
+      hook: 'preParsing',
+      keyGenerator: (request) =>
+        request.principal && request.principal.id !== 'anonymous' ? request.principal.id : `ip:${request.ip}`,
+      redis: deps.redis,
+      nameSpace: `${config.redisPrefix}:rate-limit:`,
+      skipOnError: true,
+      errorResponseBuilder: (_request, context) =>
+        new ProblemError(
+          429,
+          'rate_limited',
+          `too many requests: at most ${context.max} per minute; retry in ${context.after}`,
+        ),
+    });
+  }
+
+  const latency = new Histogram('http_request_duration_seconds', 'HTTP request latency in seconds.');
+  app.addHook('onResponse', async (request, reply) => {
+    latency.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await registerOpenApi(app);
+  await app.register(runRoutes, { prefix: '/v1', ctx });
+  await app.register(runEventRoutes, { prefix: '/v1', ctx });
+  await app.register(gridRoutes, { prefix: '/v1', ctx });
+  await app.register(operationsRoutes, { ctx, latency });
+  await app.register(adminRoutes, { ctx });
+  return app;
+}

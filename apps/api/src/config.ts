@@ -1,0 +1,143 @@
+// The API server's configuration, read from the environment; every bad value is reported with its variable.
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import { isScope, type Scope } from './scopes.js';
+
+/** A token given in SWAVLAB_API_TOKENS; only its sha256 is kept in memory. */
+export interface EnvToken {
+  /** `env:<n>` (its position), so logs and metrics never show the secret. */
+  name: string;
+  sha256: string;
+  scopes: Scope[];
+}
+
+export interface ApiConfig {
+  host: string;
+  port: number;
+  tokens: EnvToken[];
+  /** Absolute folders a `folder` dataset may live in (SWAVLAB_DATA_ROOTS, colon-separated). */
+  dataRoots: string[];
+  /** Largest accepted request body in bytes. */
+  bodyLimit: number;
+  /** Requests per minute per token (or per IP without a token); 0 disables rate limiting. */
+  rateLimitPerMinute: number;
+  /** PostgreSQL URL; undefined selects the embedded PGlite under `home`. */
+  databaseUrl: string | undefined;
+  home: string;
+  redisUrl: string;
+  /** Prefix of the API's own Redis keys (idempotency records, rate-limit counters). */
+  redisPrefix: string;
+  /** How often an event stream looks for changes of its run, and how often it sends a heartbeat. */
+  ssePollMs: number;
+  sseHeartbeatMs: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`${variable}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const MIB = 1024 * 1024;
+const TOKEN_CHARS = /^[A-Za-z0-9._~=/+-]{16,512}$/;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+function integer(
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[0-9]+$/.test(raw))
+    throw new ConfigError(variable, `expected a whole number, got ${JSON.stringify(raw)}`);
+  const value = Number(raw);
+  if (value < min || value > max)
+    throw new ConfigError(variable, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+/**
+ * SWAVLAB_API_TOKENS: comma-separated entries `TOKEN` (admin) or `SCOPES:TOKEN`, SCOPES being `+`-separated
+ * (`read`, `submit`, `admin`), e.g. `read+submit:ci-4f8a...`. Tokens are at least 16 characters.
+ */
+export function parseEnvTokens(raw: string | undefined): EnvToken[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((entry, i) => {
+    const where = `SWAVLAB_API_TOKENS entry ${i + 1}`;
+    const trimmed = entry.trim();
+    const colon = trimmed.indexOf(':');
+    const scopeText = colon === -1 ? 'admin' : trimmed.slice(0, colon);
+    const token = colon === -1 ? trimmed : trimmed.slice(colon + 1);
+    const scopes = scopeText.split('+');
+    for (const scope of scopes) {
+      if (!isScope(scope)) {
+        throw new ConfigError(
+          where,
+          `unknown scope ${JSON.stringify(scope)}; expected read, submit or admin`,
+        );
+      }
+    }
+    if (!TOKEN_CHARS.test(token)) {
+      throw new ConfigError(where, 'a token needs 16 to 512 characters from A-Z a-z 0-9 . _ ~ = / + -');
+    }
+    return { name: `env:${i + 1}`, sha256: hashToken(token), scopes: scopes as Scope[] };
+  });
+}
+
+function dataRoots(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const roots = raw.split(':').filter((root) => root !== '');
+  for (const root of roots) {
+    if (!root.startsWith('/')) {
+      throw new ConfigError(
+        'SWAVLAB_DATA_ROOTS',
+        `each root must be an absolute path, got ${JSON.stringify(root)}`,
+      );
+    }
+  }
+  return roots;
+}
+
+/** Reads the configuration from `env`, applying the documented defaults. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const logLevel = env.SWAVLAB_LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('SWAVLAB_LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return {
+    host: env.HOST || '127.0.0.1',
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    tokens: parseEnvTokens(env.SWAVLAB_API_TOKENS),
+    dataRoots: dataRoots(env.SWAVLAB_DATA_ROOTS),
+    bodyLimit: integer(env, 'SWAVLAB_API_BODY_LIMIT', MIB, 1024, 64 * MIB),
+    rateLimitPerMinute: integer(env, 'SWAVLAB_API_RATE_LIMIT', 1200, 0, 1_000_000),
+    databaseUrl: env.DATABASE_URL || undefined,
+    home: env.SWAVLAB_HOME || './.swavlab',
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    redisPrefix: env.SWAVLAB_REDIS_PREFIX || 'swavlab',
+    ssePollMs: integer(env, 'SWAVLAB_SSE_POLL_MS', 500, 10, 60_000),
+    sseHeartbeatMs: integer(env, 'SWAVLAB_SSE_HEARTBEAT_MS', 15_000, 100, 600_000),
+    logLevel,
+  };
+}
+
+/** Whether `host` only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  if (isIP(bare) === 6) return bare === '::1' || bare.toLowerCase().startsWith('::ffff:127.');
+  return false;
+}

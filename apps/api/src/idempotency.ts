@@ -1,0 +1,93 @@
+// Idempotency-Key support for POSTs that create things: the first response to a key is stored in Redis for a
+// day and replayed for a retry with the same body; the same key with a different body is refused (422), and a
+// retry that arrives while the first request is still being served gets 409.
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '@swavlab/spec';
+import type { FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import { ProblemError, validationProblem } from './problem.js';
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const DONE_TTL_SECONDS = 24 * 60 * 60;
+/** How long a request may hold a key before a retry may take over (a crashed request must not lock it). */
+const PENDING_TTL_SECONDS = 60;
+
+interface StoredResponse {
+  state: 'pending' | 'done';
+  fingerprint: string;
+  status?: number;
+  body?: unknown;
+}
+
+export type IdempotencyClaim<Status extends number = number, Body = unknown> =
+  | { kind: 'none' }
+  | { kind: 'claimed'; redisKey: string; fingerprint: string }
+  /** The stored response: one this route sent, hence of its status and body types. */
+  | { kind: 'replay'; status: Status; body: Body };
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export class IdempotencyStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /**
+   * Looks up the request's Idempotency-Key (if any): a stored response to replay, or a fresh claim that
+   * `complete` or `release` must settle.
+   */
+  async claim<Status extends number, Body>(
+    request: FastifyRequest,
+    body: unknown,
+  ): Promise<IdempotencyClaim<Status, Body>> {
+    const header = request.headers['idempotency-key'];
+    if (header === undefined) return { kind: 'none' };
+    if (Array.isArray(header) || !KEY_PATTERN.test(header)) {
+      throw validationProblem(
+        [{ path: 'Idempotency-Key', message: 'must be 1 to 255 printable ASCII characters, given once' }],
+        'request headers',
+      );
+    }
+    const principal = request.principal?.id ?? 'anonymous';
+    const route = `${request.method} ${request.routeOptions.url ?? request.url}`;
+    const redisKey = `${this.prefix}:idempotency:${sha256(`${principal}\n${route}\n${header}`)}`;
+    const fingerprint = sha256(canonicalJson(body ?? null));
+    const pending: StoredResponse = { state: 'pending', fingerprint };
+    const set = await this.redis.set(redisKey, JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS, 'NX');
+    if (set === 'OK') return { kind: 'claimed', redisKey, fingerprint };
+    const raw = await this.redis.get(redisKey);
+    if (raw === null) return this.claim<Status, Body>(request, body);
+    const stored = JSON.parse(raw) as StoredResponse;
+    if (stored.fingerprint !== fingerprint) {
+      throw new ProblemError(
+        422,
+        'idempotency_key_reused',
+        'this Idempotency-Key was used with a different request body; use a new key for a new request',
+        [{ path: 'Idempotency-Key', message: 'already used with a different body' }],
+      );
+    }
+    if (stored.state === 'pending') {
+      throw new ProblemError(
+        409,
+        'idempotency_in_progress',
+        'a request with this Idempotency-Key is still being served; retry shortly',
+      );
+    }
+    return { kind: 'replay', status: (stored.status ?? 200) as Status, body: stored.body as Body };
+  }
+
+  /** Stores the response of a claimed key for replay. */
+  async complete(claim: IdempotencyClaim, status: number, body: unknown): Promise<void> {
+    if (claim.kind !== 'claimed') return;
+    const done: StoredResponse = { state: 'done', fingerprint: claim.fingerprint, status, body };
+    await this.redis.set(claim.redisKey, JSON.stringify(done), 'EX', DONE_TTL_SECONDS);
+  }
+
+  /** Frees a claimed key after a failure, so that the client's retry is served anew. */
+  async release(claim: IdempotencyClaim): Promise<void> {
+    if (claim.kind === 'claimed') await this.redis.del(claim.redisKey);
+  }
+}

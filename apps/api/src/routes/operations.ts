@@ -1,0 +1,129 @@
+// Operations endpoints: liveness, readiness (database and Redis), and Prometheus metrics.
+import { RUN_STATUSES } from '@swavlab/db';
+import { QUEUE_NAME, queueDepth } from '@swavlab/queue';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import type { RouteOptions } from '../context.js';
+import { withDeadline } from '../deadline.js';
+import { problemResponses } from '../openapi.js';
+import { ProblemError } from '../problem.js';
+import type { Histogram } from '../prometheus.js';
+import { PROMETHEUS_CONTENT_TYPE, renderGauge } from '../prometheus.js';
+import { runSql, sql } from '../sql.js';
+import type { ZodTypeProvider } from '../validation.js';
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+export interface OperationsOptions extends RouteOptions {
+  latency: Histogram;
+}
+
+async function check(what: string, probe: () => Promise<unknown>): Promise<string | null> {
+  try {
+    await withDeadline(probe(), CHECK_TIMEOUT_MS, () => new Error(`${what} timed out`));
+    return null;
+  } catch {
+    return `${what} is not reachable`;
+  }
+}
+
+export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (instance, { ctx, latency }) => {
+  const app = instance.withTypeProvider<ZodTypeProvider>();
+
+  app.get(
+    '/healthz',
+    {
+      config: { rateLimit: false },
+      schema: {
+        summary: 'Liveness: the process is serving requests',
+        tags: ['operations'],
+        security: [],
+        response: { 200: z.object({ status: z.literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { rateLimit: false },
+      schema: {
+        summary: 'Readiness: the database and Redis answer',
+        tags: ['operations'],
+        security: [],
+        response: {
+          200: z.object({
+            status: z.literal('ready'),
+            checks: z.object({ database: z.literal('ok'), redis: z.literal('ok') }),
+          }),
+          ...problemResponses(503),
+        },
+      },
+    },
+    async () => {
+      const [database, redis] = await Promise.all([
+        check('the database', () => runSql(ctx.db, sql`SELECT 1 AS ok`)),
+        check('Redis', () => ctx.redis.ping()),
+      ]);
+      const failures = [
+        database && { path: 'database', message: database },
+        redis && { path: 'redis', message: redis },
+      ];
+      const errors = failures.filter((failure): failure is { path: string; message: string } =>
+        Boolean(failure),
+      );
+      if (errors.length > 0) {
+        throw new ProblemError(503, 'not_ready', errors.map((e) => e.message).join('; '), errors, {
+          'retry-after': '5',
+        });
+      }
+      return { status: 'ready' as const, checks: { database: 'ok' as const, redis: 'ok' as const } };
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      config: { scope: 'read', rateLimit: false },
+      schema: {
+        summary: 'Prometheus metrics',
+        description:
+          'Queue depth by state (swavlab_queue_jobs), runs by status (swavlab_runs) and request latency ' +
+          '(http_request_duration_seconds{method, route, status}).',
+        tags: ['operations'],
+        response: {
+          200: {
+            description: 'Prometheus text format 0.0.4',
+            content: { 'text/plain': { schema: z.string() } },
+          },
+          ...problemResponses(401, 403, 503),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const [depth, statusRows] = await Promise.all([
+        queueDepth(ctx.queue),
+        runSql<{ status: string; count: number }>(
+          ctx.db,
+          sql`SELECT status::text AS status, count(*)::int AS count FROM runs GROUP BY status`,
+        ),
+      ]);
+      const byStatus = new Map(statusRows.map((row) => [row.status, Number(row.count)]));
+      const body = [
+        renderGauge(
+          'swavlab_queue_jobs',
+          'Jobs in the BullMQ queue by state.',
+          Object.entries(depth).map(([state, value]) => ({ labels: { queue: QUEUE_NAME, state }, value })),
+        ),
+        renderGauge(
+          'swavlab_runs',
+          'Runs in the database by status.',
+          RUN_STATUSES.map((status) => ({ labels: { status }, value: byStatus.get(status) ?? 0 })),
+        ),
+        latency.render(),
+      ].join('');
+      return reply.type(PROMETHEUS_CONTENT_TYPE).send(body);
+    },
+  );
+};

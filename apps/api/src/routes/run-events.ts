@@ -1,0 +1,199 @@
+// GET /v1/runs/{id}/events: Server-Sent Events for one run. The database is the source of truth, so the stream
+// polls it (every SWAVLAB_SSE_POLL_MS) for the run's status, progress and new metric points, and ends after a
+// terminal status. Every event's id carries the metric cursor (last step sent per metric), so a client that
+// reconnects with Last-Event-ID gets the points it missed and no duplicates.
+import { type Run, TERMINAL_STATUSES } from '@swavlab/db';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import type { AppContext, RouteOptions } from '../context.js';
+import { problemResponses } from '../openapi.js';
+import { notFound, validationProblem } from '../problem.js';
+import { runView } from '../run-view.js';
+import { runSql, sql } from '../sql.js';
+import { ResourceId, type ZodTypeProvider } from '../validation.js';
+
+/** Metric name → highest step already sent. */
+type MetricCursor = Record<string, number>;
+
+/** Points sent per poll at most; the rest follow on the next polls. */
+const POINTS_PER_POLL = 5000;
+
+interface PointRow {
+  name: string;
+  step: number;
+  epoch: number | null;
+  value: number;
+  time: string;
+}
+
+function encodeCursor(cursor: MetricCursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+/** Decodes a Last-Event-ID; a value this server did not send is a 400. */
+export function decodeCursor(header: string | undefined): MetricCursor {
+  if (header === undefined || header === '') return {};
+  const invalid = validationProblem(
+    [{ path: 'Last-Event-ID', message: 'is not an event id sent by this stream' }],
+    'request headers',
+  );
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid;
+  const entries = Object.entries(parsed);
+  if (entries.length > 1000) throw invalid;
+  for (const [name, step] of entries) {
+    if (name.length > 200 || typeof step !== 'number' || !Number.isSafeInteger(step) || step < -1)
+      throw invalid;
+  }
+  return parsed as MetricCursor;
+}
+
+function progressOf(run: Run) {
+  return runView(run).progress;
+}
+
+/** Points after the cursor, in (step, name) order, so that each metric's part is a prefix of its new points. */
+async function newPoints(ctx: AppContext, runId: string, cursor: MetricCursor): Promise<PointRow[]> {
+  return runSql<PointRow>(
+    ctx.db,
+    sql`SELECT m.name, m.step, m.epoch, m.value,
+          to_char(m.time, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS time
+        FROM metric_points m
+        WHERE m.run_id = ${runId}::text
+          AND m.step > COALESCE((${JSON.stringify(cursor)}::jsonb ->> m.name)::int, -1)
+        ORDER BY m.step, m.name
+        LIMIT ${String(POINTS_PER_POLL)}::int`,
+  );
+}
+
+/** The highest step of every metric now stored (after a new attempt discarded points of a dead one). */
+async function currentCursor(ctx: AppContext, runId: string): Promise<MetricCursor> {
+  const rows = await runSql<{ name: string; step: number }>(
+    ctx.db,
+    sql`SELECT name, max(step) AS step FROM metric_points WHERE run_id = ${runId}::text GROUP BY name`,
+  );
+  return Object.fromEntries(rows.map((row) => [row.name, Number(row.step)]));
+}
+
+export const runEventRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ctx }) => {
+  const app = instance.withTypeProvider<ZodTypeProvider>();
+
+  app.get(
+    '/runs/:id/events',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: "Follow a run's progress (Server-Sent Events)",
+        description:
+          'Events: `run` (the run at connect time), `progress`, `metrics` ({points: [...]}), `status` (on every ' +
+          'status change) and `end` (after a terminal status; the stream then closes). Comments are heartbeats. ' +
+          'Send the last event id back as Last-Event-ID to resume without losing metric points.',
+        tags: ['runs'],
+        params: z.strictObject({ id: ResourceId }),
+        response: {
+          200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } },
+          ...problemResponses(400, 401, 403, 404, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      let cursor = decodeCursor(request.headers['last-event-id'] as string | undefined);
+      let run = await ctx.db.runs.getRun(request.params.id);
+      if (run === null) throw notFound('run', request.params.id);
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      let closed = false;
+      const send = (event: string, data: unknown) => {
+        if (!closed)
+          res.write(`id: ${encodeCursor(cursor)}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      const heartbeat = setInterval(() => {
+        if (!closed) res.write(': heartbeat\n\n');
+      }, ctx.config.sseHeartbeatMs);
+      let timer: NodeJS.Timeout | undefined;
+      const finish = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(heartbeat);
+        clearTimeout(timer);
+        res.end();
+      };
+      request.raw.on('close', finish);
+
+      let progressKey = JSON.stringify(progressOf(run));
+      let status = run.status;
+      let attempt = run.attempt;
+      send('run', runView(run));
+
+      const poll = async (): Promise<void> => {
+        const current = await ctx.db.runs.getRun(request.params.id);
+        if (current === null) {
+          send('end', { status: 'deleted' });
+          finish();
+          return;
+        }
+        if (current.attempt !== attempt) {
+          // A new attempt resumed from a checkpoint and discarded the later points of the old one.
+          attempt = current.attempt;
+          cursor = await currentCursor(ctx, current.id);
+        }
+        const points = await newPoints(ctx, current.id, cursor);
+        if (points.length > 0) {
+          for (const point of points) cursor[point.name] = Math.max(cursor[point.name] ?? -1, point.step);
+          send('metrics', {
+            points: points.map((p) => ({
+              name: p.name,
+              step: p.step,
+              epoch: p.epoch,
+              value: Number.isFinite(p.value) ? p.value : null,
+              time: p.time,
+            })),
+          });
+        }
+        const progress = progressOf(current);
+        if (JSON.stringify(progress) !== progressKey) {
+          progressKey = JSON.stringify(progress);
+          send('progress', progress);
+        }
+        if (current.status !== status) {
+          status = current.status;
+          send('status', {
+            status,
+            error: current.error,
+            finished_at: current.finishedAt?.toISOString() ?? null,
+          });
+        }
+        run = current;
+        const terminal = (TERMINAL_STATUSES as readonly string[]).includes(status);
+        if (terminal && points.length < POINTS_PER_POLL) {
+          send('end', { status });
+          finish();
+        }
+      };
+
+      const loop = async (): Promise<void> => {
+        try {
+          await poll();
+        } catch (error) {
+          request.log.error({ err: error }, 'event stream failed');
+          send('error', { message: 'the event stream failed; reconnect with Last-Event-ID to resume' });
+          finish();
+        }
+        if (!closed) timer = setTimeout(loop, ctx.config.ssePollMs);
+      };
+      await loop();
+    },
+  );
+};

@@ -1,0 +1,338 @@
+// /v1/runs: submit (deduplicated by spec hash, Idempotency-Key aware), list and search, inspect, metrics,
+// checkpoints, cancel and retry.
+import { type JsonObject, RUN_STATUSES, type Run } from '@swavlab/db';
+import {
+  DEFAULT_PRIORITY,
+  DEFAULT_REDIS_TIMEOUT_MS,
+  enqueueRun,
+  publishCancel,
+  QueueUnavailable,
+} from '@swavlab/queue';
+import { ExperimentSpec, hashValidSpec } from '@swavlab/spec';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import type { AppContext, RouteOptions } from '../context.js';
+import { requireDataPath } from '../data-roots.js';
+import { withDeadline } from '../deadline.js';
+import { downsampleMinMax } from '../downsample.js';
+import { problemResponses } from '../openapi.js';
+import { notFound, ProblemError } from '../problem.js';
+import { searchRuns } from '../run-search.js';
+import {
+  CheckpointView,
+  checkpointView,
+  EvaluationView,
+  evaluationView,
+  MetricPointView,
+  metricPointView,
+  RunView,
+  runView,
+} from '../run-view.js';
+import { listParam, ResourceId, type ZodTypeProvider } from '../validation.js';
+
+export const Priority = z
+  .int()
+  .min(1)
+  .max(1000)
+  .meta({ description: `queue priority, 1 runs first; default ${DEFAULT_PRIORITY}` });
+
+/** An experiment spec plus the submission's `priority`; `name` and `tags` are already part of the spec. */
+export const RunSubmission = ExperimentSpec.safeExtend({ priority: Priority.optional() }).meta({
+  id: 'RunSubmission',
+});
+
+const SubmittedRun = RunView.safeExtend({
+  deduplicated: z.boolean().meta({ description: 'true when an identical spec already had a run' }),
+});
+
+const RunDetail = RunView.safeExtend({
+  last_metrics: z.record(z.string(), MetricPointView).meta({ description: 'latest point of every metric' }),
+  evaluations: z.array(EvaluationView),
+});
+
+const RunParams = z.strictObject({ id: ResourceId });
+
+const MetricName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_@./:-]+$/);
+
+const ListQuery = z.strictObject({
+  status: listParam(z.enum(RUN_STATUSES), RUN_STATUSES.length).optional(),
+  grid: ResourceId.optional(),
+  tag: z.string().min(1).max(64).optional(),
+  q: z
+    .string()
+    .min(1)
+    .max(2000)
+    .optional()
+    .meta({ description: 'search expression, e.g. metrics.knn_top1@20 > 0.5' }),
+  page_size: z.coerce.number().int().min(1).max(500).default(50),
+  page_token: z.string().min(1).max(500).optional(),
+});
+
+const MetricsQuery = z.strictObject({
+  name: listParam(MetricName, 50)
+    .optional()
+    .meta({ description: 'metric names; default: every metric of the run' }),
+  max_points: z.coerce.number().int().min(2).max(100_000).default(2000),
+});
+
+async function loadRun(ctx: AppContext, id: string): Promise<Run> {
+  const run = await ctx.db.runs.getRun(id);
+  if (run === null) throw notFound('run', id);
+  return run;
+}
+
+/** Puts a queued run on the queue; idempotent, so a run whose earlier enqueue was lost is healed here. */
+export async function enqueueQueued(ctx: AppContext, run: Run): Promise<void> {
+  if (run.status !== 'queued') return;
+  await enqueueRun(ctx.queue, { runId: run.id, specHash: run.specHash, priority: run.priority });
+}
+
+async function submitRun(
+  ctx: AppContext,
+  submission: z.output<typeof RunSubmission>,
+): Promise<{ status: 200 | 201; body: z.input<typeof SubmittedRun> }> {
+  const { priority, ...spec } = submission;
+  await requireDataPath(spec.data, ctx.config.dataRoots, 'data.path');
+  const { name, tags, ...stored } = spec;
+  const { run, created } = await ctx.db.runs.createRun({
+    spec: stored as unknown as JsonObject,
+    specHash: hashValidSpec(spec),
+    seed: spec.seed,
+    name: name ?? null,
+    tags,
+    priority: priority ?? DEFAULT_PRIORITY,
+  });
+  await enqueueQueued(ctx, run);
+  return { status: created ? 201 : 200, body: { ...runView(run), deduplicated: !created } };
+}
+
+export const runRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ctx }) => {
+  const app = instance.withTypeProvider<ZodTypeProvider>();
+
+  app.post(
+    '/runs',
+    {
+      config: { scope: 'submit' },
+      schema: {
+        summary: 'Submit a run',
+        description:
+          'Validates the spec, applies defaults and queues a run. A spec identical (after defaults) to an existing ' +
+          'run that did not fail returns that run with 200 and `deduplicated: true`. With an Idempotency-Key, ' +
+          'a retry with the same body gets the first response again.',
+        tags: ['runs'],
+        body: RunSubmission,
+        response: {
+          200: SubmittedRun,
+          201: SubmittedRun,
+          ...problemResponses(400, 401, 403, 409, 413, 415, 422, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const claim = await ctx.idempotency.claim<200 | 201, z.input<typeof SubmittedRun>>(
+        request,
+        request.body,
+      );
+      if (claim.kind === 'replay') {
+        return reply.code(claim.status).header('idempotent-replayed', 'true').send(claim.body);
+      }
+      try {
+        const { status, body } = await submitRun(ctx, request.body);
+        await ctx.idempotency.complete(claim, status, body);
+        return reply.code(status).send(body);
+      } catch (error) {
+        await ctx.idempotency.release(claim);
+        throw error;
+      }
+    },
+  );
+
+  app.get(
+    '/runs',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'List and search runs',
+        description:
+          'Newest first. `q` is a search expression: comparisons (=, !=, <, <=, >, >=, IN, LIKE) on status, name, id, ' +
+          'grid, tag, metrics.<name> and spec paths, combined with AND, OR, NOT and parentheses, e.g. ' +
+          '`metrics.knn_top1@20 > 0.5 and swav.prototypes = 3000`.',
+        tags: ['runs'],
+        querystring: ListQuery,
+        response: {
+          200: z.object({ runs: z.array(RunView), next_page_token: z.string().nullable() }),
+          ...problemResponses(400, 401, 403, 429),
+        },
+      },
+    },
+    async (request) => {
+      const { status, grid, tag, q, page_size, page_token } = request.query;
+      const page = await searchRuns(ctx.db, {
+        statuses: status,
+        grid,
+        tag,
+        q,
+        pageSize: page_size,
+        pageToken: page_token,
+      });
+      const now = new Date();
+      return { runs: page.runs.map((run) => runView(run, now)), next_page_token: page.nextPageToken };
+    },
+  );
+
+  app.get(
+    '/runs/:id',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Get a run',
+        tags: ['runs'],
+        params: RunParams,
+        response: { 200: RunDetail, ...problemResponses(400, 401, 403, 404, 429) },
+      },
+    },
+    async (request) => {
+      const run = await loadRun(ctx, request.params.id);
+      const [latest, evaluations] = await Promise.all([
+        ctx.db.metrics.latestMetrics(run.id),
+        ctx.db.evaluations.listEvaluations(run.id),
+      ]);
+      return {
+        ...runView(run),
+        last_metrics: Object.fromEntries(latest.map((point) => [point.name, metricPointView(point)])),
+        evaluations: evaluations.map(evaluationView),
+      };
+    },
+  );
+
+  app.get(
+    '/runs/:id/metrics',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: "A run's metric series",
+        description:
+          'Each series is downsampled to `max_points` by min/max bucketing: the first and last points are kept, ' +
+          'and every bucket keeps its lowest and highest point.',
+        tags: ['runs'],
+        params: RunParams,
+        querystring: MetricsQuery,
+        response: {
+          200: z.object({
+            run_id: z.string(),
+            series: z.array(
+              z.object({ name: z.string(), total_points: z.int(), points: z.array(MetricPointView) }),
+            ),
+          }),
+          ...problemResponses(400, 401, 403, 404, 429),
+        },
+      },
+    },
+    async (request) => {
+      const run = await loadRun(ctx, request.params.id);
+      const names =
+        request.query.name ?? (await ctx.db.metrics.latestMetrics(run.id)).map((point) => point.name);
+      const series = await Promise.all(
+        [...new Set(names)].map(async (name) => {
+          const points = await ctx.db.metrics.metricSeries(run.id, name);
+          return {
+            name,
+            total_points: points.length,
+            points: downsampleMinMax(points, request.query.max_points).map(metricPointView),
+          };
+        }),
+      );
+      return { run_id: run.id, series };
+    },
+  );
+
+  app.get(
+    '/runs/:id/checkpoints',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: "A run's checkpoints",
+        tags: ['runs'],
+        params: RunParams,
+        response: {
+          200: z.object({ run_id: z.string(), checkpoints: z.array(CheckpointView) }),
+          ...problemResponses(400, 401, 403, 404, 429),
+        },
+      },
+    },
+    async (request) => {
+      const run = await loadRun(ctx, request.params.id);
+      const checkpoints = await ctx.db.checkpoints.listCheckpoints(run.id);
+      return { run_id: run.id, checkpoints: checkpoints.map(checkpointView) };
+    },
+  );
+
+  app.post(
+    '/runs/:id/cancel',
+    {
+      config: { scope: 'submit' },
+      schema: {
+        summary: 'Cancel a run',
+        description:
+          'A queued run is canceled at once and leaves the queue; a running run becomes `stopping` until its worker ' +
+          'has checkpointed and stopped. Canceling a canceled or stopping run changes nothing.',
+        tags: ['runs'],
+        params: RunParams,
+        response: { 200: RunView, ...problemResponses(400, 401, 403, 404, 409, 429, 503) },
+      },
+    },
+    async (request) => {
+      const run = await ctx.db.runs.requestCancel(request.params.id);
+      if (run === null) throw notFound('run', request.params.id);
+      if (run.status === 'succeeded' || run.status === 'failed') {
+        throw new ProblemError(
+          409,
+          'run_finished',
+          `run ${run.id} already ${run.status}; there is nothing to cancel`,
+        );
+      }
+      if (run.status === 'canceled') {
+        // Removing a job that is gone already is a no-op; a job a worker holds is locked and stays.
+        await withDeadline(
+          ctx.queue.remove(run.id),
+          DEFAULT_REDIS_TIMEOUT_MS,
+          () => new QueueUnavailable(`remove job ${run.id}: Redis did not answer`),
+        );
+      } else {
+        await publishCancel(ctx.redis, run.id);
+      }
+      return runView(run);
+    },
+  );
+
+  app.post(
+    '/runs/:id/retry',
+    {
+      config: { scope: 'submit' },
+      schema: {
+        summary: 'Retry a failed or canceled run',
+        description: 'Queues the run again; it resumes from its latest checkpoint.',
+        tags: ['runs'],
+        params: RunParams,
+        response: { 200: RunView, ...problemResponses(400, 401, 403, 404, 409, 429, 503) },
+      },
+    },
+    async (request) => {
+      const retried = await ctx.db.runs.retryRun(request.params.id);
+      if (retried === null) {
+        const run = await loadRun(ctx, request.params.id);
+        throw new ProblemError(
+          409,
+          'not_retryable',
+          `only failed or canceled runs can be retried; run ${run.id} is ${run.status}`,
+        );
+      }
+      await enqueueQueued(ctx, retried);
+      return runView(retried);
+    },
+  );
+};

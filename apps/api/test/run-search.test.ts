@@ -1,0 +1,87 @@
+import { type Database, openDatabase } from '@swavlab/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProblemError } from '../src/problem.js';
+import { searchRuns } from '../src/run-search.js';
+import { claim, createRun } from './fixtures.js';
+
+let db: Database;
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  db = await openDatabase({ url: 'memory://' });
+  ids.k300 = (
+    await createRun(db, { swav: { prototypes: 300 } }, { name: 'k300', tags: ['ablation', 'k'] })
+  ).id;
+  ids.k3000 = (await createRun(db, { swav: { prototypes: 3000 } }, { name: 'k3000', tags: ['ablation'] })).id;
+  ids.hard = (await createRun(db, { swav: { assignment: 'hard' } }, { name: "it's hard" })).id;
+  const token = await claim(db, ids.k3000);
+  await db.evaluations.addEvaluation(ids.k3000, token, {
+    name: 'knn_top1@20',
+    value: 0.62,
+    split: 'test',
+    epoch: 2,
+    step: 8,
+  });
+  await db.metrics.appendMetrics(ids.k3000, token, [
+    { name: 'loss', step: 1, value: 5 },
+    { name: 'loss', step: 8, value: 3.5 },
+  ]);
+  await db.runs.finishRun(ids.k3000, token, { status: 'succeeded' });
+  const failing = await claim(db, ids.hard);
+  await db.metrics.appendMetrics(ids.hard, failing, [{ name: 'loss', step: 3, value: Number.NaN }]);
+  await db.runs.finishRun(ids.hard, failing, {
+    status: 'failed',
+    error: { kind: 'diverged', message: 'NaN loss' },
+  });
+});
+
+afterAll(async () => {
+  await db.close();
+});
+
+async function names(q: string): Promise<string[]> {
+  const page = await searchRuns(db, { q, pageSize: 50 });
+  return page.runs.map((run) => run.name ?? '').sort();
+}
+
+describe('searchRuns on PGlite', () => {
+  it.each([
+    ['swav.prototypes = 3000', ['k3000']],
+    ['swav.prototypes >= 300 and swav.prototypes < 3000', ['k300']],
+    ["swav.assignment = 'hard'", ["it's hard"]],
+    ["swav.assignment IN ('soft')", ['k300', 'k3000']],
+    ['metrics.knn_top1@20 > 0.5', ['k3000']],
+    ['NOT metrics.knn_top1@20 > 0.5', ["it's hard", 'k300']],
+    ['metrics.loss < 4', ['k3000']],
+    ['metrics.loss > 0', ['k3000']],
+    ["status IN ('failed', 'canceled') OR tag = 'k'", ["it's hard", 'k300']],
+    ["tag != 'ablation'", ["it's hard"]],
+    ["tag LIKE 'abl%'", ['k300', 'k3000']],
+    ["name = 'it''s hard'", ["it's hard"]],
+    ["name LIKE 'k3%' AND status = 'succeeded'", ['k3000']],
+    ['model.small_stem = false and seed = 31', ["it's hard", 'k300', 'k3000']],
+    ['swav.crops_for_assign = 1', []],
+    ["model.arch > 'a'", ["it's hard", 'k300', 'k3000']],
+  ])('%s', async (q, expected) => {
+    expect(await names(q)).toEqual(expected);
+  });
+
+  it('treats injection attempts inside strings as plain data', async () => {
+    expect(await names("name = 'x''; DROP TABLE runs; --'")).toEqual([]);
+    expect(await names("tag LIKE '%'' OR ''1''=''1'")).toEqual([]);
+    const all = await searchRuns(db, { pageSize: 50 });
+    expect(all.runs).toHaveLength(3);
+  });
+
+  it('reports bad page tokens as a problem on page_token', async () => {
+    for (const token of [
+      'nope',
+      Buffer.from('[1,2]').toString('base64url'),
+      Buffer.from('["2020-01-01T00:00:00.000Z",""]').toString('base64url'),
+    ]) {
+      const error = await searchRuns(db, { pageSize: 5, pageToken: token }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProblemError);
+      expect((error as ProblemError).errors[0]?.path).toBe('page_token');
+    }
+  });
+});
