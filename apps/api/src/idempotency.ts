@@ -6,6 +6,7 @@ import { canonicalJson } from '@swavlab/spec';
 import type { FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { ProblemError, validationProblem } from './problem.js';
+import { guardRedis } from './redis-guard.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const DONE_TTL_SECONDS = 24 * 60 * 60;
@@ -56,9 +57,11 @@ export class IdempotencyStore {
     const redisKey = `${this.prefix}:idempotency:${sha256(`${principal}\n${route}\n${header}`)}`;
     const fingerprint = sha256(canonicalJson(body ?? null));
     const pending: StoredResponse = { state: 'pending', fingerprint };
-    const set = await this.redis.set(redisKey, JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS, 'NX');
+    const set = await guardRedis(this.redis, 'idempotency key', () =>
+      this.redis.set(redisKey, JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS, 'NX'),
+    );
     if (set === 'OK') return { kind: 'claimed', redisKey, fingerprint };
-    const raw = await this.redis.get(redisKey);
+    const raw = await guardRedis(this.redis, 'idempotency key', () => this.redis.get(redisKey));
     if (raw === null) return this.claim<Status, Body>(request, body);
     const stored = JSON.parse(raw) as StoredResponse;
     if (stored.fingerprint !== fingerprint) {
@@ -83,11 +86,17 @@ export class IdempotencyStore {
   async complete(claim: IdempotencyClaim, status: number, body: unknown): Promise<void> {
     if (claim.kind !== 'claimed') return;
     const done: StoredResponse = { state: 'done', fingerprint: claim.fingerprint, status, body };
-    await this.redis.set(claim.redisKey, JSON.stringify(done), 'EX', DONE_TTL_SECONDS);
+    await guardRedis(this.redis, 'idempotency key', () =>
+      this.redis.set(claim.redisKey, JSON.stringify(done), 'EX', DONE_TTL_SECONDS),
+    );
   }
 
-  /** Frees a claimed key after a failure, so that the client's retry is served anew. */
+  /**
+   * Frees a claimed key after a failure, so that the client's retry is served anew. Never throws: it runs while
+   * another error is being reported, and an unreleased claim expires after PENDING_TTL_SECONDS anyway.
+   */
   async release(claim: IdempotencyClaim): Promise<void> {
-    if (claim.kind === 'claimed') await this.redis.del(claim.redisKey);
+    if (claim.kind !== 'claimed') return;
+    await this.redis.del(claim.redisKey).catch(() => undefined);
   }
 }

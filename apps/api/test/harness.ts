@@ -68,6 +68,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const prefix = `test-api-${randomBytes(5).toString('hex')}`;
   const { db, drop } = await freshDatabase(options.backend ?? 'postgres');
   const redis = new Redis(redisConnectionOptions(REDIS_URL, 'producer'));
+  // A producer connection refuses commands until it is ready (no offline queue).
+  if (redis.status !== 'ready') await new Promise((resolve) => redis.once('ready', resolve));
   const queue = createPretrainQueue(redis, { prefix });
   const config: ApiConfig = {
     ...loadConfig(options.env ?? {}),

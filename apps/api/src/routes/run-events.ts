@@ -71,13 +71,18 @@ async function newPoints(ctx: AppContext, runId: string, cursor: MetricCursor): 
   );
 }
 
-/** The highest step of every metric now stored (after a new attempt discarded points of a dead one). */
-async function currentCursor(ctx: AppContext, runId: string): Promise<MetricCursor> {
-  const rows = await runSql<{ name: string; step: number }>(
-    ctx.db,
-    sql`SELECT name, max(step) AS step FROM metric_points WHERE run_id = ${runId}::text GROUP BY name`,
-  );
-  return Object.fromEntries(rows.map((row) => [row.name, Number(row.step)]));
+/**
+ * The cursor after a new attempt started: it resumed from the latest checkpoint and discarded the points the
+ * old attempt recorded after it, so nothing beyond that checkpoint's step counts as sent any more.
+ */
+async function cursorAfterResume(
+  ctx: AppContext,
+  runId: string,
+  cursor: MetricCursor,
+): Promise<MetricCursor> {
+  const checkpoint = await ctx.db.checkpoints.latestCheckpoint(runId);
+  const kept = checkpoint?.step ?? -1;
+  return Object.fromEntries(Object.entries(cursor).map(([name, step]) => [name, Math.min(step, kept)]));
 }
 
 export const runEventRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ctx }) => {
@@ -145,9 +150,8 @@ export const runEventRoutes: FastifyPluginAsync<RouteOptions> = async (instance,
           return;
         }
         if (current.attempt !== attempt) {
-          // A new attempt resumed from a checkpoint and discarded the later points of the old one.
           attempt = current.attempt;
-          cursor = await currentCursor(ctx, current.id);
+          cursor = await cursorAfterResume(ctx, current.id, cursor);
         }
         const points = await newPoints(ctx, current.id, cursor);
         if (points.length > 0) {

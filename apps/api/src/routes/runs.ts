@@ -17,6 +17,7 @@ import { withDeadline } from '../deadline.js';
 import { downsampleMinMax } from '../downsample.js';
 import { problemResponses } from '../openapi.js';
 import { notFound, ProblemError } from '../problem.js';
+import { guardRedis } from '../redis-guard.js';
 import { searchRuns } from '../run-search.js';
 import {
   CheckpointView,
@@ -88,7 +89,9 @@ async function loadRun(ctx: AppContext, id: string): Promise<Run> {
 /** Puts a queued run on the queue; idempotent, so a run whose earlier enqueue was lost is healed here. */
 export async function enqueueQueued(ctx: AppContext, run: Run): Promise<void> {
   if (run.status !== 'queued') return;
-  await enqueueRun(ctx.queue, { runId: run.id, specHash: run.specHash, priority: run.priority });
+  await guardRedis(ctx.redis, `enqueue run ${run.id}`, () =>
+    enqueueRun(ctx.queue, { runId: run.id, specHash: run.specHash, priority: run.priority }),
+  );
 }
 
 async function submitRun(
@@ -297,13 +300,15 @@ export const runRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ct
       }
       if (run.status === 'canceled') {
         // Removing a job that is gone already is a no-op; a job a worker holds is locked and stays.
-        await withDeadline(
-          ctx.queue.remove(run.id),
-          DEFAULT_REDIS_TIMEOUT_MS,
-          () => new QueueUnavailable(`remove job ${run.id}: Redis did not answer`),
+        await guardRedis(ctx.redis, `remove job ${run.id}`, () =>
+          withDeadline(
+            ctx.queue.remove(run.id),
+            DEFAULT_REDIS_TIMEOUT_MS,
+            () => new QueueUnavailable(`remove job ${run.id}: Redis did not answer`),
+          ),
         );
       } else {
-        await publishCancel(ctx.redis, run.id);
+        await guardRedis(ctx.redis, `cancel run ${run.id}`, () => publishCancel(ctx.redis, run.id));
       }
       return runView(run);
     },
