@@ -6,7 +6,7 @@ import { FIXTURES_DIR, liveProcesses, PYTHON, startFixture, timed } from './help
 
 describe('cancel', () => {
   it('stops cooperatively through the callback, which returns "stop"', async () => {
-    const { job, eventOfType } = startFixture({ scenario: 'wait_for_stop' });
+    const { job, eventOfType } = startFixture({ scenario: 'wait_for_stop', signal: false });
     await eventOfType('heartbeat');
     job.cancel();
     await expect(job.result).resolves.toMatchObject({ status: 'canceled', stopped_by: 'callback' });

@@ -1,5 +1,3 @@
-import type { RedisOptions } from 'ioredis';
-
 /** Where Redis is when REDIS_URL is unset. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -8,6 +6,24 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
  * `producer`: the API and CLI, whose requests must fail fast while Redis is away.
  */
 export type RedisRole = 'worker' | 'producer';
+
+/**
+ * The options redisConnectionOptions sets; accepted by `new Redis()` (ioredis) and as BullMQ's
+ * `connection`. A type alias, not an interface: BullMQ's option type has an index signature, which an
+ * interface (ioredis's own RedisOptions included) does not satisfy.
+ */
+export type RedisConnectionOptions = {
+  host: string;
+  port: number;
+  db: number;
+  username?: string;
+  password?: string;
+  tls?: { servername: string };
+  retryStrategy: (attempt: number) => number;
+  maxRetriesPerRequest: number | null;
+  enableOfflineQueue: boolean;
+  connectTimeout?: number;
+};
 
 // Reconnect delay: doubles from 200 ms, capped at 10 s; never gives up (both roles reconnect forever).
 function reconnectDelay(attempt: number): number {
@@ -21,7 +37,7 @@ function reconnectDelay(attempt: number): number {
 export function redisConnectionOptions(
   url: string | undefined = process.env.REDIS_URL,
   role: RedisRole,
-): RedisOptions {
+): RedisConnectionOptions {
   const text = url ?? DEFAULT_REDIS_URL;
   let parsed: URL;
   try {
@@ -39,15 +55,16 @@ export function redisConnectionOptions(
       `REDIS_URL: the path must be a database number, got ${JSON.stringify(parsed.pathname)}`,
     );
   }
-  const options: RedisOptions = {
-    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+  const options = {
+    host,
     port: parsed.port === '' ? 6379 : Number(parsed.port),
     db,
     retryStrategy: reconnectDelay,
+    ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
+    ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+    ...(parsed.protocol === 'rediss:' ? { tls: { servername: host } } : {}),
   };
-  if (parsed.username !== '') options.username = decodeURIComponent(parsed.username);
-  if (parsed.password !== '') options.password = decodeURIComponent(parsed.password);
-  if (parsed.protocol === 'rediss:') options.tls = { servername: options.host };
   if (role === 'worker') {
     // BullMQ's blocking commands need unlimited retries; commands wait in the offline queue during a
     // reconnect instead of failing a multi-hour job's lock renewal.

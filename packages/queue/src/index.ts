@@ -3,7 +3,12 @@
  * connection options and cross-host cancels (see README.md and QUEUE.md).
  */
 export { CANCEL_CHANNEL, publishCancel, type SubscribeOptions, subscribeCancels } from './cancel.js';
-export { DEFAULT_REDIS_URL, type RedisRole, redisConnectionOptions } from './connection.js';
+export {
+  DEFAULT_REDIS_URL,
+  type RedisConnectionOptions,
+  type RedisRole,
+  redisConnectionOptions,
+} from './connection.js';
 export {
   createPretrainQueue,
   DEFAULT_PRIORITY,
