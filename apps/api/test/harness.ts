@@ -39,17 +39,26 @@ async function adminStatement(text: string): Promise<void> {
   }
 }
 
-/** A migrated database on `backend`, with a function that closes and (for PostgreSQL) drops it. */
-export async function freshDatabase(backend: Backend): Promise<{ db: Database; drop: () => Promise<void> }> {
+export interface FreshDatabase {
+  db: Database;
+  url: string;
+  /** Closes the handle and, for PostgreSQL, drops the database. */
+  drop(): Promise<void>;
+}
+
+/** A migrated database on `backend`. */
+export async function freshDatabase(backend: Backend): Promise<FreshDatabase> {
   if (backend === 'pglite') {
     const db = await openDatabase({ url: 'memory://' });
-    return { db, drop: () => db.close() };
+    return { db, url: 'memory://', drop: () => db.close() };
   }
   const name = `swavlab_api_test_${randomBytes(6).toString('hex')}`;
   await adminStatement(`CREATE DATABASE ${name}`);
-  const db = await openDatabase({ url: `postgresql://postgres@127.0.0.1:5432/${name}` });
+  const url = `postgresql://postgres@127.0.0.1:5432/${name}`;
+  const db = await openDatabase({ url });
   return {
     db,
+    url,
     drop: async () => {
       await db.close();
       await adminStatement(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -1,0 +1,265 @@
+// Acceptance: hostile and malformed requests. Every one gets a 4xx application/problem+json naming the field at
+// fault (where there is one), none gets a 5xx, nothing is stored, and the server keeps answering afterwards.
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tinySpec } from './fixtures.js';
+import { type Harness, startHarness } from './harness.js';
+
+interface Hostile {
+  what: string;
+  method?: 'GET' | 'POST';
+  url?: string;
+  /** JSON text sent as is (so that it can be malformed, or hold what JSON.stringify cannot write). */
+  raw?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  status: number;
+  /** The path the first error must name; undefined for errors that concern no field (413, 415). */
+  path?: string;
+}
+
+const folder = (path: string) => tinySpec({ data: { source: 'folder', path } });
+const nested = (depth: number, open: string, close: string, leaf = '1') =>
+  `{"name": ${open.repeat(depth)}${leaf}${close.repeat(depth)}}`;
+const q = (expression: string) => `/v1/runs?q=${encodeURIComponent(expression)}`;
+
+const HOSTILE: Hostile[] = [
+  { what: 'array body', body: [], status: 400, path: '' },
+  { what: 'string body', body: 'spec', status: 400, path: '' },
+  { what: 'null body', raw: 'null', status: 400, path: '' },
+  { what: 'seed as a string', body: { seed: '31' }, status: 400, path: 'seed' },
+  { what: 'negative seed', body: { seed: -1 }, status: 400, path: 'seed' },
+  { what: 'huge seed', body: { seed: 1e308 }, status: 400, path: 'seed' },
+  { what: 'unsafe integer seed', raw: '{"seed": 9007199254740993}', status: 400, path: 'seed' },
+  {
+    what: 'infinite prototypes',
+    raw: '{"swav": {"prototypes": 1e400}}',
+    status: 400,
+    path: 'swav.prototypes',
+  },
+  {
+    what: 'fractional prototypes',
+    body: { swav: { prototypes: 3.5 } },
+    status: 400,
+    path: 'swav.prototypes',
+  },
+  {
+    what: 'negative temperature',
+    body: { swav: { temperature: -0.1 } },
+    status: 400,
+    path: 'swav.temperature',
+  },
+  { what: 'truncated crop notation', body: { swav: { crops: '2x224+' } }, status: 400, path: 'swav.crops' },
+  {
+    what: 'enormous crop notation',
+    body: { swav: { crops: '2x'.repeat(5000) } },
+    status: 400,
+    path: 'swav.crops',
+  },
+  {
+    what: 'repeated crop index',
+    body: { swav: { crops_for_assign: [0, 0] } },
+    status: 400,
+    path: 'swav.crops_for_assign[1]',
+  },
+  { what: 'unknown top-level field', body: { gpus: 8 }, status: 400, path: 'gpus' },
+  { what: 'unknown nested field', body: { swav: { epsilon2: 1 } }, status: 400, path: 'swav.epsilon2' },
+  { what: '__proto__ key', raw: '{"__proto__": {"admin": true}}', status: 400, path: '__proto__' },
+  {
+    what: 'constructor.prototype',
+    body: { constructor: { prototype: { admin: true } } },
+    status: 400,
+    path: 'constructor',
+  },
+  { what: 'very long name', body: { name: 'n'.repeat(1000) }, status: 400, path: 'name' },
+  { what: 'tag with spaces', body: { tags: ['bad tag!'] }, status: 400, path: 'tags[0]' },
+  {
+    what: 'too many tags',
+    body: { tags: Array.from({ length: 100 }, (_, i) => `t${i}`) },
+    status: 400,
+    path: 'tags',
+  },
+  { what: 'priority 0', body: { priority: 0 }, status: 400, path: 'priority' },
+  { what: 'priority 1001', body: { priority: 1001 }, status: 400, path: 'priority' },
+  { what: 'priority as text', body: { priority: 'high' }, status: 400, path: 'priority' },
+  { what: 'data.path with ..', body: folder('../../etc'), status: 400, path: 'data.path' },
+  { what: 'absolute data.path outside the roots', body: folder('/etc'), status: 400, path: 'data.path' },
+  { what: 'data.path through an escaping symlink', body: folder('escape'), status: 400, path: 'data.path' },
+  {
+    what: 'data.path climbing out of a real folder',
+    body: folder('ok/../../..'),
+    status: 400,
+    path: 'data.path',
+  },
+  { what: 'data.path that does not exist', body: folder('missing'), status: 400, path: 'data.path' },
+  { what: 'data.path with a NUL byte', body: folder('ok\u0000/x'), status: 400, path: 'data.path' },
+  { what: '10k nested arrays', raw: nested(10_000, '[', ']'), status: 400, path: `name${'[0]'.repeat(31)}` },
+  {
+    what: '10k nested objects',
+    raw: nested(10_000, '{"a":', '}'),
+    status: 400,
+    path: `name${'.a'.repeat(31)}`,
+  },
+  { what: 'oversized body', body: { name: 'x'.repeat(2 * 1024 * 1024) }, status: 413 },
+  { what: 'malformed JSON', raw: '{"seed": ', status: 400, path: '' },
+  {
+    what: 'form-encoded body',
+    raw: 'seed=1',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    status: 415,
+  },
+  { what: 'unknown architecture', body: { model: { arch: 'resnet9000' } }, status: 400, path: 'model.arch' },
+  { what: 'zero epochs', body: { optim: { epochs: 0 } }, status: 400, path: 'optim.epochs' },
+  { what: 'empty k-NN list', body: { eval: { knn: { k: [] } } }, status: 400, path: 'eval.knn.k' },
+  { what: 'too many GPUs', body: { runtime: { gpus: 65 } }, status: 400, path: 'runtime.gpus' },
+  {
+    what: 'Idempotency-Key too long',
+    body: tinySpec(),
+    headers: { 'idempotency-key': 'k'.repeat(300) },
+    status: 400,
+    path: 'Idempotency-Key',
+  },
+  { what: 'negative page size', method: 'GET', url: '/v1/runs?page_size=-1', status: 400, path: 'page_size' },
+  { what: 'huge page size', method: 'GET', url: '/v1/runs?page_size=1e9', status: 400, path: 'page_size' },
+  {
+    what: 'forged page token',
+    method: 'GET',
+    url: `/v1/runs?page_token=${Buffer.from('["2020-01-01","x"]').toString('base64url')}`,
+    status: 400,
+    path: 'page_token',
+  },
+  {
+    what: 'binary page token',
+    method: 'GET',
+    url: '/v1/runs?page_token=%00%01%02',
+    status: 400,
+    path: 'page_token',
+  },
+  {
+    what: 'SQL injection in q',
+    method: 'GET',
+    url: q("status = 'failed'; DROP TABLE runs; --"),
+    status: 400,
+    path: 'q',
+  },
+  { what: 'tautology in q', method: 'GET', url: q("name = 'x' OR 1 = 1"), status: 400, path: 'q' },
+  { what: '1000 open parentheses in q', method: 'GET', url: q('('.repeat(1000)), status: 400, path: 'q' },
+  { what: 'overlong q', method: 'GET', url: q(`name = '${'x'.repeat(3000)}'`), status: 400, path: 'q' },
+  {
+    what: 'unknown status filter',
+    method: 'GET',
+    url: '/v1/runs?status=all',
+    status: 400,
+    path: 'status[0]',
+  },
+  {
+    what: 'path traversal as a run id',
+    method: 'GET',
+    url: '/v1/runs/..%2F..%2Fetc%2Fpasswd',
+    status: 400,
+    path: 'id',
+  },
+  { what: 'overlong run id', method: 'GET', url: `/v1/runs/${'a'.repeat(100)}`, status: 400, path: 'id' },
+  {
+    what: 'non-numeric max_points',
+    method: 'GET',
+    url: '/v1/runs/abc/metrics?max_points=abc',
+    status: 400,
+    path: 'max_points',
+  },
+  {
+    what: '__proto__ as group_by',
+    method: 'GET',
+    url: '/v1/grids/abc/results?group_by=__proto__',
+    status: 400,
+    path: 'group_by[0]',
+  },
+  {
+    what: 'axis with 2000 values',
+    url: '/v1/grids',
+    body: { base: {}, axes: { 'swav.prototypes': Array.from({ length: 2000 }, (_, i) => i + 2) } },
+    status: 400,
+    path: 'axes["swav.prototypes"]',
+  },
+  {
+    what: 'grid of 10,201 cells',
+    url: '/v1/grids',
+    body: {
+      base: {},
+      axes: {
+        'swav.prototypes': Array.from({ length: 101 }, (_, i) => i + 2),
+        'optim.epochs': Array.from({ length: 101 }, (_, i) => i + 1),
+      },
+    },
+    status: 400,
+    path: 'axes',
+  },
+  {
+    what: 'grid axis escaping the data roots',
+    url: '/v1/grids',
+    body: { base: folder('ok'), axes: { 'data.path': ['ok', '../../etc'] } },
+    status: 400,
+    path: 'axes["data.path"][1]',
+  },
+];
+
+describe('hostile payloads', () => {
+  let h: Harness;
+  let roots: string;
+
+  beforeAll(async () => {
+    roots = mkdtempSync(join(tmpdir(), 'swavlab-roots-'));
+    const outside = mkdtempSync(join(tmpdir(), 'swavlab-outside-'));
+    mkdirSync(join(roots, 'data', 'ok'), { recursive: true });
+    symlinkSync(outside, join(roots, 'data', 'escape'));
+    h = await startHarness({ config: { dataRoots: [join(roots, 'data')] } });
+  });
+  afterAll(async () => {
+    await h?.close();
+    rmSync(roots, { recursive: true, force: true });
+  });
+
+  it('has at least 50 cases', () => {
+    expect(HOSTILE.length).toBeGreaterThanOrEqual(50);
+  });
+
+  it.each(HOSTILE)('$what → $status', async (hostile) => {
+    const method = hostile.method ?? 'POST';
+    const headers: Record<string, string> = { ...hostile.headers };
+    let payload: string | undefined;
+    if (method === 'POST') {
+      headers['content-type'] ??= 'application/json';
+      payload = hostile.raw ?? JSON.stringify(hostile.body);
+    }
+    const response = await h.app.inject({ method, url: hostile.url ?? '/v1/runs', headers, payload });
+    expect(response.statusCode, response.body.slice(0, 300)).toBe(hostile.status);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const problem = response.json();
+    expect(problem).toMatchObject({
+      status: hostile.status,
+      code: expect.any(String),
+      detail: expect.any(String),
+    });
+    if (hostile.path !== undefined) expect(problem.errors[0]?.path).toBe(hostile.path);
+    expect(response.body).not.toMatch(/at .+\.(ts|js):\d+/);
+  });
+
+  it('stored nothing and still answers', async () => {
+    expect((await h.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    expect((await h.app.inject({ method: 'GET', url: '/v1/runs' })).json().runs).toEqual([]);
+    expect(await h.db.grids.getGrid('any')).toBeNull();
+  });
+
+  it('accepts a folder dataset inside the roots', async () => {
+    const response = await h.app.inject({ method: 'POST', url: '/v1/runs', payload: folder('ok') });
+    expect(response.statusCode, response.body).toBe(201);
+    const absolute = await h.app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      payload: folder(join(roots, 'data', 'ok')),
+    });
+    expect(absolute.statusCode, absolute.body).toBe(201);
+  });
+});
