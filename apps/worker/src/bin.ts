@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// `node apps/worker/dist/bin.js`: a worker process configured from the environment. SIGTERM/SIGINT hand the
+// running jobs back to the queue within SWAVLAB_SHUTDOWN_TIMEOUT_MS; a second signal exits at once.
+import { loadWorkerConfig } from './config.js';
+import { createJsonLogger } from './logger.js';
+import { startWorker } from './main.js';
+
+const config = await loadWorkerConfig();
+const logger = createJsonLogger(config.logLevel);
+const handle = await startWorker(config, { logger });
+
+let stopping = false;
+const onSignal = (signal: NodeJS.Signals): void => {
+  if (stopping) {
+    logger.warn('second signal: exiting now', { signal });
+    process.exit(1);
+  }
+  stopping = true;
+  logger.info('signal received: shutting down', { signal });
+  // Belt and braces: whatever hangs, the process is gone shortly after the bound.
+  setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5_000).unref();
+  handle.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      logger.error('shutdown failed', { error });
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGTERM', onSignal);
+process.on('SIGINT', onSignal);

@@ -1,0 +1,229 @@
+// Persists one attempt's trainer events through the fencing token, in order, in batches: metric points are
+// buffered and written every flush interval (or once enough are buffered), progress is written at the same
+// cadence (latest wins), checkpoints and evaluations are written as they come (after the points before them).
+import type { BridgeEvent } from '@swavlab/bridge';
+import { type Database, InvalidInputError, type MetricPointInput, StaleAttemptError } from '@swavlab/db';
+import { storedPath } from './artifacts.js';
+import type { Logger } from './logger.js';
+import { parseTrainerEvent } from './trainer-events.js';
+
+export interface ProgressReport {
+  epoch: number;
+  step: number;
+  totalSteps: number;
+  etaSeconds: number | null;
+}
+
+/** A collapse warning as the run's final metrics list it (`warnings`). */
+export interface CollapseNote {
+  type: 'collapse';
+  epoch: number;
+  step: number;
+  message: string;
+  advice: string[];
+}
+
+/** Stored as a metric point (value 1 at the step it fired) so that the warning shows while the run is going. */
+export const COLLAPSE_WARNING_METRIC = 'collapse_warning';
+
+export interface EventSinkOptions {
+  db: Database;
+  runId: string;
+  token: string;
+  attempt: number;
+  artifactsDir: string;
+  logger: Logger;
+  flushIntervalMs: number;
+  flushMaxPoints: number;
+  /** After each progress write, for live views (job.updateProgress). */
+  onProgress?: (progress: ProgressReport) => void;
+  /** The run row says a cancel was requested (seen on a progress write). */
+  onCancelRequested: () => void;
+  /** A write failed for good (StaleAttemptError, or the database stayed unreachable): the attempt must stop. */
+  onFailure: (error: Error) => void;
+}
+
+// Waits between tries of a failing write; a database that stays away this long (~10 s) fails the attempt.
+const RETRY_DELAYS_MS = [250, 1_000, 3_000, 6_000];
+
+function permanent(error: unknown): boolean {
+  return error instanceof StaleAttemptError || error instanceof InvalidInputError;
+}
+
+export class EventSink {
+  readonly warnings: CollapseNote[] = [];
+  /** Events received, and metric points handed to the database. */
+  readonly counts = { events: 0, points: 0 };
+
+  readonly #options: EventSinkOptions;
+  #points: MetricPointInput[] = [];
+  #progress: ProgressReport | undefined;
+  #chain: Promise<void> = Promise.resolve();
+  #failure: Error | undefined;
+  #closed = false;
+  readonly #timer: NodeJS.Timeout;
+  // Evaluations point at the checkpoint of their step (the final evaluation follows the final checkpoint).
+  readonly #checkpointIds = new Map<number, string>();
+
+  constructor(options: EventSinkOptions) {
+    this.#options = options;
+    this.#timer = setInterval(() => this.#tick(), options.flushIntervalMs);
+    this.#timer.unref();
+  }
+
+  /** The error that stopped persistence, if any. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /** Takes one event from the bridge; never throws (the bridge kills the job when its callback throws). */
+  push(event: BridgeEvent): void {
+    if (this.#failure !== undefined || this.#closed) return;
+    this.counts.events += 1;
+    const { logger, runId, attempt } = this.#options;
+    let parsed: ReturnType<typeof parseTrainerEvent>;
+    try {
+      parsed = parseTrainerEvent(event);
+    } catch (error) {
+      logger.warn('malformed trainer event dropped', { runId, attempt, error });
+      return;
+    }
+    if (parsed === null) {
+      logger.debug('trainer event of an unknown type ignored', { runId, attempt, type: event.type });
+      return;
+    }
+    logger.debug('trainer event', { runId, attempt, event: parsed });
+    switch (parsed.type) {
+      case 'metrics': {
+        for (const [name, value] of Object.entries(parsed.values)) {
+          this.#points.push({ name, step: parsed.step, epoch: parsed.epoch, value: value ?? Number.NaN });
+        }
+        if (this.#points.length >= this.#options.flushMaxPoints) this.#writePoints();
+        break;
+      }
+      case 'progress':
+        this.#progress = parsed;
+        break;
+      case 'checkpoint': {
+        this.#writePoints();
+        const checkpoint = { ...parsed, path: storedPath(this.#options.artifactsDir, parsed.path) };
+        this.#enqueue(async () => {
+          const row = await this.#options.db.checkpoints.addCheckpoint(
+            runId,
+            this.#options.token,
+            checkpoint,
+          );
+          this.#checkpointIds.set(row.step, row.id);
+        });
+        break;
+      }
+      case 'eval': {
+        this.#writePoints();
+        const { epoch, step } = parsed;
+        for (const [name, value] of Object.entries(parsed.values)) {
+          this.#enqueue(async () => {
+            await this.#options.db.evaluations.addEvaluation(runId, this.#options.token, {
+              name,
+              value: value ?? Number.NaN,
+              split: 'test',
+              epoch,
+              step,
+              checkpointId: this.#checkpointIds.get(step) ?? null,
+            });
+          });
+        }
+        break;
+      }
+      case 'collapse_warning': {
+        const { epoch, step, message, advice } = parsed;
+        this.warnings.push({ type: 'collapse', epoch, step, message, advice });
+        this.#points.push({ name: COLLAPSE_WARNING_METRIC, step, epoch, value: 1 });
+        logger.warn('the run looks collapsed', { runId, attempt, step, message, advice });
+        break;
+      }
+      case 'diverged':
+        logger.warn('the run diverged', { runId, attempt, step: parsed.step, message: parsed.message });
+        break;
+      case 'status':
+        break;
+    }
+  }
+
+  /**
+   * Writes everything still buffered and stops the timer; rejects with the error that stopped persistence
+   * (StaleAttemptError when a newer attempt owns the run).
+   */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    if (!this.#closed) {
+      this.#writePoints();
+      this.#writeProgress();
+      this.#closed = true;
+    }
+    await this.#chain;
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  #tick(): void {
+    this.#writePoints();
+    this.#writeProgress();
+  }
+
+  #writePoints(): void {
+    if (this.#points.length === 0) return;
+    const batch = this.#points;
+    this.#points = [];
+    this.#enqueue(async () => {
+      await this.#options.db.metrics.appendMetrics(this.#options.runId, this.#options.token, batch);
+      this.counts.points += batch.length;
+    });
+  }
+
+  #writeProgress(): void {
+    const progress = this.#progress;
+    if (progress === undefined) return;
+    this.#progress = undefined;
+    this.#enqueue(async () => {
+      const run = await this.#options.db.runs.updateProgress(
+        this.#options.runId,
+        this.#options.token,
+        progress,
+      );
+      this.#options.onProgress?.(progress);
+      if (run.cancelRequested) this.#options.onCancelRequested();
+    });
+  }
+
+  /** Chains a write after the previous ones, retrying transient failures; the first lasting failure stops all. */
+  #enqueue(write: () => Promise<void>): void {
+    this.#chain = this.#chain.then(async () => {
+      if (this.#failure !== undefined) return;
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await write();
+          return;
+        } catch (error) {
+          const delay = RETRY_DELAYS_MS[attempt];
+          if (permanent(error) || delay === undefined) {
+            this.#fail(error instanceof Error ? error : new Error(String(error)));
+            return;
+          }
+          this.#options.logger.warn('database write failed, retrying', {
+            runId: this.#options.runId,
+            attempt: this.#options.attempt,
+            retryInMs: delay,
+            error,
+          });
+          await new Promise((resume) => setTimeout(resume, delay));
+        }
+      }
+    });
+  }
+
+  #fail(error: Error): void {
+    this.#failure = error;
+    this.#points = [];
+    this.#progress = undefined;
+    this.#options.onFailure(error);
+  }
+}

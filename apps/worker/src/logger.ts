@@ -1,0 +1,39 @@
+// Structured logs of the worker: one JSON object per line, so that a log shipper can index runId, attempt, …
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Extra context of a log line; Error values are written with their message and stack. */
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+function plain(value: unknown): unknown {
+  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  return value;
+}
+
+/** A logger writing JSON lines (`{time, level, msg, ...fields}`) at or above `level` to `write`. */
+export function createJsonLogger(
+  level: LogLevel = 'info',
+  write: (line: string) => void = (line) => process.stderr.write(line),
+): Logger {
+  const threshold = LOG_LEVELS.indexOf(level);
+  const emit = (at: LogLevel, message: string, fields: LogFields = {}): void => {
+    if (LOG_LEVELS.indexOf(at) < threshold) return;
+    const entry: Record<string, unknown> = { time: new Date().toISOString(), level: at, msg: message };
+    for (const [key, value] of Object.entries(fields)) entry[key] = plain(value);
+    write(`${JSON.stringify(entry)}\n`);
+  };
+  return {
+    debug: (message, fields) => emit('debug', message, fields),
+    info: (message, fields) => emit('info', message, fields),
+    warn: (message, fields) => emit('warn', message, fields),
+    error: (message, fields) => emit('error', message, fields),
+  };
+}

@@ -1,0 +1,141 @@
+// The trainer's events (packages/trainer/swavlab/events.py) as typed values, checked field by field: the bridge
+// only guarantees `{type: string}`, and a malformed event must be reported, not written half-way.
+import type { BridgeEvent } from '@swavlab/bridge';
+
+/** Metric values by name; null is a non-finite value (JSON has no NaN). */
+export type MetricValues = Record<string, number | null>;
+
+export type TrainerEvent =
+  | { type: 'status'; status: string }
+  | { type: 'progress'; epoch: number; step: number; totalSteps: number; etaSeconds: number | null }
+  | { type: 'metrics'; epoch: number; step: number; values: MetricValues }
+  | { type: 'checkpoint'; path: string; sha256: string; bytes: number; epoch: number; step: number }
+  | { type: 'eval'; epoch: number; step: number; values: MetricValues }
+  | { type: 'collapse_warning'; epoch: number; step: number; message: string; advice: string[] }
+  | { type: 'diverged'; epoch: number; step: number; message: string };
+
+/** An event that does not match its type's shape; `path` names the field. */
+export class InvalidTrainerEvent extends Error {
+  override readonly name = 'InvalidTrainerEvent';
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
+    super(`${path}: ${reason}`);
+  }
+}
+
+function count(event: BridgeEvent, field: string): number {
+  const value = event[field];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidTrainerEvent(
+      `${event.type}.${field}`,
+      `expected an integer >= 0, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+function text(event: BridgeEvent, field: string): string {
+  const value = event[field];
+  if (typeof value !== 'string') {
+    throw new InvalidTrainerEvent(
+      `${event.type}.${field}`,
+      `expected a string, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+function optionalNumber(event: BridgeEvent, field: string): number | null {
+  const value = event[field];
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'number') {
+    throw new InvalidTrainerEvent(
+      `${event.type}.${field}`,
+      `expected a number or null, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+function values(event: BridgeEvent): MetricValues {
+  const value = event.values;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidTrainerEvent(`${event.type}.values`, 'expected an object of metric values');
+  }
+  const out: MetricValues = {};
+  for (const [name, metric] of Object.entries(value)) {
+    if (metric !== null && typeof metric !== 'number') {
+      throw new InvalidTrainerEvent(
+        `${event.type}.values.${name}`,
+        `expected a number or null, got ${JSON.stringify(metric)}`,
+      );
+    }
+    out[name] = metric;
+  }
+  return out;
+}
+
+function strings(event: BridgeEvent, field: string): string[] {
+  const value = event[field];
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    throw new InvalidTrainerEvent(`${event.type}.${field}`, 'expected an array of strings');
+  }
+  return value;
+}
+
+/** The typed event, null for a type the worker does not know (newer trainers may add some); throws on bad fields. */
+export function parseTrainerEvent(event: BridgeEvent): TrainerEvent | null {
+  switch (event.type) {
+    case 'status':
+      return { type: 'status', status: text(event, 'status') };
+    case 'progress':
+      return {
+        type: 'progress',
+        epoch: count(event, 'epoch'),
+        step: count(event, 'step'),
+        totalSteps: count(event, 'total_steps'),
+        etaSeconds: optionalNumber(event, 'eta_seconds'),
+      };
+    case 'metrics':
+    case 'eval':
+      return {
+        type: event.type,
+        epoch: count(event, 'epoch'),
+        step: count(event, 'step'),
+        values: values(event),
+      };
+    case 'checkpoint': {
+      const sha256 = text(event, 'sha256');
+      if (!/^[0-9a-f]{64}$/.test(sha256)) {
+        throw new InvalidTrainerEvent('checkpoint.sha256', 'expected 64 lowercase hex characters');
+      }
+      return {
+        type: 'checkpoint',
+        path: text(event, 'path'),
+        sha256,
+        bytes: count(event, 'bytes'),
+        epoch: count(event, 'epoch'),
+        step: count(event, 'step'),
+      };
+    }
+    case 'collapse_warning':
+      return {
+        type: 'collapse_warning',
+        epoch: count(event, 'epoch'),
+        step: count(event, 'step'),
+        message: text(event, 'message'),
+        advice: strings(event, 'advice'),
+      };
+    case 'diverged':
+      return {
+        type: 'diverged',
+        epoch: count(event, 'epoch'),
+        step: count(event, 'step'),
+        message: text(event, 'message'),
+      };
+    default:
+      return null;
+  }
+}
