@@ -229,9 +229,11 @@ describe.each(BACKENDS)('REST contract on %s', (backend) => {
       let token: string | null = null;
       let pages = 0;
       do {
-        const query = `tag=${tag}&page_size=3${token ? `&page_token=${token}` : ''}`;
-        const page = (await get(`/v1/runs?${query}`)).json();
-        seen.push(...page.runs.map((run: { id: string }) => run.id));
+        const query: string = `tag=${tag}&page_size=3${token ? `&page_token=${token}` : ''}`;
+        const page: { runs: { id: string }[]; next_page_token: string | null } = (
+          await get(`/v1/runs?${query}`)
+        ).json();
+        seen.push(...page.runs.map((run) => run.id));
         token = page.next_page_token;
         pages++;
       } while (token !== null && pages < 10);
@@ -389,26 +391,67 @@ describe.each(BACKENDS)('REST contract on %s', (backend) => {
       ]);
 
       // Resuming from an event id sends only what came after it.
-      const afterFirstMetrics = events.find(
-        (e) => e.event === 'metrics' && (e.data.points as unknown[]).length === 2,
+      const upToStep4 = events.find(
+        (e) => e.event === 'metrics' && (e.data.points as { step: number }[]).some((p) => p.step === 4),
       );
-      if (afterFirstMetrics) {
-        const resumed = await h.app.inject({
-          method: 'GET',
-          url: `/v1/runs/${run.id}/events`,
-          headers: { 'last-event-id': afterFirstMetrics.id },
-        });
-        const resumedPoints = parseEvents(resumed.body)
-          .filter((e) => e.event === 'metrics')
-          .flatMap((e) => e.data.points as { step: number }[]);
-        expect(resumedPoints.map((p) => p.step)).toEqual([8]);
-      }
+      expect(upToStep4).toBeDefined();
+      const resumed = await h.app.inject({
+        method: 'GET',
+        url: `/v1/runs/${run.id}/events`,
+        headers: { 'last-event-id': upToStep4?.id ?? '' },
+      });
+      const resumedPoints = parseEvents(resumed.body)
+        .filter((e) => e.event === 'metrics')
+        .flatMap((e) => e.data.points as { step: number }[]);
+      expect(resumedPoints.map((p) => p.step)).toEqual([8]);
       const bad = await h.app.inject({
         method: 'GET',
         url: `/v1/runs/${run.id}/events`,
         headers: { 'last-event-id': 'xyz' },
       });
       expect(expectProblem(bad, 400).errors[0]?.path).toBe('Last-Event-ID');
+    });
+
+    it('re-sends the points a resumed attempt replaced', async () => {
+      const run = await submitted();
+      const first = await claim(h.db, run.id);
+      await h.db.metrics.appendMetrics(
+        run.id,
+        first,
+        [1, 2, 3, 4, 5, 6].map((step) => ({ name: 'loss', step, value: step })),
+      );
+      await h.db.checkpoints.addCheckpoint(run.id, first, {
+        epoch: 0,
+        step: 4,
+        path: 'c4.pt',
+        sha256: 'b'.repeat(64),
+        bytes: 1,
+      });
+      const stream = h.app.inject({ method: 'GET', url: `/v1/runs/${run.id}/events` });
+      await new Promise((r) => setTimeout(r, 150));
+      await h.db.runs.requeueRun(run.id, first);
+      const second = await claim(h.db, run.id);
+      await h.db.metrics.appendMetrics(
+        run.id,
+        second,
+        [5, 6, 7].map((step) => ({ name: 'loss', step, value: step * 10 })),
+      );
+      await h.db.runs.finishRun(run.id, second, { status: 'succeeded' });
+      const points = parseEvents((await stream).body)
+        .filter((e) => e.event === 'metrics')
+        .flatMap((e) => e.data.points as { step: number; value: number }[])
+        .map((p) => [p.step, p.value]);
+      expect(points).toEqual([
+        [1, 1],
+        [2, 2],
+        [3, 3],
+        [4, 4],
+        [5, 5],
+        [6, 6],
+        [5, 50],
+        [6, 60],
+        [7, 70],
+      ]);
     });
   });
 
