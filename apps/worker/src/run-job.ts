@@ -230,6 +230,7 @@ export class RunJob {
       killGraceMs: config.killGraceMs,
     });
     this.#python = python;
+    logger.info('trainer started', { runId, attempt, runnerPid: python.runnerPid });
     // A stop or kill that arrived while the attempt was being prepared.
     if (this.#stopReason !== undefined) python.cancel();
     if (this.#killRequested) python.kill();
