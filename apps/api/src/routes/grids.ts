@@ -21,7 +21,7 @@ import { notFound, validationProblem } from '../problem.js';
 import { joinSql, runSql, sql } from '../sql.js';
 import { summarize } from '../stats.js';
 import { listParam, queryBoolean, ResourceId, type ZodTypeProvider } from '../validation.js';
-import { enqueueQueued } from './runs.js';
+import { enqueueAll } from './runs.js';
 
 const GridParams = z.strictObject({ id: ResourceId });
 
@@ -231,7 +231,10 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
             };
           }),
         });
-        for (const { run } of created.runs) await enqueueQueued(ctx, run);
+        await enqueueAll(
+          ctx,
+          created.runs.map(({ run }) => run),
+        );
         const body = {
           ...(await gridView(ctx, created.grid)),
           dry_run: false as const,
@@ -335,7 +338,7 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
     async (request) => {
       const grid = await loadGrid(ctx, request.params.id);
       const requeued = await ctx.db.grids.requeueFailedRuns(grid.id);
-      for (const run of requeued) await enqueueQueued(ctx, run);
+      await enqueueAll(ctx, requeued);
       return { grid_id: grid.id, requeued: requeued.length, run_ids: requeued.map((run) => run.id) };
     },
   );

@@ -94,6 +94,18 @@ export async function enqueueQueued(ctx: AppContext, run: Run): Promise<void> {
   );
 }
 
+/** Enqueues many runs (a grid's cells), several at a time: each enqueue is a few Redis round trips. */
+export async function enqueueAll(ctx: AppContext, runs: readonly Run[], concurrency = 64): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < runs.length) {
+      const run = runs[next++] as Run;
+      await enqueueQueued(ctx, run);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, runs.length) }, worker));
+}
+
 async function submitRun(
   ctx: AppContext,
   submission: z.output<typeof RunSubmission>,
