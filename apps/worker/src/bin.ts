@@ -5,9 +5,18 @@ import { loadWorkerConfig } from './config.js';
 import { createJsonLogger } from './logger.js';
 import { startWorker } from './main.js';
 
-const config = await loadWorkerConfig();
+let config: Awaited<ReturnType<typeof loadWorkerConfig>>;
+try {
+  config = await loadWorkerConfig();
+} catch (error) {
+  process.stderr.write(`swavlab worker: ${(error as Error).message}\n`);
+  process.exit(2);
+}
 const logger = createJsonLogger(config.logLevel);
-const handle = await startWorker(config, { logger });
+const handle = await startWorker(config, { logger }).catch((error: unknown) => {
+  logger.error('cannot start the worker', { error });
+  process.exit(1);
+});
 
 let stopping = false;
 const onSignal = (signal: NodeJS.Signals): void => {

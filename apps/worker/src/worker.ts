@@ -89,7 +89,13 @@ export class SwavWorker {
       pollMs: config.cancelPollMs,
       logger,
     });
-    await this.#cancels.start();
+    // Both the subscription and BullMQ wait for Redis without limit; say so rather than hang silently.
+    const waiting = setTimeout(() => logger.warn('waiting for Redis', { redisUrl: config.redisUrl }), 5_000);
+    try {
+      await this.#cancels.start();
+    } finally {
+      clearTimeout(waiting);
+    }
 
     const bull = new Worker<PretrainJob, void>(QUEUE_NAME, (job, token) => this.#process(job, token), {
       connection: redisConnectionOptions(config.redisUrl, 'worker'),

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { workerConfigFromEnv } from '../src/config.js';
+import { detectGpus, planSlots, SlotPool } from '../src/slots.js';
+
+describe('worker configuration', () => {
+  it('defaults to one CPU slot, queue lock settings and artifacts under SWAVLAB_HOME', () => {
+    const config = workerConfigFromEnv({ SWAVLAB_HOME: '/srv/swavlab' }, []);
+    expect(config.slots).toEqual([{ index: 0, device: 'cpu', env: { CUDA_VISIBLE_DEVICES: '' } }]);
+    expect(config.artifactsDir).toBe('/srv/swavlab/artifacts');
+    expect(config.lock).toEqual({
+      lockDuration: 180_000,
+      lockRenewTime: 60_000,
+      stalledInterval: 60_000,
+      maxStalledCount: 1,
+    });
+    expect(config.shutdownTimeoutMs).toBe(60_000);
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.databaseUrl).toBeUndefined();
+  });
+
+  it('reads overrides from the environment', () => {
+    const config = workerConfigFromEnv(
+      {
+        SWAVLAB_ARTIFACTS: '/data/artifacts',
+        SWAVLAB_SLOTS: '3',
+        SWAVLAB_LOCK_DURATION_MS: '9000',
+        SWAVLAB_STALLED_INTERVAL_MS: '2000',
+        SWAVLAB_SHUTDOWN_TIMEOUT_MS: '15000',
+        SWAVLAB_QUEUE_PREFIX: 'tenant-a',
+        SWAVLAB_WORKER_NAME: 'gpu-host-7',
+        SWAVLAB_LOG_LEVEL: 'debug',
+      },
+      ['0', '1'],
+    );
+    expect(config.artifactsDir).toBe('/data/artifacts');
+    expect(config.slots.map((slot) => slot.device)).toEqual(['cuda:0', 'cuda:1', 'cuda:0']);
+    expect(config.lock).toMatchObject({ lockDuration: 9000, lockRenewTime: 3000, stalledInterval: 2000 });
+    expect(config).toMatchObject({
+      shutdownTimeoutMs: 15_000,
+      queuePrefix: 'tenant-a',
+      workerName: 'gpu-host-7',
+      logLevel: 'debug',
+    });
+  });
+
+  it.each([
+    [{ SWAVLAB_SLOTS: '0' }, /^SWAVLAB_SLOTS: expected a positive integer, got "0"$/],
+    [{ SWAVLAB_SLOTS: '2.5' }, /^SWAVLAB_SLOTS:/],
+    [{ SWAVLAB_LOCK_DURATION_MS: 'soon' }, /^SWAVLAB_LOCK_DURATION_MS:/],
+    [{ SWAVLAB_SHUTDOWN_TIMEOUT_MS: '-1' }, /^SWAVLAB_SHUTDOWN_TIMEOUT_MS:/],
+    [{ SWAVLAB_LOG_LEVEL: 'loud' }, /^SWAVLAB_LOG_LEVEL: expected one of debug, info, warn, error/],
+  ])('rejects %o naming the variable', (env, message) => {
+    expect(() => workerConfigFromEnv(env, [])).toThrow(message);
+  });
+});
+
+describe('device slots', () => {
+  it('pins one GPU per slot by default, and GPUs from CUDA_VISIBLE_DEVICES when it is set', async () => {
+    expect(planSlots(['2', '5'])).toEqual([
+      { index: 0, device: 'cuda:2', env: { CUDA_VISIBLE_DEVICES: '2' } },
+      { index: 1, device: 'cuda:5', env: { CUDA_VISIBLE_DEVICES: '5' } },
+    ]);
+    expect(await detectGpus({ CUDA_VISIBLE_DEVICES: '2, 5' })).toEqual(['2', '5']);
+    expect(await detectGpus({ CUDA_VISIBLE_DEVICES: '' })).toEqual([]);
+    expect(await detectGpus({ CUDA_VISIBLE_DEVICES: '-1' })).toEqual([]);
+  });
+
+  it('hands out each slot once until it is released', () => {
+    const pool = new SlotPool(planSlots([], 2));
+    const a = pool.acquire();
+    const b = pool.acquire();
+    expect([a.index, b.index]).toEqual([0, 1]);
+    expect(() => pool.acquire()).toThrow('all 2 device slots are busy');
+    pool.release(a);
+    expect(pool.acquire()).toBe(a);
+  });
+});

@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// What the service costs on top of the trainer, measured side by side in one run:
+//  1. the same spec through `python -m swavlab train` directly and through the worker (BullMQ job on a real
+//     Redis → claim → forked runner → pythonia → trainer, events persisted to the database): wall-time ratio;
+//  2. the event rate the bridge sustains (metrics events through runner → worker → database), with a
+//     stand-in trainer (flood_trainer.py) that sends events as fast as the bridge takes them.
+//
+// Usage (the worker runs from its build):
+//   npx tsc -b apps/worker && node bench/bridge/overhead.mjs [--seconds 60] [--events 20000]
+//     [--database memory://|postgres://…] [--redis redis://127.0.0.1:6379] [--python /usr/bin/python3]
+// --seconds is the target length of the training run (its epochs are sized from a 2-epoch calibration run).
+import { spawn } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { openDatabase } from '@swavlab/db';
+import { createPretrainQueue, enqueueRun, redisConnectionOptions } from '@swavlab/queue';
+import { hashValidSpec, parseExperimentSpec } from '@swavlab/spec';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WORKER_DIST = join(ROOT, 'apps/worker/dist/index.js');
+const TRAINER_ROOT = join(ROOT, 'packages/trainer');
+const METRICS_PER_EVENT = 5;
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '60' },
+    events: { type: 'string', default: '20000' },
+    database: { type: 'string', default: 'memory://' },
+    redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    python: { type: 'string', default: process.env.PYTHON_BIN ?? '/usr/bin/python3' },
+  },
+});
+const targetSeconds = Number(args.seconds);
+const floodEvents = Number(args.events);
+if (!(targetSeconds > 0)) throw new RangeError(`--seconds: expected a positive number, got ${args.seconds}`);
+if (!Number.isInteger(floodEvents) || floodEvents < 1) {
+  throw new RangeError(`--events: expected a positive integer, got ${args.events}`);
+}
+if (!existsSync(WORKER_DIST))
+  throw new Error(`${WORKER_DIST} is missing: run \`npx tsc -b apps/worker\` first`);
+const { loadWorkerConfig, startWorker, createJsonLogger } = await import(WORKER_DIST);
+
+/** A small but real SwAV run on the CPU: 32 px images, 2x32+2x16 crops, k-NN evaluation at the end. */
+function benchSpec(epochs) {
+  const parsed = parseExperimentSpec({
+    seed: randomInt(1, 2 ** 31 - 1),
+    model: { arch: 'tiny', small_stem: true, hidden_mlp: 128, feat_dim: 32 },
+    data: { num_images: 1024, image_size: 32 },
+    swav: { prototypes: 100, crops: '2x32+2x16', freeze_prototypes_iters: 0 },
+    optim: { batch_size: 32, epochs, warmup_epochs: 0, base_lr: 0.1, final_lr: 0.001 },
+    runtime: { workers: 0, threads: 1 },
+    checkpoint: { every_epochs: 1 },
+    eval: { knn: { k: [5] }, linear: null },
+  });
+  if (!parsed.ok) throw new Error(`bench spec invalid: ${JSON.stringify(parsed.errors)}`);
+  return { spec: JSON.parse(JSON.stringify(parsed.spec)), specHash: hashValidSpec(parsed.spec) };
+}
+
+/** Runs `python -m swavlab train` on `spec`; resolves with its wall time (s) and its stdout. */
+async function trainDirectly(spec, dir, json) {
+  const specFile = join(dir, `spec-${randomBytes(4).toString('hex')}.json`);
+  await writeFile(specFile, JSON.stringify(spec));
+  const argv = [
+    '-m',
+    'swavlab',
+    'train',
+    '--spec',
+    specFile,
+    '--out',
+    join(dir, 'direct'),
+    ...(json ? ['--json'] : []),
+  ];
+  const started = process.hrtime.bigint();
+  const child = spawn(args.python, argv, {
+    env: { ...process.env, PYTHONPATH: TRAINER_ROOT },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (text) => {
+    stdout += text;
+  });
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (code !== 0) throw new Error(`python -m swavlab train exited with ${code}`);
+  return { seconds, stdout };
+}
+
+/** Runs a spec as a queued job through a started worker; resolves with enqueue → succeeded wall time (s). */
+async function trainThroughWorker(db, queue, { spec, specHash }) {
+  const { run } = await db.runs.createRun({ spec, specHash, seed: spec.seed });
+  const started = process.hrtime.bigint();
+  await enqueueRun(queue, { runId: run.id, specHash, attempts: 1 });
+  for (;;) {
+    const now = await db.runs.getRun(run.id);
+    if (now.status === 'succeeded')
+      return { seconds: Number(process.hrtime.bigint() - started) / 1e9, run: now };
+    if (now.status === 'failed' || now.status === 'canceled') {
+      throw new Error(`run ${run.id} ended ${now.status}: ${now.error?.message}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function withWorker(db, dir, overrides, body) {
+  const prefix = `swavlab-bench-${randomBytes(4).toString('hex')}`;
+  const queue = createPretrainQueue(redisConnectionOptions(args.redis, 'worker'), { prefix });
+  await queue.waitUntilReady();
+  const base = await loadWorkerConfig({ ...process.env, SWAVLAB_SLOTS: '1', PYTHON_BIN: args.python });
+  const config = { ...base, redisUrl: args.redis, artifactsDir: join(dir, 'artifacts'), queuePrefix: prefix };
+  const worker = await startWorker({ ...config, ...overrides }, { db, logger: createJsonLogger('warn') });
+  try {
+    return await body(queue);
+  } finally {
+    await worker.close(10_000);
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'swavlab-bench-bridge-'));
+const db = await openDatabase({ url: args.database });
+try {
+  // Calibration: 2 epochs directly, to size the run to --seconds.
+  const calibration = await trainDirectly(benchSpec(2).spec, dir, true);
+  const epochSeconds = calibration.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line))
+    .filter((event) => event.type === 'metrics' && typeof event.values.epoch_seconds === 'number')
+    .map((event) => event.values.epoch_seconds);
+  const perEpoch = Math.max(...epochSeconds);
+  const fixed = Math.max(0, calibration.seconds - epochSeconds.reduce((a, b) => a + b, 0));
+  const epochs = Math.max(1, Math.round((targetSeconds - fixed) / perEpoch));
+  const run = benchSpec(epochs);
+
+  const direct = await trainDirectly(run.spec, dir, false);
+  const viaWorker = await withWorker(db, dir, {}, (queue) => trainThroughWorker(db, queue, run));
+  const [{ count: points }] =
+    await db.query`SELECT count(*)::int AS count FROM metric_points WHERE run_id = ${viaWorker.run.id}`;
+
+  console.log(
+    `bridge overhead: ${epochs} epochs (~${perEpoch.toFixed(2)} s each + ~${fixed.toFixed(1)} s start-up/eval)`,
+  );
+  console.log(`  direct  python -m swavlab train        ${direct.seconds.toFixed(2)} s`);
+  console.log(
+    `  worker  enqueue → run succeeded        ${viaWorker.seconds.toFixed(2)} s  (${points} metric points stored)`,
+  );
+  console.log(
+    `  ratio   worker / direct                ${(viaWorker.seconds / direct.seconds).toFixed(3)}  (goal ≤ 1.05)`,
+  );
+
+  // Event rate: the flood trainer with 0 events gives the fixed cost, subtracted from the run with N events.
+  const flood = {
+    trainerModule: 'flood_trainer',
+    trainerPythonPath: [fileURLToPath(new URL('.', import.meta.url)), TRAINER_ROOT],
+  };
+  const timings = await withWorker(db, dir, flood, async (queue) => {
+    process.env.FLOOD_EVENTS = '0';
+    const empty = await trainThroughWorker(db, queue, benchSpec(1));
+    process.env.FLOOD_EVENTS = String(floodEvents);
+    const full = await trainThroughWorker(db, queue, benchSpec(1));
+    return { empty, full };
+  });
+  const [{ count: stored }] =
+    await db.query`SELECT count(*)::int AS count FROM metric_points WHERE run_id = ${timings.full.run.id}`;
+  if (stored !== floodEvents * METRICS_PER_EVENT) {
+    throw new Error(`expected ${floodEvents * METRICS_PER_EVENT} stored points, found ${stored}`);
+  }
+  const busy = timings.full.seconds - timings.empty.seconds;
+  console.log(
+    `event rate (${db.kind}): ${floodEvents} metrics events × ${METRICS_PER_EVENT} values, all stored`,
+  );
+  console.log(
+    `  ${timings.full.seconds.toFixed(2)} s with events − ${timings.empty.seconds.toFixed(2)} s without = ` +
+      `${busy.toFixed(2)} s → ${Math.round(floodEvents / busy)} events/s (${Math.round((floodEvents * METRICS_PER_EVENT) / busy)} points/s)`,
+  );
+} finally {
+  await db.close();
+  await rm(dir, { recursive: true, force: true });
+}
