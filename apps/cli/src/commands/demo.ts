@@ -1,0 +1,170 @@
+// `swavlab demo`: a small SwAV ablation end to end. Uses the server at --url, or starts the whole stack in this
+// process when nothing answers there; submits the prototypes × Sinkhorn-iterations grid, shows progress, and
+// prints the ablation table.
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { detectGpus } from '@swavlab/worker';
+import { pivotTable } from '../ablation-table.js';
+import { type Command, parseCommand, printLine, SERVER_OPTIONS, SERVER_USAGE } from '../command.js';
+import {
+  DEMO_COLUMNS,
+  DEMO_METRIC,
+  DEMO_ROWS,
+  type DemoSize,
+  demoGrid,
+  FULL_DEMO,
+  QUICK_DEMO,
+} from '../demo-grid.js';
+import { CliError, EXIT } from '../errors.js';
+import { formatDuration } from '../format.js';
+import { waitForRuns } from '../grid-progress.js';
+import { ApiClient, serverSettings } from '../http-client.js';
+import { resolveHome, type Stack, startStack } from '../stack.js';
+import { type CreatedGrid, type GridResults, isTerminal, type Run } from '../wire.js';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** A CPU-only host runs two cells at a time (one torch thread each) unless SWAVLAB_SLOTS says otherwise. */
+async function demoSlots(env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+  if (env.SWAVLAB_SLOTS || (await detectGpus(env)).length > 0) return {};
+  return { SWAVLAB_SLOTS: String(Math.max(1, Math.min(2, availableParallelism()))) };
+}
+
+/** Starts api + worker + database + redis-server in this process, listening where `url` points. */
+async function startLocalStack(url: string): Promise<{ stack: Stack; logFile: string }> {
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'http:' || !LOOPBACK.has(parsed.hostname)) {
+    throw new CliError(
+      `nothing answers at ${url}, and the demo only starts its own server on a loopback http:// URL`,
+      EXIT.unreachable,
+    );
+  }
+  const env = {
+    ...process.env,
+    HOST: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    PORT: parsed.port || '80',
+    ...(await demoSlots(process.env)),
+  };
+  const logDir = join(resolveHome(env), 'logs');
+  await mkdir(logDir, { recursive: true });
+  const logFile = join(logDir, 'demo.log');
+  const log = createWriteStream(logFile, { flags: 'a' });
+  printLine(`no server at ${url}: starting one in this process (logs: ${logFile})`);
+  const stack = await startStack({ api: true, worker: true, localRedis: true, command: 'demo', env, log });
+  return {
+    stack: {
+      ...stack,
+      close: async () => {
+        await stack.close();
+        await new Promise<void>((resolve) => log.end(resolve));
+      },
+    },
+    logFile,
+  };
+}
+
+function describeGrid(size: DemoSize): string {
+  const cells = size.prototypes.length * size.iterations.length;
+  return (
+    `prototypes {${size.prototypes.join(', ')}} x Sinkhorn iterations {${size.iterations.join(', ')}}, ` +
+    `${size.seeds.length} seed(s): ${cells * size.seeds.length} runs of ${size.epochs} epochs on ${size.images} ` +
+    'synthetic 16 px images, tiny backbone, k-NN evaluation'
+  );
+}
+
+/** Cancels what is still queued or running (the runs would otherwise go on at the next start). */
+async function cancelUnfinished(client: ApiClient, runs: readonly Run[]): Promise<void> {
+  for (const run of runs) {
+    if (!isTerminal(run.status)) {
+      await client
+        .request('POST', `/v1/runs/${run.id}/cancel`, `cancel run ${run.id}`)
+        .catch(() => undefined);
+    }
+  }
+}
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'run a small SwAV ablation (prototypes x Sinkhorn iterations) and print its table',
+  usage: `Usage: swavlab demo [--quick] [options]
+
+Submits the paper's ablation of the number of prototypes against the number of Sinkhorn iterations, shrunk
+to run on two CPU cores in a few minutes: ${describeGrid(FULL_DEMO)}.
+Shows each run as it finishes, then the table of k-NN top-1 accuracy (mean ± std over the seeds), rows by
+prototypes and columns by iterations. When no server answers at the URL (a loopback one), the demo starts
+the whole stack in this process (like \`swavlab up\`, with SWAVLAB_HOME) and stops it at the end.
+
+Options:
+  --quick          a reduced grid (${describeGrid(QUICK_DEMO)})
+${SERVER_USAGE}
+
+Exit codes: 0 every run succeeded, 1 some run failed or was canceled, 3 server unreachable.`,
+
+  async run(args) {
+    const parsed = parseCommand(this, args, { ...SERVER_OPTIONS, quick: { type: 'boolean' } });
+    if (!parsed) return EXIT.ok;
+    const started = Date.now();
+    const size = parsed.values.quick ? QUICK_DEMO : FULL_DEMO;
+    const client = new ApiClient(serverSettings(parsed.values));
+    const local = (await client.isAnswering()) ? undefined : await startLocalStack(client.settings.url);
+
+    const interrupted = new AbortController();
+    const onSignal = () => interrupted.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      printLine(`swavlab demo: ${describeGrid(size)}`);
+      const { body: grid } = await client.request<CreatedGrid>('POST', '/v1/grids', 'submit the demo grid', {
+        body: demoGrid(size),
+      });
+      const reused =
+        grid.runs.deduplicated > 0 ? ` (${grid.runs.deduplicated} reused from earlier identical runs)` : '';
+      printLine(`grid ${grid.id}: ${grid.cell_count} runs${reused}`);
+      const runs = await waitForRuns(client, grid.runs.run_ids, {
+        metric: DEMO_METRIC,
+        signal: interrupted.signal,
+      });
+      if (interrupted.signal.aborted) {
+        printLine('interrupted: canceling the demo runs that have not finished');
+        await cancelUnfinished(client, runs);
+        return EXIT.interrupted;
+      }
+
+      // Cells identical to earlier runs stay in the grid that first ran them; their results live there.
+      const resultsGrid = runs.find((run) => run.grid_id !== null)?.grid_id ?? grid.id;
+      const results = await client.get<GridResults>(`/v1/grids/${resultsGrid}/results`, 'the demo results', {
+        metric: DEMO_METRIC,
+        group_by: [DEMO_ROWS, DEMO_COLUMNS],
+      });
+      const seeds = size.seeds.length;
+      printLine();
+      printLine(
+        `k-NN top-1 accuracy (%, k=20, held-out images), mean ± std over ${seeds} seed${seeds === 1 ? '' : 's'}:`,
+      );
+      printLine();
+      printLine(
+        results.groups.length === 0 ? '(no run succeeded)' : pivotTable(results, DEMO_ROWS, DEMO_COLUMNS),
+      );
+      printLine();
+      const succeeded = runs.filter((run) => run.status === 'succeeded').length;
+      const url = client.settings.url;
+      printLine(
+        `${succeeded}/${runs.length} runs succeeded in ${formatDuration((Date.now() - started) / 1000)}`,
+      );
+      printLine(`dashboard: ${url}/   API docs: ${url}/docs`);
+      printLine(`table again: swavlab results ${resultsGrid} --pivot --url ${url}`);
+      if (local !== undefined)
+        printLine('(this server stops with the demo; `swavlab up` serves the same results again)');
+      return succeeded === runs.length ? EXIT.ok : EXIT.failure;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (local !== undefined) {
+        printLine('stopping the server started by the demo');
+        await local.stack.close();
+      }
+    }
+  },
+};

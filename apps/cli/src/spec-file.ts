@@ -1,0 +1,76 @@
+// Reads the JSON spec files given to `submit` and `grid`, and validates them locally with @swavlab/spec, so that
+// a typo is reported with the file, the line and column or the field path before anything is sent.
+import { readFile } from 'node:fs/promises';
+import { expandGrid, type GridCell, type Issue, parseExperimentSpec } from '@swavlab/spec';
+import { CliError, EXIT } from './errors.js';
+import { findJsonSyntaxError } from './json-syntax.js';
+
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory, not a file',
+};
+
+/** `path: message` lines, the one format every field error is printed in. */
+export function issueLines(issues: readonly Issue[]): string[] {
+  return issues.map((issue) => (issue.path === '' ? issue.message : `${issue.path}: ${issue.message}`));
+}
+
+/** The parsed content of a JSON file; errors name the file, and for bad JSON the line and column. */
+export async function readJsonFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const reason = READ_ERRORS[code] ?? (error as Error).message;
+    throw new CliError(`${file}: cannot read the file: ${reason}`, EXIT.usage);
+  }
+  // Editors on some systems save a byte-order mark, which JSON.parse rejects.
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  if (body.trim() === '')
+    throw new CliError(`${file}: the file is empty; expected a JSON object`, EXIT.usage);
+  try {
+    return JSON.parse(body);
+  } catch (error) {
+    const where = findJsonSyntaxError(body);
+    const message = where
+      ? `${file}:${where.line}:${where.column}: invalid JSON: ${where.reason}`
+      : `${file}: invalid JSON: ${(error as Error).message}`;
+    throw new CliError(message, EXIT.usage);
+  }
+}
+
+function requireObject(file: string, value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CliError(
+      `${file}: expected a JSON object (${what}), got ${Array.isArray(value) ? 'an array' : typeof value}`,
+      EXIT.usage,
+    );
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A run submission read from `file`: the spec (validated locally) plus the submission-only `priority`. */
+export async function readRunSubmission(file: string): Promise<Record<string, unknown>> {
+  const body = requireObject(file, await readJsonFile(file), 'an experiment spec');
+  // `priority` belongs to the submission, not the spec; the server checks its range.
+  const { priority: _priority, ...spec } = body;
+  const parsed = parseExperimentSpec(spec);
+  if (!parsed.ok) {
+    throw new CliError(`${file}: invalid experiment spec`, EXIT.usage, issueLines(parsed.errors));
+  }
+  return body;
+}
+
+/** A grid spec read from `file`, with its expansion (every cell validated locally). */
+export async function readGridSpec(
+  file: string,
+): Promise<{ body: Record<string, unknown>; cells: GridCell[] }> {
+  const body = requireObject(file, await readJsonFile(file), 'a grid spec');
+  const expansion = expandGrid(body);
+  if (!expansion.ok) {
+    throw new CliError(`${file}: invalid grid spec`, EXIT.usage, issueLines(expansion.errors));
+  }
+  return { body, cells: expansion.cells };
+}

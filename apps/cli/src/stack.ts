@@ -1,0 +1,148 @@
+// The swavlab service in one process tree: database (embedded PGlite unless DATABASE_URL), a private
+// redis-server (unless REDIS_URL), the API and the worker. `up`, `api`, `worker` and `demo` all start it here.
+import { join, resolve } from 'node:path';
+import { type ApiConfig, ConfigError, loadConfig } from '@swavlab/api';
+import { type Database, openDatabase } from '@swavlab/db';
+import {
+  createJsonLogger,
+  loadWorkerConfig,
+  startWorker,
+  type WorkerConfig,
+  type WorkerHandle,
+} from '@swavlab/worker';
+import { type ListeningApi, listenApi } from './api-server.js';
+import { CliError, EXIT } from './errors.js';
+import { type HomeLock, lockHome } from './home-lock.js';
+import { type LocalRedis, startRedisServer } from './redis-server.js';
+
+export interface StackOptions {
+  /** Which parts run in this process. */
+  api: boolean;
+  worker: boolean;
+  /** Start a private redis-server when REDIS_URL is unset (`up`, `demo`); otherwise REDIS_URL or its default. */
+  localRedis: boolean;
+  /** The command, recorded in the home lock so that a second process can say who holds it. */
+  command: string;
+  /** Environment (HOST, PORT, SWAVLAB_HOME, DATABASE_URL, REDIS_URL, …); overrides already applied. */
+  env: NodeJS.ProcessEnv;
+  /** Where the API's and the worker's JSON log lines go. */
+  log: NodeJS.WritableStream;
+  /** Called before each start-up step, for a progress message. */
+  onStep?: (step: string) => void;
+}
+
+export interface Stack {
+  /** The API's address; undefined without the API. */
+  url: string | undefined;
+  home: string;
+  redisUrl: string;
+  /** Where the private redis-server keeps its AOF and log, when one was started. */
+  redisDir: string | undefined;
+  database: 'postgres' | 'pglite';
+  /** Graceful stop: the worker hands its jobs back, then the API, the database and Redis close. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** SWAVLAB_HOME as an absolute path (default ./.swavlab). */
+export function resolveHome(env: NodeJS.ProcessEnv): string {
+  return resolve(env.SWAVLAB_HOME || './.swavlab');
+}
+
+/**
+ * Configuration errors of the API or the worker (a bad PORT, SWAVLAB_SLOTS, …) are usage errors; a port in use
+ * is a failure with the port named.
+ */
+function startError(error: unknown): never {
+  if (error instanceof ConfigError || error instanceof RangeError || error instanceof TypeError) {
+    throw new CliError(error.message, EXIT.usage);
+  }
+  const { code, address, port } = error as { code?: string; address?: string; port?: number };
+  if (code === 'EADDRINUSE') {
+    throw new CliError(
+      `${address}:${port} is already in use: is swavlab already up? choose another PORT (--port)`,
+      EXIT.failure,
+    );
+  }
+  throw error;
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const home = resolveHome(options.env);
+  const embedded = !options.env.DATABASE_URL;
+  const ownRedis = options.localRedis && !options.env.REDIS_URL;
+  const step = options.onStep ?? (() => {});
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const unwind = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  };
+
+  try {
+    if (embedded || ownRedis) {
+      const lock: HomeLock = await lockHome(home, options.command);
+      cleanups.push(() => lock.release());
+    }
+    let redisDir: string | undefined;
+    let redisUrl = options.env.REDIS_URL || 'redis://127.0.0.1:6379';
+    if (ownRedis) {
+      redisDir = join(home, 'redis');
+      step(`starting redis-server in ${redisDir}`);
+      const redis: LocalRedis = await startRedisServer(redisDir);
+      cleanups.push(() => redis.stop());
+      redisUrl = redis.url;
+    }
+    const env: NodeJS.ProcessEnv = { ...options.env, SWAVLAB_HOME: home, REDIS_URL: redisUrl };
+    let apiConfig: ApiConfig | undefined;
+    let workerConfig: WorkerConfig | undefined;
+    try {
+      if (options.api) apiConfig = loadConfig(env);
+      if (options.worker) workerConfig = await loadWorkerConfig(env);
+    } catch (error) {
+      startError(error);
+    }
+
+    step(
+      embedded
+        ? `opening the embedded database in ${join(home, 'db')}`
+        : 'connecting to PostgreSQL (DATABASE_URL)',
+    );
+    const db: Database = await openDatabase({ home, ...(embedded ? {} : { url: env.DATABASE_URL }) });
+    cleanups.push(() => db.close());
+
+    let api: ListeningApi | undefined;
+    if (apiConfig !== undefined) {
+      step(`starting the API on ${apiConfig.host}:${apiConfig.port}`);
+      const config = apiConfig;
+      api = await listenApi(config, db, {
+        queuePrefix: env.SWAVLAB_QUEUE_PREFIX || undefined,
+        logger: { level: config.logLevel, stream: options.log },
+      }).catch((error: unknown) => startError(error));
+      cleanups.push(() => api?.close());
+    }
+    let worker: WorkerHandle | undefined;
+    if (workerConfig !== undefined) {
+      step('starting the worker');
+      const log = options.log;
+      worker = await startWorker(workerConfig, {
+        db,
+        logger: createJsonLogger(workerConfig.logLevel, (line) => log.write(line)),
+      });
+      cleanups.push(() => worker?.close());
+    }
+
+    let closing: Promise<void> | undefined;
+    return {
+      url: api?.url,
+      home,
+      redisUrl,
+      redisDir,
+      database: db.kind,
+      close: () => {
+        closing ??= unwind();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
