@@ -134,7 +134,7 @@ class SyntheticShapes(LabelledDataset):
         if bg_mix is not None:
             image += bg_mix[..., None] * (bg2 - bg)
 
-        base_radius = size * (0.26 + 0.14 * params[0]) * (0.7 if copies > 1 else 1.0)
+        base_radius = size * (0.3 + 0.14 * params[0]) * (0.7 if copies > 1 else 1.0)
         for c in range(copies):
             jitter, px, py, turn = params[1 + 4 * c : 5 + 4 * c]
             radius = base_radius * (0.9 + 0.2 * jitter)
