@@ -117,7 +117,8 @@ def test_evaluate_on_digit_pixels_is_accurate() -> None:
     # Raw pixels of the digits are a strong baseline (about 97 % 1-NN): a wiring error between
     # features and labels, or between the two splits, would show as chance-level accuracy.
     train, test = build_datasets({"source": "digits", "image_size": 8, "test_fraction": 0.2}, seed=0)
-    results = evaluate(lambda x: x.flatten(1), train, test, EVAL_SPEC, "cpu", seed=0, image_size=8)
+    with torch.no_grad():  # as the training loop calls it; the probe must still train
+        results = evaluate(lambda x: x.flatten(1), train, test, EVAL_SPEC, "cpu", seed=0, image_size=8)
     assert set(results) == {"knn_top1@1", "knn_top1@5", "linear_top1", "linear_top5"}
     assert results["knn_top1@1"] > 0.9 and results["knn_top1@5"] > 0.9
     assert results["linear_top1"] > 0.85
