@@ -145,12 +145,14 @@ class Scanner {
   }
 
   private number(): void {
-    NUMBER.lastIndex = this.pos;
+    const start = this.pos;
+    NUMBER.lastIndex = start;
     const match = NUMBER.exec(this.text);
-    if (match === null) this.fail('invalid number');
+    const next = match === null ? undefined : this.text[start + match[0].length];
+    // Reported at the number's first character: `01`, `1.`, `-` and `.5` are wrong as a whole.
+    if (match === null || (next !== undefined && /[0-9.eE+-]/.test(next)))
+      throw new Failure(start, 'invalid number');
     this.pos += match[0].length;
-    const next = this.text[this.pos];
-    if (next !== undefined && /[0-9.eE+-]/.test(next)) this.fail('invalid number');
   }
 }
 

@@ -1,6 +1,6 @@
 // The swavlab service in one process tree: database (embedded PGlite unless DATABASE_URL), a private
 // redis-server (unless REDIS_URL), the API and the worker. `up`, `api`, `worker` and `demo` all start it here.
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { type ApiConfig, ConfigError, loadConfig } from '@swavlab/api';
 import { type Database, openDatabase } from '@swavlab/db';
 import {
@@ -12,6 +12,7 @@ import {
 } from '@swavlab/worker';
 import { type ListeningApi, listenApi } from './api-server.js';
 import { CliError, EXIT } from './errors.js';
+import { resolveHome } from './home.js';
 import { type HomeLock, lockHome } from './home-lock.js';
 import { type LocalRedis, startRedisServer } from './redis-server.js';
 
@@ -41,11 +42,6 @@ export interface Stack {
   database: 'postgres' | 'pglite';
   /** Graceful stop: the worker hands its jobs back, then the API, the database and Redis close. Idempotent. */
   close(): Promise<void>;
-}
-
-/** SWAVLAB_HOME as an absolute path (default ./.swavlab). */
-export function resolveHome(env: NodeJS.ProcessEnv): string {
-  return resolve(env.SWAVLAB_HOME || './.swavlab');
 }
 
 /**

@@ -5,7 +5,6 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { detectGpus } from '@swavlab/worker';
 import { pivotTable } from '../ablation-table.js';
 import { type Command, parseCommand, printLine, SERVER_OPTIONS, SERVER_USAGE } from '../command.js';
 import {
@@ -20,14 +19,16 @@ import {
 import { CliError, EXIT } from '../errors.js';
 import { formatDuration } from '../format.js';
 import { waitForRuns } from '../grid-progress.js';
+import { resolveHome } from '../home.js';
 import { ApiClient, serverSettings } from '../http-client.js';
-import { resolveHome, type Stack, startStack } from '../stack.js';
+import type { Stack } from '../stack.js';
 import { type CreatedGrid, type GridResults, isTerminal, type Run } from '../wire.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** A CPU-only host runs two cells at a time (one torch thread each) unless SWAVLAB_SLOTS says otherwise. */
 async function demoSlots(env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+  const { detectGpus } = await import('@swavlab/worker');
   if (env.SWAVLAB_SLOTS || (await detectGpus(env)).length > 0) return {};
   return { SWAVLAB_SLOTS: String(Math.max(1, Math.min(2, availableParallelism()))) };
 }
@@ -52,6 +53,8 @@ async function startLocalStack(url: string): Promise<{ stack: Stack; logFile: st
   const logFile = join(logDir, 'demo.log');
   const log = createWriteStream(logFile, { flags: 'a' });
   printLine(`no server at ${url}: starting one in this process (logs: ${logFile})`);
+  // Loaded only now: the server side (Fastify, Prisma, BullMQ) is not needed when a server answers.
+  const { startStack } = await import('../stack.js');
   const stack = await startStack({ api: true, worker: true, localRedis: true, command: 'demo', env, log });
   return {
     stack: {

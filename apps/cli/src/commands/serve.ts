@@ -2,7 +2,7 @@
 // gracefully (the worker hands its jobs back first, then the API, the database and Redis close).
 import { type Command, intOption, parseCommand, printLine } from '../command.js';
 import { EXIT, type ExitCode } from '../errors.js';
-import { type Stack, startStack } from '../stack.js';
+import type { Stack } from '../stack.js';
 
 const HTTP_OPTIONS = { host: { type: 'string' }, port: { type: 'string' } } as const;
 
@@ -60,6 +60,8 @@ async function serve(name: string, parts: Parts, args: string[], command: Comman
     ...(port === undefined ? {} : { PORT: String(port) }),
   };
   const started = Date.now();
+  // Loaded here, not at the top: the server side (Fastify, Prisma, BullMQ) would slow every client command.
+  const { startStack } = await import('../stack.js');
   const stack = await startStack({
     ...parts,
     command: name,

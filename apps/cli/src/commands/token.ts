@@ -1,14 +1,12 @@
 // `swavlab token create NAME --scopes ...`: an API token written straight to the database; shown once.
-import { SCOPES } from '@swavlab/api';
-import { openDatabase } from '@swavlab/db';
 import { type Command, parseCommand, printJson, printLine } from '../command.js';
 import { CliError, EXIT, UsageError } from '../errors.js';
+import { resolveHome } from '../home.js';
 import { lockHome } from '../home-lock.js';
-import { resolveHome } from '../stack.js';
 
-const SCOPE_LIST = SCOPES.join(', ');
+const SCOPE_LIST = 'read, submit, admin';
 
-function parseScopes(raw: string | undefined): string[] {
+function parseScopes(raw: string | undefined, known: readonly string[]): string[] {
   if (raw === undefined)
     throw new UsageError(`token create: --scopes is required (comma-separated: ${SCOPE_LIST})`);
   const scopes = [
@@ -21,7 +19,7 @@ function parseScopes(raw: string | undefined): string[] {
   ];
   if (scopes.length === 0) throw new UsageError(`--scopes: expected at least one of ${SCOPE_LIST}`);
   for (const scope of scopes) {
-    if (!(SCOPES as readonly string[]).includes(scope)) {
+    if (!known.includes(scope)) {
       throw new UsageError(`--scopes: unknown scope ${JSON.stringify(scope)}; expected ${SCOPE_LIST}`);
     }
   }
@@ -58,7 +56,9 @@ export const tokenCommand: Command = {
     );
     if (!parsed) return EXIT.ok;
     const name = parsed.positionals[0] as string;
-    const scopes = parseScopes(parsed.values.scopes);
+    // Loaded here: the database client and the API's scope list are not needed by other commands.
+    const [{ SCOPES }, { openDatabase }] = await Promise.all([import('@swavlab/api'), import('@swavlab/db')]);
+    const scopes = parseScopes(parsed.values.scopes, SCOPES);
     const databaseUrl = process.env.DATABASE_URL || undefined;
     const home = resolveHome(process.env);
     const lock = databaseUrl === undefined ? await lockHome(home, 'token create') : undefined;

@@ -1,0 +1,368 @@
+// The `swavlab` client commands against a live `swavlab up` (own redis-server, embedded database, temp home):
+// output, --json, exit codes, spec-file errors, authentication, and the home lock.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cliEnv,
+  ensureCliBuilt,
+  freePort,
+  processExists,
+  type RunningUp,
+  removeHome,
+  startUp,
+  swavlab,
+  tempHome,
+  tinySpec,
+} from './helpers.js';
+
+interface RunJson {
+  id: string;
+  status: string;
+  grid_id: string | null;
+}
+
+let home: string;
+let up: RunningUp;
+let adminToken: string;
+let readToken: string;
+/** Environment of client commands: the server's URL and the admin token. */
+let env: NodeJS.ProcessEnv;
+
+async function writeJson(name: string, value: unknown): Promise<string> {
+  const file = join(home, name);
+  await writeFile(file, typeof value === 'string' ? value : JSON.stringify(value, null, 2));
+  return file;
+}
+
+async function runStatus(id: string): Promise<string> {
+  const shown = await swavlab(['show', id, '--json'], env);
+  expect(shown.code).toBe(0);
+  return (JSON.parse(shown.stdout) as RunJson).status;
+}
+
+async function waitForStatus(id: string, statuses: string[], timeoutMs = 90_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await runStatus(id);
+    if (statuses.includes(status) || Date.now() > deadline) return status;
+    await sleep(300);
+  }
+}
+
+beforeAll(async () => {
+  await ensureCliBuilt();
+  home = await tempHome();
+  // Tokens first, straight into the embedded database (no server holds it yet); with a token in the database
+  // the server requires authentication even on loopback.
+  const admin = await swavlab(
+    ['token', 'create', 'ci-admin', '--scopes', 'admin'],
+    cliEnv({ SWAVLAB_HOME: home }),
+  );
+  expect(admin.code, admin.stderr).toBe(0);
+  adminToken = admin.stdout.trim();
+  const reader = await swavlab(
+    ['token', 'create', 'reader', '--scopes', 'read', '--json'],
+    cliEnv({ SWAVLAB_HOME: home }),
+  );
+  expect(reader.code, reader.stderr).toBe(0);
+  readToken = (JSON.parse(reader.stdout) as { token: string }).token;
+  up = await startUp(cliEnv({ SWAVLAB_HOME: home }));
+  env = cliEnv({ SWAVLAB_URL: up.url, SWAVLAB_TOKEN: adminToken });
+}, 120_000);
+
+afterAll(async () => {
+  if (up !== undefined) {
+    const redisPid = Number(
+      (await readFile(join(home, 'redis', 'redis.pid'), 'utf8').catch(() => '0')).trim(),
+    );
+    const code = await up.stop();
+    expect(code, up.stderr()).toBe(0);
+    expect(up.stdout()).toContain('stopped');
+    if (redisPid > 0) expect(processExists(redisPid)).toBe(false);
+  }
+  if (home !== undefined) await removeHome(home);
+}, 120_000);
+
+describe('swavlab up', () => {
+  it('prints its URL, the database and its own redis-server with an AOF', async () => {
+    expect(up.stdout()).toMatch(/swavlab is up at http:\/\/127\.0\.0\.1:\d+ \(ready in [\d.]+ s\)/);
+    expect(up.stdout()).toContain(`embedded PGlite in ${home}/db`);
+    expect(up.stdout()).toMatch(/redis:\s+redis:\/\/127\.0\.0\.1:\d+ \(redis-server with AOF in/);
+    const readyz = await fetch(`${up.url}/readyz`);
+    expect(readyz.status).toBe(200);
+  });
+
+  it('holds the home: a second process on the embedded database is refused with the reason', async () => {
+    const second = await swavlab(
+      ['token', 'create', 'late', '--scopes', 'read'],
+      cliEnv({ SWAVLAB_HOME: home }),
+    );
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain('is in use by `swavlab up`');
+    expect(second.stderr).toContain('DATABASE_URL');
+  });
+});
+
+describe('usage and exit codes', () => {
+  it('prints usage for --help and for each command', async () => {
+    const main = await swavlab(['--help'], env);
+    expect(main.code).toBe(0);
+    expect(main.stdout).toContain('Usage: swavlab COMMAND');
+    for (const command of [
+      'up',
+      'demo',
+      'submit',
+      'grid',
+      'ls',
+      'show',
+      'watch',
+      'cancel',
+      'results',
+      'token',
+    ]) {
+      expect(main.stdout).toContain(`  ${command} `);
+    }
+    const submit = await swavlab(['submit', '--help'], env);
+    expect(submit.code).toBe(0);
+    expect(submit.stdout).toContain('Usage: swavlab submit FILE');
+  });
+
+  it('exits 2 on usage errors', async () => {
+    expect((await swavlab([], env)).code).toBe(2);
+    const unknown = await swavlab(['frobnicate'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    const option = await swavlab(['ls', '--colour'], env);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain("Unknown option '--colour'");
+    const limit = await swavlab(['ls', '--limit', 'ten'], env);
+    expect(limit.code).toBe(2);
+    expect(limit.stderr).toContain('--limit: expected a whole number');
+    const missing = await swavlab(['show'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('show: missing ID');
+  });
+
+  it('exits 3 when no server answers', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const result = await swavlab(['ls', '--url', url], env);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(`cannot reach the swavlab server at ${url}`);
+  });
+
+  it('exits 1 with a hint without a token, and when the token lacks the scope', async () => {
+    const anonymous = await swavlab(['ls'], cliEnv({ SWAVLAB_URL: up.url }));
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toContain('--token');
+    const file = await writeJson('reader.json', tinySpec(900));
+    const forbidden = await swavlab(['submit', file, '--token', readToken], env);
+    expect(forbidden.code).toBe(1);
+    expect(forbidden.stderr).toMatch(/submit/);
+    expect((await swavlab(['ls', '--token', readToken], env)).code).toBe(0);
+  });
+});
+
+describe('spec files', () => {
+  it('names a file that cannot be read', async () => {
+    const missing = join(home, 'missing.json');
+    const result = await swavlab(['submit', missing], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${missing}: cannot read the file: no such file`);
+  });
+
+  it('gives the line and column of invalid JSON', async () => {
+    const file = await writeJson('bad.json', '{\n  "seed": 1,\n  "swav": {"prototypes": 10,}\n}\n');
+    const result = await swavlab(['submit', file], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${file}:3:29: invalid JSON: trailing comma before '}'`);
+    const grid = await writeJson('bad-grid.json', "{'name': 'x'}");
+    const gridResult = await swavlab(['grid', grid], env);
+    expect(gridResult.code).toBe(2);
+    expect(gridResult.stderr).toContain(`${grid}:1:2: invalid JSON`);
+  });
+
+  it('lists schema errors as path: message lines before sending anything', async () => {
+    const spec = tinySpec(901);
+    const file = await writeJson('schema.json', { ...spec, swav: { prototypes: 1, sinkhorn_iters: 3 } });
+    const result = await swavlab(['submit', file], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${file}: invalid experiment spec`);
+    expect(result.stderr).toContain('swav.prototypes: must be >= 2; got 1');
+    expect(result.stderr).toContain('swav.sinkhorn_iters: unknown field "sinkhorn_iters"');
+    const grid = await writeJson('grid-schema.json', { base: spec, axes: { 'swav.prototypes': [10, 1] } });
+    const gridResult = await swavlab(['grid', grid, '--dry-run'], env);
+    expect(gridResult.code).toBe(2);
+    expect(gridResult.stderr).toMatch(
+      /cells\[1\]\.swav\.prototypes: in cell \(swav\.prototypes=1, seed=\d+\): must be >= 2/,
+    );
+  });
+
+  it("shows the server's field errors when only the server can tell", async () => {
+    const file = await writeJson('folder.json', {
+      ...tinySpec(902),
+      data: { source: 'folder', path: '/nonexistent/images' },
+    });
+    const result = await swavlab(['submit', file], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^ {2}data\.path: /m);
+  });
+});
+
+describe('runs', () => {
+  let runId: string;
+
+  it('submits, watches to the end and exits 0 on success', async () => {
+    const file = await writeJson('tiny.json', tinySpec(1));
+    const result = await swavlab(['submit', file, '--watch'], env);
+    expect(result.code, result.stderr).toBe(0);
+    const id = /^run (\S+) queued$/m.exec(result.stdout)?.[1];
+    expect(id).toBeDefined();
+    runId = id as string;
+    // Not a terminal: one line per update, ending with the outcome.
+    expect(result.stdout).toMatch(/^(running|succeeded) +\[[#.]+\] +\d+%/m);
+    expect(result.stdout).toMatch(new RegExp(`^run ${runId} succeeded in \\S+: knn_top1@5 [\\d.]+%$`, 'm'));
+
+    const again = await swavlab(['submit', file], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`run ${runId} already exists for this spec (succeeded)`);
+  });
+
+  it('lists runs as a table and as JSON', async () => {
+    const table = await swavlab(['ls', '--status', 'succeeded'], env);
+    expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID +STATUS +PROGRESS +RESULT +CREATED +NAME$/);
+    expect(table.stdout).toMatch(new RegExp(`^${runId} +succeeded +\\S+ +knn_top1@5 [\\d.]+%`, 'm'));
+    const json = await swavlab(['ls', '--json', '-q', `id = '${runId}'`], env);
+    expect(json.code).toBe(0);
+    const page = JSON.parse(json.stdout) as { runs: RunJson[] };
+    expect(page.runs.map((run) => run.id)).toEqual([runId]);
+    const badQuery = await swavlab(['ls', '-q', 'swav.prototypes >'], env);
+    expect(badQuery.code).toBe(2);
+    expect(badQuery.stderr).toMatch(/^ {2}q: /m);
+  });
+
+  it('shows a run, and exits 1 for an unknown one', async () => {
+    const shown = await swavlab(['show', runId], env);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`run ${runId}`);
+    expect(shown.stdout).toMatch(/status: +succeeded/);
+    expect(shown.stdout).toMatch(/spec: +data synthetic 128, arch tiny, prototypes 10/);
+    expect(shown.stdout).toMatch(/knn_top1@5 +[\d.]+% +test/);
+    const json = JSON.parse((await swavlab(['show', runId, '--json'], env)).stdout) as RunJson;
+    expect(json).toMatchObject({ id: runId, status: 'succeeded' });
+    const unknown = await swavlab(['show', 'NO-SUCH-RUN'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('"NO-SUCH-RUN" does not exist');
+  });
+
+  it('cancels a queued and a running run; watch exits 1 for a canceled run', async () => {
+    const long = await swavlab(
+      ['submit', await writeJson('long.json', tinySpec(2, { epochs: 400 })), '--json'],
+      env,
+    );
+    expect(long.code, long.stderr).toBe(0);
+    const longId = (JSON.parse(long.stdout) as RunJson).id;
+    // One device slot: the second run waits behind the first.
+    const queued = await swavlab(['submit', await writeJson('queued.json', tinySpec(3)), '--json'], env);
+    const queuedId = (JSON.parse(queued.stdout) as RunJson).id;
+    const canceled = await swavlab(['cancel', queuedId], env);
+    expect(canceled.code, canceled.stderr).toBe(0);
+    expect(canceled.stdout).toBe(`run ${queuedId} canceled\n`);
+
+    expect(await waitForStatus(longId, ['running'])).toBe('running');
+    const stopping = await swavlab(['cancel', longId], env);
+    expect(stopping.code).toBe(0);
+    expect(stopping.stdout).toContain(`run ${longId} stopping`);
+    const watched = await swavlab(['watch', longId], env);
+    expect(watched.code).toBe(1);
+    expect(watched.stdout).toMatch(new RegExp(`^run ${longId} canceled after`, 'm'));
+
+    const finished = await swavlab(['cancel', runId], env);
+    expect(finished.code).toBe(1);
+    expect(finished.stderr).toContain('already succeeded');
+  });
+});
+
+describe('grids', () => {
+  let gridFile: string;
+  let gridId: string;
+
+  beforeAll(async () => {
+    gridFile = await writeJson('grid.json', {
+      name: 'cli-test-grid',
+      tags: ['cli-test'],
+      base: tinySpec(0),
+      axes: { 'swav.prototypes': [10, 20] },
+      seeds: [11, 12],
+      metric: { name: 'knn_top1@5', goal: 'max' },
+    });
+  });
+
+  it('previews the cells with --dry-run', async () => {
+    const preview = await swavlab(['grid', gridFile, '--dry-run'], env);
+    expect(preview.code, preview.stderr).toBe(0);
+    expect(preview.stdout.split('\n')[0]).toMatch(/^CELL +swav\.prototypes +SEED +EXISTING RUN$/);
+    expect(preview.stdout).toMatch(/^ +3 +20 +12 +-$/m);
+    expect(preview.stdout).toContain('4 cells, 4 new (dry run: nothing was submitted)');
+    const json = JSON.parse((await swavlab(['grid', gridFile, '--dry-run', '--json'], env)).stdout) as {
+      cell_count: number;
+    };
+    expect(json.cell_count).toBe(4);
+  });
+
+  it('submits the grid and summarises its results', async () => {
+    const submitted = await swavlab(['grid', gridFile], env);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    gridId =
+      /^grid (\S+) "cli-test-grid": 4 cells, 4 queued, 0 already had a run$/m.exec(submitted.stdout)?.[1] ??
+      '';
+    expect(gridId).not.toBe('');
+
+    const deadline = Date.now() + 150_000;
+    let runs: RunJson[] = [];
+    while (Date.now() < deadline) {
+      runs = (
+        JSON.parse((await swavlab(['ls', '--grid', gridId, '--json'], env)).stdout) as { runs: RunJson[] }
+      ).runs;
+      if (runs.length === 4 && runs.every((run) => run.status === 'succeeded')) break;
+      await sleep(1_000);
+    }
+    expect(runs.map((run) => run.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+
+    const byTag = await swavlab(['ls', '--tag', 'cli-test', '-q', 'swav.prototypes = 20', '--json'], env);
+    expect((JSON.parse(byTag.stdout) as { runs: RunJson[] }).runs).toHaveLength(2);
+
+    const table = await swavlab(['results', gridId], env);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toContain(`grid ${gridId}: knn_top1@5 (%) by swav.prototypes`);
+    expect(table.stdout).toMatch(/^swav\.prototypes +knn_top1@5 \(%\) mean ± std +n +min +max$/m);
+    expect(table.stdout).toMatch(/^10 +[\d.]+ ± [\d.]+ +2 +[\d.]+ +[\d.]+$/m);
+    expect(table.stdout).toMatch(/^20 +[\d.]+ ± [\d.]+ +2 +[\d.]+ +[\d.]+$/m);
+
+    const json = JSON.parse(
+      (await swavlab(['results', gridId, '--by', 'swav.sinkhorn_iterations', '--json'], env)).stdout,
+    ) as {
+      groups: { key: Record<string, unknown>; n: number }[];
+    };
+    expect(json.groups).toEqual([expect.objectContaining({ key: { 'swav.sinkhorn_iterations': 3 }, n: 4 })]);
+
+    const pivot = await swavlab(
+      ['results', gridId, '--by', 'swav.prototypes', '--by', 'seed', '--pivot'],
+      env,
+    );
+    expect(pivot.code, pivot.stderr).toBe(0);
+    expect(pivot.stdout).toMatch(/^swav\.prototypes \\ seed +11 +12$/m);
+    expect(pivot.stdout).toMatch(/^10 +[\d.]+ +[\d.]+$/m);
+  });
+
+  it('reports bad result queries and unknown grids', async () => {
+    const metric = await swavlab(['results', gridId, '--metric', 'accuracy'], env);
+    expect(metric.code).toBe(2);
+    expect(metric.stderr).toMatch(/^ {2}metric: must be a metric name/m);
+    const unknown = await swavlab(['results', 'NO-SUCH-GRID'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('"NO-SUCH-GRID" does not exist');
+  });
+});
