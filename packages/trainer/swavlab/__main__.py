@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from .spec import SpecError
 from .stop import install_stop_signal
+from .train import train
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -29,14 +30,14 @@ _HUMAN_PROGRESS_SECONDS = 5.0
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m swavlab", description="SwAV pretraining (swavlab trainer)")
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="run one pretraining run from a JSON spec")
-    train.add_argument("--spec", required=True, help="experiment spec (JSON file)")
-    train.add_argument("--resume", help="checkpoint to continue from")
-    train.add_argument("--out", help="run directory for checkpoints (default ./.swavlab/runs/<spec hash>)")
-    train.add_argument("--json", action="store_true", help="print events and the result as JSON lines")
-    export = commands.add_parser("export", help="write a checkpoint's backbone as a torchvision-style state dict")
-    export.add_argument("--checkpoint", required=True, help="checkpoint written by train")
-    export.add_argument("--out", required=True, help="output file")
+    train_cmd = commands.add_parser("train", help="run one pretraining run from a JSON spec")
+    train_cmd.add_argument("--spec", required=True, help="experiment spec (JSON file)")
+    train_cmd.add_argument("--resume", help="checkpoint to continue from")
+    train_cmd.add_argument("--out", help="run directory for checkpoints (default ./.swavlab/runs/<spec hash>)")
+    train_cmd.add_argument("--json", action="store_true", help="print events and the result as JSON lines")
+    export_cmd = commands.add_parser("export", help="write a checkpoint's backbone as a torchvision-style state dict")
+    export_cmd.add_argument("--checkpoint", required=True, help="checkpoint written by train")
+    export_cmd.add_argument("--out", required=True, help="output file")
     return parser
 
 
@@ -105,8 +106,6 @@ def _exit_code(status: str) -> int:
 
 
 def _train_command(args: argparse.Namespace) -> int:
-    from .train import train
-
     install_stop_signal(signal.SIGINT)
     install_stop_signal(signal.SIGUSR1)
     print_event = _printer(args.json, sys.stdout)
@@ -131,7 +130,7 @@ def _train_command(args: argparse.Namespace) -> int:
 
 
 def _export_command(args: argparse.Namespace) -> int:
-    from .export import export_backbone
+    from .export import export_backbone  # torchvision: loaded only for this command
 
     try:
         path = export_backbone(args.checkpoint, args.out)

@@ -208,8 +208,8 @@ class _Run:
             "metrics": {
                 "collapse": self.collapse.state_dict(),
                 "loss_window": {"sum": float(self.loss_sum.item()), "count": self.loss_count},
-                "final_metrics": dict(self.final_metrics),
-                "evals": dict(self.evals),
+                "final_metrics": {k: float(v) for k, v in self.final_metrics.items()},
+                "evals": {k: float(v) for k, v in self.evals.items()},
             },
             "torch_version": torch.__version__,
         }
@@ -376,7 +376,7 @@ class _Run:
             finally:
                 self.core.train()
             if values:
-                self.evals = dict(values)
+                self.evals = {k: float(v) for k, v in values.items()}
                 self.events.emit(eval_event(self.epochs_completed, self.step, values))
         ddp.barrier()
 
@@ -444,6 +444,8 @@ def train(
     validated = validate_spec(spec)
     info = ddp.launch_info_from_env()
     device = select_device(str(validated["runtime"]["device"]), info.local_rank)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # crop sizes are fixed: pick the fastest kernels once
     autocast_dtype(str(validated["runtime"]["precision"]), device)  # reject unusable precisions first
     owns_group = info.distributed and not torch.distributed.is_initialized()
     ddp.init_process_group(info, device)

@@ -13,6 +13,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 torch.set_num_threads(2)
 
+SpecFactory = Callable[..., dict[str, Any]]
+
 TINY_SPEC: dict[str, Any] = {
     "seed": 7,
     "data": {"source": "synthetic", "num_images": 60, "num_classes": 4, "image_size": 16, "test_fraction": 0.2},
@@ -36,7 +38,7 @@ def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def tiny_spec() -> Callable[..., dict[str, Any]]:
+def tiny_spec() -> SpecFactory:
     """`tiny_spec(optim={"epochs": 1}, ...)`: a seconds-long CPU run (48 train images, 6 steps/epoch)."""
 
     def make(**changes: Any) -> dict[str, Any]:

@@ -15,11 +15,12 @@ import pytest
 
 from swavlab import bridge
 from swavlab.stop import STOP
+from conftest import SpecFactory
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_run_returns_json_and_sends_json_events(tiny_spec, tmp_path: Path) -> None:
+def test_run_returns_json_and_sends_json_events(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     received: list[str] = []
     spec = tiny_spec(optim={"epochs": 1})
     out = bridge.run(json.dumps(spec), received.append, json.dumps({"out_dir": str(tmp_path)}))
@@ -32,7 +33,7 @@ def test_run_returns_json_and_sends_json_events(tiny_spec, tmp_path: Path) -> No
     assert any(e["type"] == "checkpoint" for e in events)
 
 
-def test_callback_returning_stop_cancels_after_a_checkpoint(tiny_spec, tmp_path: Path) -> None:
+def test_callback_returning_stop_cancels_after_a_checkpoint(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     def on_event(text: str) -> str | None:
         return "stop" if json.loads(text)["type"] == "metrics" else None
 
@@ -57,7 +58,7 @@ def test_bad_json_and_bad_options_are_spec_errors() -> None:
     assert {e["path"] for e in result["error"]["errors"]} == {"options.out", "options.resume_from"}
 
 
-def test_crashes_come_back_with_the_traceback(tiny_spec, tmp_path: Path) -> None:
+def test_crashes_come_back_with_the_traceback(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     options = {"out_dir": str(tmp_path), "resume_from": str(tmp_path / "missing.pt")}
     result = json.loads(bridge.run(json.dumps(tiny_spec()), None, json.dumps(options)))
     assert result["status"] == "failed"

@@ -7,13 +7,15 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import torch
+from conftest import SpecFactory
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
-def swavlab_cli(*args: str, **kwargs) -> subprocess.Popen:  # type: ignore[no-untyped-def]
+def swavlab_cli(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "swavlab", *args],
         cwd=PACKAGE_ROOT,
@@ -24,12 +26,12 @@ def swavlab_cli(*args: str, **kwargs) -> subprocess.Popen:  # type: ignore[no-un
     )
 
 
-def write_spec(path: Path, spec: dict) -> str:
+def write_spec(path: Path, spec: dict[str, Any]) -> str:
     path.write_text(json.dumps(spec))
     return str(path)
 
 
-def test_train_json_then_export(tiny_spec, tmp_path: Path) -> None:
+def test_train_json_then_export(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     spec_file = write_spec(tmp_path / "spec.json", tiny_spec(optim={"epochs": 1}))
     proc = swavlab_cli("train", "--spec", spec_file, "--out", str(tmp_path / "run"), "--json")
     out, err = proc.communicate(timeout=120)
@@ -62,7 +64,7 @@ def test_missing_checkpoint_for_export_exits_1(tmp_path: Path) -> None:
     assert "nope.pt" in err
 
 
-def test_sigint_checkpoints_and_exits_130(tiny_spec, tmp_path: Path) -> None:
+def test_sigint_checkpoints_and_exits_130(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     spec = tiny_spec(data={"num_images": 2000}, optim={"epochs": 1})  # 200 steps: long enough to interrupt
     spec_file = write_spec(tmp_path / "spec.json", spec)
     proc = swavlab_cli("train", "--spec", spec_file, "--out", str(tmp_path / "run"), "--json")

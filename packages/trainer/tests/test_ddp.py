@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from swavlab.checkpoint import load_checkpoint
+from conftest import SpecFactory
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,7 +21,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_two_gloo_processes_train_one_epoch(tiny_spec, tmp_path: Path) -> None:
+def test_two_gloo_processes_train_one_epoch(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     spec = tiny_spec(optim={"epochs": 1}, swav={"queue_length": 16, "queue_start_epoch": 0}, runtime={"gpus": 2})
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(json.dumps(spec))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -11,7 +12,8 @@ import torch
 import swavlab
 from swavlab.checkpoint import load_checkpoint
 from swavlab.spec import SpecError
-from swavlab.step import SwAVStep
+from swavlab.step import StepOutput, SwAVStep
+from conftest import SpecFactory
 
 
 @pytest.fixture
@@ -20,7 +22,7 @@ def step_losses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
     losses: list[float] = []
     real_call = SwAVStep.__call__
 
-    def recording_call(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def recording_call(self: SwAVStep, *args: Any, **kwargs: Any) -> StepOutput:
         output = real_call(self, *args, **kwargs)
         losses.append(float(output.loss))
         return output
@@ -29,7 +31,7 @@ def step_losses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
     yield losses
 
 
-def stop_after(steps: int):  # type: ignore[no-untyped-def]
+def stop_after(steps: int) -> Callable[[], bool]:
     """should_stop that answers True from the poll before step `steps + 1` on."""
     polls = 0
 
@@ -41,12 +43,12 @@ def stop_after(steps: int):  # type: ignore[no-untyped-def]
     return should_stop
 
 
-def final_weights(result: dict) -> dict[str, torch.Tensor]:
+def final_weights(result: dict[str, Any]) -> dict[str, torch.Tensor]:
     return load_checkpoint(result["last_checkpoint"]["path"])["model"]
 
 
 @pytest.mark.parametrize("workers", [0, 2])
-def test_mid_epoch_stop_then_resume_matches_uninterrupted(tiny_spec, step_losses, tmp_path: Path, workers: int) -> None:
+def test_mid_epoch_stop_then_resume_matches_uninterrupted(tiny_spec: SpecFactory, step_losses, tmp_path: Path, workers: int) -> None:
     spec = tiny_spec(
         runtime={"workers": workers},
         swav={"queue_length": 16, "queue_start_epoch": 1},
@@ -72,7 +74,7 @@ def test_mid_epoch_stop_then_resume_matches_uninterrupted(tiny_spec, step_losses
         assert torch.allclose(a[name].float(), b[name].float(), atol=1e-6), name
 
 
-def test_resume_from_an_epoch_checkpoint(tiny_spec, step_losses, tmp_path: Path) -> None:
+def test_resume_from_an_epoch_checkpoint(tiny_spec: SpecFactory, step_losses, tmp_path: Path) -> None:
     spec = tiny_spec(eval={"knn": None})
     swavlab.train(spec, out_dir=tmp_path / "full")
     reference = list(step_losses)
@@ -83,7 +85,7 @@ def test_resume_from_an_epoch_checkpoint(tiny_spec, step_losses, tmp_path: Path)
     assert step_losses == pytest.approx(reference[6:], abs=1e-6)
 
 
-def test_resume_refuses_a_different_run(tiny_spec, tmp_path: Path) -> None:
+def test_resume_refuses_a_different_run(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     spec = tiny_spec(optim={"epochs": 1}, eval={"knn": None})
     result = swavlab.train(spec, out_dir=tmp_path)
     other = tiny_spec(optim={"epochs": 1}, swav={"prototypes": 20}, eval={"knn": None})
@@ -92,7 +94,7 @@ def test_resume_refuses_a_different_run(tiny_spec, tmp_path: Path) -> None:
     assert info.value.errors[0]["path"] == "swav"
 
 
-def test_loss_window_survives_a_stop_between_log_points(tiny_spec, tmp_path: Path) -> None:
+def test_loss_window_survives_a_stop_between_log_points(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     # 20 steps per epoch, a log point every 2 steps: stopping after step 19 leaves a half-filled window.
     spec = tiny_spec(data={"num_images": 200}, optim={"epochs": 1}, eval={"knn": None})
     full = swavlab.train(spec, out_dir=tmp_path / "full")

@@ -12,9 +12,10 @@ import torch
 import swavlab
 from swavlab.checkpoint import list_checkpoints, load_checkpoint
 from swavlab.spec import SpecError
+from conftest import SpecFactory
 
 
-def test_tiny_run_emits_events_and_a_result(tiny_spec, tmp_path: Path) -> None:
+def test_tiny_run_emits_events_and_a_result(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     events: list[dict] = []
     result = swavlab.train(tiny_spec(), on_event=events.append, out_dir=tmp_path)
 
@@ -48,7 +49,7 @@ def test_tiny_run_emits_events_and_a_result(tiny_spec, tmp_path: Path) -> None:
     assert len(evals) == 1 and evals[0]["epoch"] == 2
 
 
-def test_keep_last_and_periodic_eval(tiny_spec, tmp_path: Path) -> None:
+def test_keep_last_and_periodic_eval(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     events: list[dict] = []
     spec = tiny_spec(optim={"epochs": 3}, checkpoint={"every_epochs": 1, "keep_last": 2}, eval={"every_epochs": 1})
     result = swavlab.train(spec, on_event=events.append, out_dir=tmp_path)
@@ -58,7 +59,7 @@ def test_keep_last_and_periodic_eval(tiny_spec, tmp_path: Path) -> None:
     assert [e["epoch"] for e in events if e["type"] == "eval"] == [1, 2, 3]
 
 
-def test_queue_fixed_prototypes_hard_assignment_bf16(tiny_spec, tmp_path: Path) -> None:
+def test_queue_fixed_prototypes_hard_assignment_bf16(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     spec = tiny_spec(
         swav={"queue_length": 16, "queue_start_epoch": 1, "prototypes_mode": "fixed", "assignment": "hard"},
         runtime={"precision": "bf16"},
@@ -77,7 +78,7 @@ def test_queue_fixed_prototypes_hard_assignment_bf16(tiny_spec, tmp_path: Path) 
     assert not torch.equal(first["model"][head], payload["model"][head])
 
 
-def test_collapse_is_reported_once(tiny_spec, tmp_path: Path) -> None:
+def test_collapse_is_reported_once(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     # A temperature of 10 makes every prediction almost uniform: the loss sits at ln K from the start.
     events: list[dict] = []
     spec = tiny_spec(swav={"temperature": 10.0, "freeze_prototypes_iters": 0}, eval={"knn": None})
@@ -95,13 +96,31 @@ def test_invalid_spec_raises_with_the_field(tmp_path: Path) -> None:
     assert info.value.errors[0]["path"] == "swav.prototypes"
 
 
-def test_fp16_on_cpu_is_a_spec_error(tiny_spec, tmp_path: Path) -> None:
+def test_fp16_on_cpu_is_a_spec_error(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         swavlab.train(tiny_spec(runtime={"precision": "fp16"}), out_dir=tmp_path)
     assert info.value.errors[0]["path"] == "runtime.precision"
 
 
-def test_batch_larger_than_dataset_is_a_spec_error(tiny_spec, tmp_path: Path) -> None:
+def test_batch_larger_than_dataset_is_a_spec_error(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         swavlab.train(tiny_spec(optim={"batch_size": 64}), out_dir=tmp_path)
     assert info.value.errors[0]["path"] == "optim.batch_size"
+
+
+def _plain_data_types(value: object, path: str = "checkpoint") -> list[str]:
+    """Paths of values a weights_only unpickler would refuse (anything but tensors and plain data)."""
+    if isinstance(value, torch.Tensor) or value is None or isinstance(value, (bool, int, float, str)):
+        return []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _plain_data_types(v, f"{path}.{k}")]
+    if isinstance(value, (list, tuple)):
+        return [p for i, v in enumerate(value) for p in _plain_data_types(v, f"{path}[{i}]")]
+    return [f"{path}: {type(value).__name__}"]
+
+
+def test_checkpoint_holds_only_plain_data(tiny_spec: SpecFactory, tmp_path: Path) -> None:
+    # torch 2.x loads checkpoints with weights_only=True, which refuses numpy scalars and other objects.
+    spec = tiny_spec(optim={"epochs": 1}, swav={"queue_length": 8, "queue_start_epoch": 0})
+    result = swavlab.train(spec, out_dir=tmp_path)
+    assert _plain_data_types(load_checkpoint(result["last_checkpoint"]["path"])) == []

@@ -6,6 +6,7 @@ import math
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -14,9 +15,10 @@ import swavlab
 from swavlab import step as step_module
 from swavlab.checkpoint import list_checkpoints, load_checkpoint
 from swavlab.stop import STOP, install_stop_signal
+from conftest import SpecFactory
 
 
-def test_should_stop_checkpoints_and_cancels(tiny_spec, tmp_path: Path) -> None:
+def test_should_stop_checkpoints_and_cancels(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     events: list[dict] = []
     polls = 0
 
@@ -35,7 +37,7 @@ def test_should_stop_checkpoints_and_cancels(tiny_spec, tmp_path: Path) -> None:
     assert payload["step"] == 3 and payload["epoch"] == 0
 
 
-def test_sigusr1_stops_the_run(tiny_spec, tmp_path: Path) -> None:
+def test_sigusr1_stops_the_run(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     previous = signal.getsignal(signal.SIGUSR1)
     assert install_stop_signal(signal.SIGUSR1)
     try:
@@ -57,13 +59,13 @@ def test_sigusr1_stops_the_run(tiny_spec, tmp_path: Path) -> None:
 
 
 def test_non_finite_loss_diverges_and_keeps_the_last_good_checkpoint(
-    tiny_spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_spec: SpecFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Inject a NaN into the loss from step 8 on (in epoch 2, after the epoch-1 checkpoint).
     real_loss = step_module.swav_loss
     calls = 0
 
-    def poisoned_loss(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def poisoned_loss(*args: Any, **kwargs: Any) -> tuple[torch.Tensor, list[torch.Tensor]]:
         nonlocal calls
         calls += 1
         loss, codes = real_loss(*args, **kwargs)
@@ -85,11 +87,11 @@ def test_non_finite_loss_diverges_and_keeps_the_last_good_checkpoint(
     assert all(torch.isfinite(t).all() for t in payload["model"].values() if t.is_floating_point())
 
 
-def test_stop_with_nan_weights_writes_no_checkpoint(tiny_spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stop_with_nan_weights_writes_no_checkpoint(tiny_spec: SpecFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Log points only every few steps in long epochs: a stop between them must still not save NaN weights.
     real_loss = step_module.swav_loss
 
-    def poisoned_loss(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def poisoned_loss(*args: Any, **kwargs: Any) -> tuple[torch.Tensor, list[torch.Tensor]]:
         loss, codes = real_loss(*args, **kwargs)
         return loss * math.nan, codes
 
