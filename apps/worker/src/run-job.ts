@@ -217,18 +217,24 @@ export class RunJob {
         this.#python?.kill();
       },
     });
-    const python = startJob({
-      specJson: JSON.stringify(claim.run.spec),
-      runOptions: { outDir, resumeFrom: resume?.file ?? null },
-      pythonBin,
-      module: config.trainerModule,
-      pythonPath: config.trainerPythonPath,
-      env: slot.env,
-      onEvent: (event) => sink.push(event),
-      onOutput: (text, stream) => logger.debug('trainer output', { runId, attempt, stream, text }),
-      cancelGraceMs: config.cancelGraceMs,
-      killGraceMs: config.killGraceMs,
-    });
+    let python: RunningJob;
+    try {
+      python = startJob({
+        specJson: JSON.stringify(claim.run.spec),
+        runOptions: { outDir, resumeFrom: resume?.file ?? null },
+        pythonBin,
+        module: config.trainerModule,
+        pythonPath: config.trainerPythonPath,
+        env: slot.env,
+        onEvent: (event) => sink.push(event),
+        onOutput: (text, stream) => logger.debug('trainer output', { runId, attempt, stream, text }),
+        cancelGraceMs: config.cancelGraceMs,
+        killGraceMs: config.killGraceMs,
+      });
+    } catch (error) {
+      await sink.close().catch(() => undefined);
+      return this.#infrastructure(token, `cannot start the trainer: ${describe(error)}`, null, sink);
+    }
     this.#python = python;
     logger.info('trainer started', { runId, attempt, runnerPid: python.runnerPid });
     // A stop or kill that arrived while the attempt was being prepared.
