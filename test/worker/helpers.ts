@@ -75,6 +75,8 @@ export async function tempDir(resources: Resources, prefix = 'swavlab-worker-'):
 }
 
 export interface TinySpecOptions {
+  /** Default: random, so that every call is a new run. */
+  seed?: number;
   epochs?: number;
   numImages?: number;
   swav?: Record<string, unknown>;
@@ -82,13 +84,13 @@ export interface TinySpecOptions {
   checkpoint?: Record<string, unknown>;
 }
 
-/** The tiny CPU spec of the brief (seconds per run), with a random seed so that every call is a new run. */
+/** The tiny CPU spec of the brief (seconds per run). */
 export function tinySpec(options: TinySpecOptions = {}): {
   spec: JsonObject;
   specHash: string;
   seed: number;
 } {
-  const seed = randomInt(1, 2 ** 31 - 1);
+  const seed = options.seed ?? randomInt(1, 2 ** 31 - 1);
   const input: ExperimentSpecInput = {
     seed,
     model: { arch: 'tiny', small_stem: true, hidden_mlp: 64, feat_dim: 16 },

@@ -9,6 +9,7 @@ import { type PretrainQueue, publishCancel, redisConnectionOptions } from '@swav
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkerConfig } from '../../apps/worker/src/config.js';
+import { COLLAPSE_WARNING_METRIC } from '../../apps/worker/src/event-sink.js';
 import type { WorkerHandle } from '../../apps/worker/src/main.js';
 import { RunJob } from '../../apps/worker/src/run-job.js';
 import { planSlots } from '../../apps/worker/src/slots.js';
@@ -177,6 +178,27 @@ describe.each(backends)('worker on %s', (kind) => {
     expect(await db.checkpoints.listCheckpoints(run.id)).toEqual([]);
     const job = await queue.getJob(run.id);
     await waitFor('the job to be failed', async () => (await job?.getState()) === 'failed', 10_000);
+  });
+
+  it('keeps a collapse warning visible: as a metric point during the run and in the final metrics', async () => {
+    // Plain SGD at lr 100 collapses the tiny model onto one or two prototypes within a few steps (with this seed
+    // in the first epoch; CPU training with one thread is deterministic).
+    const spec = tinySpec({ seed: 11, epochs: 1, optim: { optimizer: 'sgd', base_lr: 100 } });
+    const run = await submitRun(db, queue, spec);
+    const done = await waitForStatus(db, run.id, ['succeeded', 'failed', 'canceled']);
+    expect(done.status).toBe('succeeded');
+    const points = await db.metrics.metricSeries(run.id, COLLAPSE_WARNING_METRIC);
+    expect(points).toHaveLength(1);
+    expect(points[0]?.value).toBe(1);
+    expect(done.finalMetrics?.warnings).toEqual([
+      {
+        type: 'collapse',
+        epoch: 1,
+        step: points[0]?.step,
+        message: expect.stringContaining('collapsed'),
+        advice: expect.arrayContaining([expect.stringContaining('swav.freeze_prototypes_iters')]),
+      },
+    ]);
   });
 
   it('keeps only the newest attempt when the same run is delivered twice', async () => {
