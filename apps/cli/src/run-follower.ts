@@ -14,11 +14,37 @@ import {
   type StreamedPoint,
 } from './wire.js';
 
+/** Where a metric point was recorded: its step, epoch and time (ms since the epoch). */
+export interface Position {
+  step: number;
+  epoch: number | null;
+  time: number;
+}
+
 /** What is known about the run so far. */
 export interface RunState {
   run: Run;
   /** Latest value of each metric (null for a non-finite one). */
   metrics: Record<string, number | null>;
+  /**
+   * The newest metric point's position. Points arrive with every logged step, while the run's progress is
+   * throttled on the way, so this is often the fresher position.
+   */
+  latest?: Position;
+  /** The first point seen of the current attempt: with `latest`, it gives the observed step rate. */
+  origin?: Position;
+}
+
+/** Takes a metric point's position into `state`. */
+export function observePoint(
+  state: RunState,
+  point: { step: number; epoch: number | null; time: string },
+): void {
+  const position = { step: point.step, epoch: point.epoch, time: Date.parse(point.time) };
+  const started = state.run.timings.started_at === null ? 0 : Date.parse(state.run.timings.started_at);
+  if (Number.isNaN(position.time) || position.time < started) return;
+  if (state.origin === undefined || position.time < state.origin.time) state.origin = position;
+  if (state.latest === undefined || position.step > state.latest.step) state.latest = position;
 }
 
 export interface FollowOptions {
@@ -64,8 +90,10 @@ async function followStream(
       if (current === undefined) continue;
       if (event.event === 'progress') current.run = { ...current.run, progress: data as RunProgress };
       if (event.event === 'metrics') {
-        for (const point of (data as { points: StreamedPoint[] }).points)
+        for (const point of (data as { points: StreamedPoint[] }).points) {
           current.metrics[point.name] = point.value;
+          observePoint(current, point);
+        }
       }
       if (event.event === 'status') {
         const change = data as { status: RunStatus; error: RunError | null };
@@ -94,10 +122,16 @@ export async function followRun(client: ApiClient, id: string, options: FollowOp
   }
   while (!ended) {
     const detail = await client.get<RunDetail>(runPath(id), `run ${id}`);
-    const metrics = Object.fromEntries(
-      Object.entries(detail.last_metrics).map(([name, point]) => [name, point.value]),
-    );
-    options.onUpdate({ run: detail, metrics });
+    const polled: RunState = {
+      run: detail,
+      metrics: Object.fromEntries(
+        Object.entries(detail.last_metrics).map(([name, point]) => [name, point.value]),
+      ),
+      ...(state.current?.origin === undefined ? {} : { origin: state.current.origin }),
+    };
+    for (const point of Object.values(detail.last_metrics)) observePoint(polled, point);
+    state.current = polled;
+    options.onUpdate(polled);
     ended = isTerminal(detail.status);
     if (!ended) await sleep(options.pollMs ?? 1_000);
   }
