@@ -82,7 +82,10 @@ async function trainDirectly(spec, dir, json) {
     ...(json ? ['--json'] : []),
   ];
   const started = process.hrtime.bigint();
+  // A session of its own, like the worker's job trees (forked detached): with the kernel's autogroup scheduling
+  // a session is one scheduling group, and sharing the bench's would handicap the direct run on a busy machine.
   const child = spawn(args.python, argv, {
+    detached: true,
     env: { ...process.env, PYTHONPATH: TRAINER_ROOT },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

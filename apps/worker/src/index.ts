@@ -6,6 +6,7 @@ export { type LockSettings, loadWorkerConfig, type WorkerConfig, workerConfigFro
 export { COLLAPSE_WARNING_METRIC, type CollapseNote, type ProgressReport } from './event-sink.js';
 export { createJsonLogger, LOG_LEVELS, type LogFields, type Logger, type LogLevel } from './logger.js';
 export { type StartWorkerOptions, startWorker, type WorkerHandle } from './main.js';
+export { runWorkerProcess } from './process.js';
 export type { RunJobOutcome, StopReason } from './run-job.js';
 export { detectGpus, planSlots, type Slot } from './slots.js';
 export { type ActiveRun, SwavWorker } from './worker.js';
