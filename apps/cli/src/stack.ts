@@ -62,20 +62,49 @@ function startError(error: unknown): never {
   throw error;
 }
 
+/** How long closing one part (beyond the worker's own shutdown bound) may take before the next one goes on. */
+const CLOSE_BOUND_MS = 10_000;
+
+/** 'done', or why not: the error, or that `ms` passed first. */
+async function settleWithin(promise: Promise<void>, ms: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`did not finish within ${ms / 1000} s`), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => 'done',
+        (error: unknown) => `failed: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const home = resolveHome(options.env);
   const embedded = !options.env.DATABASE_URL;
   const ownRedis = options.localRedis && !options.env.REDIS_URL;
   const step = options.onStep ?? (() => {});
-  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanups: { what: string; boundMs: number; run: () => Promise<void> | void }[] = [];
+  // Each part gets a bound, so that one that hangs (a worker whose Redis is gone) cannot keep the others open.
   const unwind = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    for (const { what, boundMs, run } of cleanups.splice(0).reverse()) {
+      const outcome = await settleWithin(Promise.resolve().then(run), boundMs);
+      if (outcome !== 'done')
+        options.log.write(
+          `${JSON.stringify({ time: new Date().toISOString(), level: 'warn', msg: `closing the ${what} ${outcome}` })}\n`,
+        );
+    }
   };
 
   try {
     if (embedded || ownRedis) {
       const lock: HomeLock = await lockHome(home, options.command);
-      cleanups.push(() => lock.release());
+      cleanups.push({ what: 'home lock', boundMs: CLOSE_BOUND_MS, run: () => lock.release() });
     }
     let redisDir: string | undefined;
     let redisUrl = options.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -83,7 +112,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       redisDir = join(home, 'redis');
       step(`starting redis-server in ${redisDir}`);
       const redis: LocalRedis = await startRedisServer(redisDir);
-      cleanups.push(() => redis.stop());
+      cleanups.push({ what: 'redis-server', boundMs: CLOSE_BOUND_MS + 10_000, run: () => redis.stop() });
       redisUrl = redis.url;
     }
     const env: NodeJS.ProcessEnv = { ...options.env, SWAVLAB_HOME: home, REDIS_URL: redisUrl };
@@ -102,7 +131,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         : 'connecting to PostgreSQL (DATABASE_URL)',
     );
     const db: Database = await openDatabase({ home, ...(embedded ? {} : { url: env.DATABASE_URL }) });
-    cleanups.push(() => db.close());
+    cleanups.push({ what: 'database', boundMs: CLOSE_BOUND_MS, run: () => db.close() });
 
     let api: ListeningApi | undefined;
     if (apiConfig !== undefined) {
@@ -112,7 +141,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         queuePrefix: env.SWAVLAB_QUEUE_PREFIX || undefined,
         logger: { level: config.logLevel, stream: options.log },
       }).catch((error: unknown) => startError(error));
-      cleanups.push(() => api?.close());
+      cleanups.push({ what: 'API', boundMs: CLOSE_BOUND_MS, run: () => api?.close() });
     }
     let worker: WorkerHandle | undefined;
     if (workerConfig !== undefined) {
@@ -122,7 +151,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         db,
         logger: createJsonLogger(workerConfig.logLevel, (line) => log.write(line)),
       });
-      cleanups.push(() => worker?.close());
+      cleanups.push({
+        what: 'worker',
+        boundMs: workerConfig.shutdownTimeoutMs + CLOSE_BOUND_MS,
+        run: () => worker?.close(),
+      });
     }
 
     let closing: Promise<void> | undefined;

@@ -34,7 +34,7 @@ async function demoSlots(env: NodeJS.ProcessEnv): Promise<Record<string, string>
 }
 
 /** Starts api + worker + database + redis-server in this process, listening where `url` points. */
-async function startLocalStack(url: string): Promise<{ stack: Stack; logFile: string }> {
+async function startLocalStack(url: string): Promise<Stack> {
   const parsed = new URL(url);
   if (parsed.protocol !== 'http:' || !LOOPBACK.has(parsed.hostname)) {
     throw new CliError(
@@ -56,15 +56,13 @@ async function startLocalStack(url: string): Promise<{ stack: Stack; logFile: st
   // Loaded only now: the server side (Fastify, Prisma, BullMQ) is not needed when a server answers.
   const { startStack } = await import('../stack.js');
   const stack = await startStack({ api: true, worker: true, localRedis: true, command: 'demo', env, log });
+  // The log file closes after the stack, which writes to it until the end.
   return {
-    stack: {
-      ...stack,
-      close: async () => {
-        await stack.close();
-        await new Promise<void>((resolve) => log.end(resolve));
-      },
+    ...stack,
+    close: async () => {
+      await stack.close();
+      await new Promise<void>((resolve) => log.end(resolve));
     },
-    logFile,
   };
 }
 
@@ -111,13 +109,22 @@ Exit codes: 0 every run succeeded, 1 some run failed or was canceled, 3 server u
     const started = Date.now();
     const size = parsed.values.quick ? QUICK_DEMO : FULL_DEMO;
     const client = new ApiClient(serverSettings(parsed.values));
-    const local = (await client.isAnswering()) ? undefined : await startLocalStack(client.settings.url);
 
+    // First SIGINT/SIGTERM: stop waiting, cancel what is unfinished, stop the local server; a second: exit now.
     const interrupted = new AbortController();
-    const onSignal = () => interrupted.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const onSignal = () => {
+      if (interrupted.signal.aborted) {
+        process.stderr.write('second signal: exiting now\n');
+        process.exit(EXIT.interrupted);
+      }
+      interrupted.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let local: Stack | undefined;
     try {
+      if (!(await client.isAnswering())) local = await startLocalStack(client.settings.url);
+      if (interrupted.signal.aborted) return EXIT.interrupted;
       printLine(`swavlab demo: ${describeGrid(size)}`);
       const { body: grid } = await client.request<CreatedGrid>('POST', '/v1/grids', 'submit the demo grid', {
         body: demoGrid(size),
@@ -162,12 +169,12 @@ Exit codes: 0 every run succeeded, 1 some run failed or was canceled, 3 server u
         printLine('(this server stops with the demo; `swavlab up` serves the same results again)');
       return succeeded === runs.length ? EXIT.ok : EXIT.failure;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
       if (local !== undefined) {
         printLine('stopping the server started by the demo');
-        await local.stack.close();
+        await local.close();
       }
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
   },
 };
