@@ -245,7 +245,14 @@ export async function buildWorker(): Promise<void> {
 export interface WorkerProcess {
   child: ChildProcess;
   output: () => string;
+  /** The JSON log lines so far. */
+  entries: () => LogEntry[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /**
+   * The first JSON log line (already written or to come) that `match` accepts: reacting to the worker's own
+   * log, not to a database poll, keeps tests independent of how fast the machine trains.
+   */
+  waitForLog(match: (entry: LogEntry) => boolean, timeoutMs?: number): Promise<LogEntry>;
 }
 
 export function spawnWorker(resources: Resources, env: Record<string, string>): WorkerProcess {
@@ -255,17 +262,49 @@ export function spawnWorker(resources: Resources, env: Record<string, string>): 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.setEncoding('utf8').on('data', (text: string) => {
+  const entries: LogEntry[] = [];
+  const watchers = new Set<() => void>();
+  let partial = '';
+  const take = (text: string): void => {
     output += text;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-    output += text;
-  });
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      try {
+        entries.push(JSON.parse(line) as LogEntry);
+      } catch {
+        // Not a log line (a stray write that happens to start with a brace).
+      }
+    }
+    for (const watcher of watchers) watcher();
+  };
+  child.stdout?.setEncoding('utf8').on('data', take);
+  child.stderr?.setEncoding('utf8').on('data', take);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   resources.add(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
-  return { child, output: () => output, exited };
+  const waitForLog = (match: (entry: LogEntry) => boolean, timeoutMs = 90_000): Promise<LogEntry> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const found = entries.find(match);
+        if (found === undefined) return;
+        done();
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`no matching worker log line within ${timeoutMs} ms; output:\n${output}`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        watchers.delete(check);
+      };
+      watchers.add(check);
+      check();
+    });
+  return { child, output: () => output, entries: () => [...entries], exited, waitForLog };
 }

@@ -108,7 +108,7 @@ describe.each(backends)('worker on %s', (kind) => {
   });
 
   it('cancels a running run through Redis pub/sub: it checkpoints and ends canceled', async () => {
-    const run = await submitRun(db, queue, tinySpec({ epochs: 30 }));
+    const run = await submitRun(db, queue, tinySpec({ epochs: 100 }));
     await waitForTraining(run.id);
     const pythonPid = worker.activeRuns().find((active) => active.runId === run.id)?.pythonPid;
     expect(pythonPid).toBeDefined();
@@ -131,7 +131,7 @@ describe.each(backends)('worker on %s', (kind) => {
   });
 
   it('cancels a running run through the database flag alone', async () => {
-    const run = await submitRun(db, queue, tinySpec({ epochs: 30 }));
+    const run = await submitRun(db, queue, tinySpec({ epochs: 100 }));
     await waitForTraining(run.id);
     expect((await db.runs.requestCancel(run.id))?.status).toBe('stopping');
 
@@ -144,7 +144,7 @@ describe.each(backends)('worker on %s', (kind) => {
   });
 
   it('fails a run whose Python dies as crashed within 5 s, without retry, and keeps serving', async () => {
-    const run = await submitRun(db, queue, tinySpec({ epochs: 30 }), 3);
+    const run = await submitRun(db, queue, tinySpec({ epochs: 100 }), 3);
     await waitForTraining(run.id);
     const pythonPid = worker.activeRuns().find((active) => active.runId === run.id)?.pythonPid;
     expect(pythonPid).toBeDefined();

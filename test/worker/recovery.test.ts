@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildWorker,
   freshDatabase,
+  type LogEntry,
   metricSteps,
   openQueue,
   Resources,
@@ -17,6 +18,7 @@ import {
   testConfig,
   testPrefix,
   tinySpec,
+  type WorkerProcess,
   waitFor,
   waitForStatus,
 } from './helpers.js';
@@ -31,14 +33,10 @@ function groupExists(pgid: number): boolean {
   }
 }
 
-/** The fields of the first JSON log line of a worker process whose `msg` is `msg`. */
-function logLine(output: string, msg: string): Record<string, unknown> | undefined {
-  for (const line of output.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const entry = JSON.parse(line) as Record<string, unknown>;
-    if (entry.msg === msg) return entry;
-  }
-  return undefined;
+/** A worker's debug log line for a checkpoint event of the trainer after `epoch` epochs. */
+function isCheckpointEvent(entry: LogEntry, epoch: number): boolean {
+  const event = entry.event as { type?: string; epoch?: number } | undefined;
+  return entry.msg === 'trainer event' && event?.type === 'checkpoint' && event.epoch === epoch;
 }
 
 describe('worker processes on postgres', () => {
@@ -75,24 +73,44 @@ describe('worker processes on postgres', () => {
     return { run, queue, prefix, env };
   }
 
-  /** Waits until the run has a checkpoint after `epoch` epochs and has trained past it. */
-  function waitPastCheckpoint(runId: string, epoch: number) {
-    return waitFor(`run ${runId} to train past its epoch-${epoch} checkpoint`, async () => {
-      const checkpoint = (await db.checkpoints.listCheckpoints(runId)).find((c) => c.epoch === epoch);
-      const run = await db.runs.getRun(runId);
-      return checkpoint !== undefined && (run?.progress.step ?? 0) > checkpoint.step ? checkpoint : undefined;
-    });
+  /**
+   * Waits for the worker process to receive the trainer's checkpoint after `epoch` epochs and for its row to be
+   * stored; the trainer has then just started the next epoch (the log reacts in milliseconds, so this holds
+   * however fast the machine trains).
+   */
+  async function nextEpochStarted(worker: WorkerProcess, runId: string, epoch: number) {
+    await worker.waitForLog((entry) => isCheckpointEvent(entry, epoch));
+    return waitFor(
+      `the epoch-${epoch} checkpoint row`,
+      async () => (await db.checkpoints.listCheckpoints(runId)).find((c) => c.epoch === epoch),
+      30_000,
+      10,
+    );
   }
 
   it('resumes a run from its latest checkpoint after its worker is SIGKILLed in epoch 3', async () => {
     const { run, prefix, env } = await threeEpochRun();
-    const first = spawnWorker(resources, env);
-    const checkpoint = await waitPastCheckpoint(run.id, 2);
-    const stepsBeforeKill = await metricSteps(db, run.id);
+    const first = spawnWorker(resources, { ...env, SWAVLAB_LOG_LEVEL: 'debug' });
+    const checkpoint = await nextEpochStarted(first, run.id, 2);
+    // Some steps of epoch 3 done (events are coalesced to ~10/s, so the first one arrives within ~0.1 s).
+    await first.waitForLog(
+      (entry) =>
+        entry.msg === 'trainer event' && ((entry.event as { step?: number }).step ?? 0) > checkpoint.step,
+    );
     first.child.kill('SIGKILL');
     const killedAt = Date.now();
     await first.exited;
-    const runnerPid = logLine(first.output(), 'trainer started')?.runnerPid as number;
+    // Killed in epoch 3: its checkpoint never came.
+    await expect(first.waitForLog((entry) => isCheckpointEvent(entry, 3), 0)).rejects.toThrow();
+    const stepsBeforeKill = await metricSteps(db, run.id);
+    const trainedTo = Math.max(
+      ...first
+        .entries()
+        .filter((entry) => entry.msg === 'trainer event')
+        .map((entry) => (entry.event as { step?: number }).step ?? 0),
+    );
+    const runnerPid = (await first.waitForLog((entry) => entry.msg === 'trainer started'))
+      .runnerPid as number;
     expect(runnerPid).toBeGreaterThan(0);
     // The orphaned runner stops Python when its parent's IPC channel closes.
     await waitFor('the killed worker’s trainer processes to exit', () => !groupExists(runnerPid), 15_000);
@@ -138,7 +156,7 @@ describe('worker processes on postgres', () => {
       else expect(point.time.getTime()).toBeGreaterThanOrEqual(done.startedAt!.getTime());
     }
     console.info(
-      `SIGKILL scenario: checkpoint at step ${checkpoint.step}; attempt 1 had recorded loss steps ` +
+      `SIGKILL scenario: checkpoint at step ${checkpoint.step}; attempt 1 killed at step ${trainedTo}, had stored loss steps ` +
         `[${stepsBeforeKill.join(',')}] when killed; attempt 2 emitted [${[...new Set(resumedSteps)].join(',')}]; ` +
         `stored series [${steps.join(',')}]`,
     );
@@ -146,8 +164,12 @@ describe('worker processes on postgres', () => {
 
   it('hands a run back to the queue on SIGTERM within the bound; another worker finishes it', async () => {
     const { run, queue, prefix, env } = await threeEpochRun();
-    const first = spawnWorker(resources, { ...env, SWAVLAB_SHUTDOWN_TIMEOUT_MS: '30000' });
-    const epochOne = await waitPastCheckpoint(run.id, 1);
+    const first = spawnWorker(resources, {
+      ...env,
+      SWAVLAB_SHUTDOWN_TIMEOUT_MS: '30000',
+      SWAVLAB_LOG_LEVEL: 'debug',
+    });
+    const epochOne = await nextEpochStarted(first, run.id, 1);
     first.child.kill('SIGTERM');
     const signalledAt = Date.now();
     const exit = await first.exited;
