@@ -17,9 +17,7 @@ export const adminRoutes: FastifyPluginAsync<RouteOptions> = async (app, { ctx }
   serverAdapter.setBasePath(ADMIN_QUEUES_PATH);
   createBullBoard({
     queues: [new BullMQAdapter(ctx.queue, { readOnlyMode: true })],
-    // @bull-board/fastify pins its own copy of @bull-board/api (9.10.1, vs 9.10.2 here); the adapter contract
-    // is the same, only the two copies' private fields make the types differ.
-    serverAdapter: serverAdapter as unknown as Parameters<typeof createBullBoard>[0]['serverAdapter'],
+    serverAdapter,
   });
   await app.register(serverAdapter.registerPlugin(), { prefix: ADMIN_QUEUES_PATH });
 };
