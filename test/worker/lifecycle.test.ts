@@ -202,7 +202,7 @@ describe.each(backends)('worker on %s', (kind) => {
   });
 
   it('keeps only the newest attempt when the same run is delivered twice', async () => {
-    const spec = tinySpec({ epochs: 4 });
+    const spec = tinySpec({ epochs: 8 });
     const { run } = await db.runs.createRun({ spec: spec.spec, specHash: spec.specHash, seed: spec.seed });
     const { logger, entries: log } = capturingLogger();
     const [slot] = planSlots([]);
@@ -236,13 +236,13 @@ describe.each(backends)('worker on %s', (kind) => {
         checkpoint.step > resumeStep ? 2 : 1,
       ]);
     }
-    expect(checkpoints.at(-1)?.step).toBe(24);
+    expect(checkpoints.at(-1)?.step).toBe(48);
     const points = await db.metrics.metricSeries(run.id, 'loss');
     const steps = points.map((point) => point.step);
     expect(new Set(steps).size).toBe(steps.length);
     for (const point of points.filter((p) => p.step > resumeStep)) {
       expect(point.time.getTime()).toBeGreaterThanOrEqual(done!.startedAt!.getTime());
     }
-    expect(steps.at(-1)).toBe(24);
+    expect(steps.at(-1)).toBe(48);
   });
 });
