@@ -47,6 +47,12 @@ export function formatMetric(name: string, value: number | null | undefined): st
   return isAccuracyMetric(name) ? (value * 100).toFixed(1) : formatNumber(value);
 }
 
+/** A value with its unit where it has one: `41.3%` for accuracies, `5.704` otherwise. */
+export function formatMetricValue(name: string, value: number | null | undefined): string {
+  const text = formatMetric(name, value);
+  return isAccuracyMetric(name) && text !== '-' ? `${text}%` : text;
+}
+
 /** `mean ± std` (std omitted when there is a single value). */
 export function formatMeanStd(name: string, mean: number | null, std: number | null): string {
   if (mean === null) return '-';

@@ -1,7 +1,7 @@
 // Waits for a set of runs (a grid's cells) to end, printing a line as each one finishes and, on a terminal, an
 // aggregate progress bar redrawn in place.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatDuration, formatMetric, formatValue } from './format.js';
+import { formatDuration, formatMetricValue, formatValue } from './format.js';
 import type { ApiClient } from './http-client.js';
 import { progressBar } from './progress-view.js';
 import { StatusLine } from './status-line.js';
@@ -28,7 +28,7 @@ function finishedLine(run: Run, done: number, total: number, metric: string): st
   const result =
     run.status === 'succeeded'
       ? typeof value === 'number'
-        ? `${metric} ${formatMetric(metric, value)}%`
+        ? `${metric} ${formatMetricValue(metric, value)}`
         : `no ${metric}`
       : run.error
         ? `${run.error.kind}: ${run.error.message.split('\n')[0]}`

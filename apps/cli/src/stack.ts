@@ -133,30 +133,37 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const db: Database = await openDatabase({ home, ...(embedded ? {} : { url: env.DATABASE_URL }) });
     cleanups.push({ what: 'database', boundMs: CLOSE_BOUND_MS, run: () => db.close() });
 
-    let api: ListeningApi | undefined;
-    if (apiConfig !== undefined) {
-      step(`starting the API on ${apiConfig.host}:${apiConfig.port}`);
-      const config = apiConfig;
-      api = await listenApi(config, db, {
-        queuePrefix: env.SWAVLAB_QUEUE_PREFIX || undefined,
-        logger: { level: config.logLevel, stream: options.log },
-      }).catch((error: unknown) => startError(error));
-      cleanups.push({ what: 'API', boundMs: CLOSE_BOUND_MS, run: () => api?.close() });
-    }
-    let worker: WorkerHandle | undefined;
-    if (workerConfig !== undefined) {
-      step('starting the worker');
-      const log = options.log;
-      worker = await startWorker(workerConfig, {
-        db,
-        logger: createJsonLogger(workerConfig.logLevel, (line) => log.write(line)),
-      });
+    // The API and the worker (whose start checks that Python imports torch) start side by side.
+    const log = options.log;
+    if (apiConfig !== undefined) step(`starting the API on ${apiConfig.host}:${apiConfig.port}`);
+    if (workerConfig !== undefined) step('starting the worker');
+    const [apiStart, workerStart] = await Promise.allSettled([
+      apiConfig === undefined
+        ? undefined
+        : listenApi(apiConfig, db, {
+            queuePrefix: env.SWAVLAB_QUEUE_PREFIX || undefined,
+            logger: { level: apiConfig.logLevel, stream: log },
+          }),
+      workerConfig === undefined
+        ? undefined
+        : startWorker(workerConfig, {
+            db,
+            logger: createJsonLogger(workerConfig.logLevel, (line) => log.write(line)),
+          }),
+    ]);
+    const api: ListeningApi | undefined = apiStart.status === 'fulfilled' ? apiStart.value : undefined;
+    const worker: WorkerHandle | undefined =
+      workerStart.status === 'fulfilled' ? workerStart.value : undefined;
+    if (api !== undefined) cleanups.push({ what: 'API', boundMs: CLOSE_BOUND_MS, run: () => api.close() });
+    if (worker !== undefined && workerConfig !== undefined) {
       cleanups.push({
         what: 'worker',
         boundMs: workerConfig.shutdownTimeoutMs + CLOSE_BOUND_MS,
-        run: () => worker?.close(),
+        run: () => worker.close(),
       });
     }
+    if (apiStart.status === 'rejected') startError(apiStart.reason);
+    if (workerStart.status === 'rejected') throw workerStart.reason;
 
     let closing: Promise<void> | undefined;
     return {

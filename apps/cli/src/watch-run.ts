@@ -1,7 +1,7 @@
 // `swavlab watch` and `submit --watch`: a live progress line until the run ends, then a one-line outcome; the
 // exit code is the run's outcome (0 succeeded, 1 failed or canceled).
 import { EXIT, type ExitCode } from './errors.js';
-import { formatDuration, formatMetric } from './format.js';
+import { formatDuration, formatMetricValue } from './format.js';
 import type { ApiClient } from './http-client.js';
 import { progressLine } from './progress-view.js';
 import { followRun } from './run-follower.js';
@@ -12,9 +12,7 @@ import type { RunDetail } from './wire.js';
 export function evaluationSummary(run: RunDetail): string {
   const latest = new Map<string, number | null>();
   for (const evaluation of run.evaluations) latest.set(evaluation.name, evaluation.value);
-  return [...latest]
-    .map(([name, value]) => `${name} ${formatMetric(name, value)}${/top\d/.test(name) ? '%' : ''}`)
-    .join(', ');
+  return [...latest].map(([name, value]) => `${name} ${formatMetricValue(name, value)}`).join(', ');
 }
 
 export function outcomeLine(run: RunDetail): string {

@@ -10,7 +10,7 @@ import {
   SERVER_USAGE,
 } from '../command.js';
 import { EXIT } from '../errors.js';
-import { formatAge, formatDuration, formatMetric } from '../format.js';
+import { formatAge, formatDuration, formatMetricValue } from '../format.js';
 import { ApiClient, serverSettings } from '../http-client.js';
 import { renderTable } from '../table.js';
 import type { Run, RunPage } from '../wire.js';
@@ -25,7 +25,7 @@ function resultOf(run: Run): string {
     .filter((key) => key.startsWith('knn_top1@'))
     .sort()[0];
   const value = name === undefined ? undefined : metrics[name];
-  return name !== undefined && typeof value === 'number' ? `${name} ${formatMetric(name, value)}%` : '';
+  return name !== undefined && typeof value === 'number' ? `${name} ${formatMetricValue(name, value)}` : '';
 }
 
 function progressOf(run: Run): string {

@@ -10,7 +10,7 @@ import {
   SERVER_USAGE,
 } from '../command.js';
 import { EXIT } from '../errors.js';
-import { formatAge, formatDuration, formatMetric, formatNumber, formatValue } from '../format.js';
+import { formatAge, formatDuration, formatMetricValue, formatNumber, formatValue } from '../format.js';
 import { ApiClient, serverSettings } from '../http-client.js';
 import { renderTable } from '../table.js';
 import type { RunDetail } from '../wire.js';
@@ -121,7 +121,7 @@ export function printRun(run: RunDetail): void {
         ],
         run.evaluations.map((e) => [
           `  ${e.name}`,
-          `${formatMetric(e.name, e.value)}${/top\d/.test(e.name) ? '%' : ''}`,
+          formatMetricValue(e.name, e.value),
           e.split,
           String(e.epoch),
           String(e.step),
