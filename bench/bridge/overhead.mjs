@@ -6,11 +6,12 @@
 //     stand-in trainer (flood_trainer.py) that sends events as fast as the bridge takes them.
 //
 // Usage (the worker runs from its build):
-//   npx tsc -b apps/worker && node bench/bridge/overhead.mjs [--seconds 60] [--repeat 1] [--events 20000]
+//   npx tsc -b apps/worker && node bench/bridge/overhead.mjs [--seconds 60] [--repeat 1] [--side-by-side] [--events 20000]
 //     [--database memory://|postgres://…] [--redis redis://127.0.0.1:6379] [--python /usr/bin/python3]
 // --seconds is the target length of the training run (its epochs are sized from a 2-epoch calibration run).
 // --repeat N runs N pairs in alternating order and reports the median ratio and the ratio of the fastest
-// runs (robust on a machine busy with other work).
+// runs. --side-by-side runs the two of each pair at the same time instead, so that both see the same load
+// (on a machine busy with other work, sequential runs differ by more than the overhead being measured).
 import { spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -32,6 +33,7 @@ const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '60' },
     repeat: { type: 'string', default: '1' },
+    'side-by-side': { type: 'boolean', default: false },
     events: { type: 'string', default: '20000' },
     database: { type: 'string', default: 'memory://' },
     redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
@@ -150,6 +152,14 @@ try {
   const pairs = await withWorker(db, dir, {}, async (queue) => {
     const measured = [];
     for (let i = 0; i < repeat; i += 1) {
+      if (args['side-by-side']) {
+        const [direct, viaWorker] = await Promise.all([
+          trainDirectly(spec, dir, false),
+          trainThroughWorker(db, queue, benchSpec(epochs)),
+        ]);
+        measured.push({ direct: direct.seconds, worker: viaWorker.seconds, runId: viaWorker.run.id });
+        continue;
+      }
       // Alternating which side goes first spreads drifts in machine load over both.
       const direct = i % 2 === 0 ? await trainDirectly(spec, dir, false) : undefined;
       const viaWorker = await trainThroughWorker(db, queue, benchSpec(epochs));
@@ -166,8 +176,9 @@ try {
   const [{ count: points }] =
     await db.query`SELECT count(*)::int AS count FROM metric_points WHERE run_id = ${pairs[0].runId}`;
 
+  const mode = args['side-by-side'] ? 'side by side' : 'one after the other';
   console.log(
-    `bridge overhead: ${epochs} epochs (~${perEpoch.toFixed(2)} s each + ~${fixed.toFixed(1)} s start-up/eval)`,
+    `bridge overhead: ${epochs} epochs (~${perEpoch.toFixed(2)} s each + ~${fixed.toFixed(1)} s start-up/eval), ${mode}`,
   );
   for (const [i, pair] of pairs.entries()) {
     console.log(
