@@ -116,15 +116,12 @@ class EventThrottle:
             self._flush_pending()
 
     def _flush_pending(self, limit: int | None = None) -> None:
-        # Metrics first: they carry data points, progress is only the freshest position.
-        sent = 0
-        for kind in ("metrics", "progress"):
+        # Oldest pending kind first (dicts keep first-insertion order, replacing a value keeps its place),
+        # so a steady stream of metrics cannot starve progress, nor progress starve metrics.
+        for sent, kind in enumerate(list(self._pending)):
             if limit is not None and sent >= limit:
                 return
-            event = self._pending.pop(kind, None)
-            if event is not None:
-                self._send(event)
-                sent += 1
+            self._send(self._pending.pop(kind))
 
     def _send(self, event: Event) -> None:
         assert self._callback is not None

@@ -72,3 +72,18 @@ def test_no_callback_is_a_no_op() -> None:
     throttle = EventThrottle(None)
     throttle.emit(status_event("running"))
     throttle.flush()
+
+
+def test_a_steady_metrics_stream_does_not_starve_progress() -> None:
+    # Every step logs metrics and progress faster than the rate limit: both kinds must keep arriving.
+    clock = FakeClock()
+    seen: list[dict] = []
+    throttle = EventThrottle(seen.append, max_per_second=10, clock=clock)
+    for step in range(1, 1001):
+        clock.now = step / 500
+        throttle.emit(metrics_event(0, step, {"loss": 1.0}))
+        throttle.emit(progress_event(0, step, 1000, 1.0))
+    progress_steps = [e["step"] for e in seen if e["type"] == "progress"]
+    metrics_steps = [e["step"] for e in seen if e["type"] == "metrics"]
+    assert len(progress_steps) >= 8 and len(metrics_steps) >= 8
+    assert progress_steps[-1] > 900
