@@ -27,6 +27,8 @@ export interface ApiConfig {
   redisUrl: string;
   /** Prefix of the API's own Redis keys (idempotency records, rate-limit counters). */
   redisPrefix: string;
+  /** BullMQ key prefix (SWAVLAB_QUEUE_PREFIX, default BullMQ's "bull"); must equal the workers'. */
+  queuePrefix: string | undefined;
   /** How often an event stream looks for changes of its run, and how often it sends a heartbeat. */
   ssePollMs: number;
   sseHeartbeatMs: number;
@@ -127,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     home: env.SWAVLAB_HOME || './.swavlab',
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     redisPrefix: env.SWAVLAB_REDIS_PREFIX || 'swavlab',
+    queuePrefix: env.SWAVLAB_QUEUE_PREFIX || undefined,
     ssePollMs: integer(env, 'SWAVLAB_SSE_POLL_MS', 500, 10, 60_000),
     sseHeartbeatMs: integer(env, 'SWAVLAB_SSE_HEARTBEAT_MS', 15_000, 100, 600_000),
     logLevel,

@@ -11,4 +11,4 @@ export {
 export { checkDataPath, type DataPathCheck } from './data-roots.js';
 export { PROBLEM_CONTENT_TYPE, type Problem } from './problem.js';
 export { SCOPES, type Scope } from './scopes.js';
-export { type RunningApiServer, startApiServer } from './server.js';
+export { type RunningApiServer, type StartApiServerOptions, startApiServer } from './server.js';

@@ -1,9 +1,9 @@
-// Starts the API server process: opens the database and Redis, builds the app, listens.
-import { openDatabase } from '@swavlab/db';
+// Starts the API server: opens (or borrows) the database, connects Redis, builds the app, listens.
+import { type Database, openDatabase } from '@swavlab/db';
 import { createPretrainQueue, redisConnectionOptions } from '@swavlab/queue';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import { buildApp } from './app.js';
+import { type BuildAppOptions, buildApp } from './app.js';
 import { type ApiConfig, ConfigError, isLoopbackHost } from './config.js';
 import { runSql, sql } from './sql.js';
 
@@ -11,23 +11,38 @@ export interface RunningApiServer {
   app: FastifyInstance;
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
-  /** Stops accepting requests, then closes the queue, Redis and the database. */
+  /** Stops accepting requests, then closes the queue, Redis and the database (unless it was borrowed). */
   close(): Promise<void>;
+}
+
+export interface StartApiServerOptions extends BuildAppOptions {
+  /**
+   * A database handle the caller owns and closes. The embedded PGlite serves one process, so `swavlab up`
+   * gives the API and the worker the same handle; without it the server opens its own from the config.
+   */
+  db?: Database;
 }
 
 /**
  * Starts the server. Refuses to listen beyond loopback without any API token, since every endpoint would then be
  * open to the network.
  */
-export async function startApiServer(config: ApiConfig): Promise<RunningApiServer> {
-  const db = await openDatabase({ url: config.databaseUrl, home: config.home });
+export async function startApiServer(
+  config: ApiConfig,
+  options: StartApiServerOptions = {},
+): Promise<RunningApiServer> {
+  const ownsDb = options.db === undefined;
+  const db = options.db ?? (await openDatabase({ url: config.databaseUrl, home: config.home }));
   const redis = new Redis(redisConnectionOptions(config.redisUrl, 'producer'));
   // The queue shares the connection: a producer runs no blocking commands.
-  const queue = createPretrainQueue(redis);
+  const queue = createPretrainQueue(
+    redis,
+    config.queuePrefix === undefined ? {} : { prefix: config.queuePrefix },
+  );
   const closeAll = async () => {
     await queue.close();
     redis.disconnect();
-    await db.close();
+    if (ownsDb) await db.close();
   };
   try {
     if (!isLoopbackHost(config.host) && config.tokens.length === 0) {
@@ -43,7 +58,7 @@ export async function startApiServer(config: ApiConfig): Promise<RunningApiServe
         );
       }
     }
-    const app = await buildApp({ db, queue, redis, config });
+    const app = await buildApp({ db, queue, redis, config }, { logger: options.logger });
     const url = await app.listen({ host: config.host, port: config.port });
     return {
       app,

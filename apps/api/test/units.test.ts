@@ -80,7 +80,10 @@ describe('configuration', () => {
       bodyLimit: 1024 * 1024,
       databaseUrl: undefined,
       redisUrl: 'redis://127.0.0.1:6379',
+      queuePrefix: undefined,
     });
+    // The API enqueues under the same BullMQ prefix the worker reads from SWAVLAB_QUEUE_PREFIX.
+    expect(loadConfig({ SWAVLAB_QUEUE_PREFIX: 'lab' }).queuePrefix).toBe('lab');
   });
 
   it('parses tokens with scopes and keeps only their hashes', () => {

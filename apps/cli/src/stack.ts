@@ -1,7 +1,7 @@
 // The swavlab service in one process tree: database (embedded PGlite unless DATABASE_URL), a private
 // redis-server (unless REDIS_URL), the API and the worker. `up`, `api`, `worker` and `demo` all start it here.
 import { join } from 'node:path';
-import { type ApiConfig, ConfigError, loadConfig } from '@swavlab/api';
+import { type ApiConfig, ConfigError, loadConfig, type RunningApiServer, startApiServer } from '@swavlab/api';
 import { type Database, openDatabase } from '@swavlab/db';
 import {
   createJsonLogger,
@@ -10,7 +10,6 @@ import {
   type WorkerConfig,
   type WorkerHandle,
 } from '@swavlab/worker';
-import { type ListeningApi, listenApi } from './api-server.js';
 import { CliError, EXIT } from './errors.js';
 import { resolveHome } from './home.js';
 import { type HomeLock, lockHome } from './home-lock.js';
@@ -140,10 +139,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const [apiStart, workerStart] = await Promise.allSettled([
       apiConfig === undefined
         ? undefined
-        : listenApi(apiConfig, db, {
-            queuePrefix: env.SWAVLAB_QUEUE_PREFIX || undefined,
-            logger: { level: apiConfig.logLevel, stream: log },
-          }),
+        : startApiServer(apiConfig, { db, logger: { level: apiConfig.logLevel, stream: log } }),
       workerConfig === undefined
         ? undefined
         : startWorker(workerConfig, {
@@ -151,7 +147,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
             logger: createJsonLogger(workerConfig.logLevel, (line) => log.write(line)),
           }),
     ]);
-    const api: ListeningApi | undefined = apiStart.status === 'fulfilled' ? apiStart.value : undefined;
+    const api: RunningApiServer | undefined = apiStart.status === 'fulfilled' ? apiStart.value : undefined;
     const worker: WorkerHandle | undefined =
       workerStart.status === 'fulfilled' ? workerStart.value : undefined;
     if (api !== undefined) cleanups.push({ what: 'API', boundMs: CLOSE_BOUND_MS, run: () => api.close() });
