@@ -109,6 +109,11 @@ export class SwavWorker {
       logger.warn('lost the lock of jobs; another worker may take them over', { jobIds }),
     );
     bull.on('stalled', (jobId) => logger.warn('a stalled job was put back in the queue', { jobId }));
+    bull.on('failed', (job, error) => {
+      // A job that stalled too often is failed by whichever worker fetches it next, without running the
+      // processor: no attempt is left to end its run, so the run is ended here.
+      if (job?.deferredFailure) void this.#abandon(job.data, error.message);
+    });
     this.#bull = bull;
     void bull.run().catch((error: unknown) => logger.error('the queue loop stopped', { error }));
     logger.info('worker started', {
@@ -168,6 +173,21 @@ export class SwavWorker {
     await this.#cancels?.stop().catch((error: unknown) => logger.warn('cancel listener stop', { error }));
     this.#subscriber?.disconnect();
     logger.info('worker stopped');
+  }
+
+  async #abandon(data: unknown, reason: string): Promise<void> {
+    const { db, logger } = this.#deps;
+    try {
+      const { runId } = checkPayload(data);
+      const run = await db.runs.abandonRun(
+        runId,
+        `the queue gave up on this run: ${reason} (its workers lost the job's lock repeatedly: ` +
+          'crashed, killed or overloaded hosts); retry it once the workers are healthy',
+      );
+      if (run !== null) logger.error('run abandoned by the queue', { runId, status: run.status, reason });
+    } catch (error) {
+      logger.error('cannot end a run the queue gave up on', { reason, error });
+    }
   }
 
   async #process(job: Job<PretrainJob>, token: string | undefined): Promise<void> {

@@ -321,6 +321,26 @@ export class RunsRepository {
     return this.getRun(id);
   }
 
+  /**
+   * Ends a run whose queue job was given up by the queue itself (it stalled more often than allowed, so no
+   * attempt is left to finish it): failed with kind `infrastructure`, or canceled when a cancel was requested.
+   * Needs no fencing token because no attempt owns the run any more; a terminal run is left as it is (null).
+   */
+  async abandonRun(id: string, message: string): Promise<Run | null> {
+    const errorMessage = requireString(message, 'message', 100_000);
+    const ended = { fencingToken: null, finishedAt: new Date(), etaSeconds: null };
+    const [canceled] = await this.prisma.run.updateManyAndReturn({
+      where: { id, status: { in: ['queued', ...ACTIVE_STATUSES] }, cancelRequested: true },
+      data: { ...ended, status: 'canceled' },
+    });
+    if (canceled !== undefined) return toRun(canceled);
+    const [failed] = await this.prisma.run.updateManyAndReturn({
+      where: { id, status: { in: ['queued', ...ACTIVE_STATUSES] } },
+      data: { ...ended, status: 'failed', errorKind: 'infrastructure', errorMessage, errorTraceback: null },
+    });
+    return failed === undefined ? null : toRun(failed);
+  }
+
   /** Resets a failed or canceled run to queued (POST /v1/runs/{id}/retry); null when it is in another state. */
   async retryRun(id: string): Promise<Run | null> {
     const [row] = await this.prisma.run.updateManyAndReturn({
