@@ -38,5 +38,40 @@ export { gridToJsonSchema, toJsonSchema } from './json-schema.js';
 export { isMetricName, LINEAR_METRICS, TRAINING_METRICS } from './metrics.js';
 export { type ParseResult, parseExperimentSpec } from './parse-spec.js';
 export { formatPath, getAtPath, setAtPath, splitDottedPath } from './paths.js';
+export {
+  BaselineMetric,
+  BaselineRequest,
+  BaselineView,
+  MetricComparison,
+  REGRESSION_VERDICTS,
+  RegressionList,
+  RegressionProgress,
+  RegressionReport,
+  RegressionRequest,
+  type RegressionRequestInput,
+  RegressionVerdict,
+  RegressionView,
+  SampleSummary,
+  SuiteCell,
+  SuiteHistory,
+  SuiteHistoryPoint,
+} from './regression-report.js';
+export {
+  AbsoluteTolerance,
+  cellKey,
+  expandSuite,
+  MAX_SUITE_CELLS,
+  MAX_SUITE_METRICS,
+  MAX_SUITE_SEEDS,
+  MetricDirection,
+  RegressionName,
+  RegressionSuite,
+  type RegressionSuiteInput,
+  RelativeTolerance,
+  StatisticalTolerance,
+  type SuiteExpansion,
+  SuiteMetric,
+  Tolerance,
+} from './regression-suite.js';
 export { hashValidSpec, specHash } from './spec-hash.js';
 export { isSpecLeafPath, SPEC_LEAF_PATHS } from './spec-paths.js';

@@ -93,6 +93,14 @@ function unionIssues(
 ): Issue[] {
   const isMismatch = (i: ZodIssue) =>
     (i.code === 'invalid_type' || i.code === 'invalid_value') && i.path.length === 0;
+  // A discriminated union whose discriminator matched no option reports at the discriminator's path.
+  if (issue.discriminator !== undefined && 'options' in issue && issue.options !== undefined) {
+    const record = typeof issue.input === 'object' && issue.input !== null ? issue.input : {};
+    const value: unknown = Reflect.get(record, issue.discriminator);
+    if (value === undefined) return [{ path: formatPath(path), message: 'is required' }];
+    const choices = issue.options.map((option) => JSON.stringify(option)).join(', ');
+    return [{ path: formatPath(path), message: `must be one of ${choices}; got ${describeValue(value)}` }];
+  }
   const aimed = issue.errors.find((branch) => !branch.every(isMismatch));
   if (aimed) return aimed.flatMap((inner) => convert(inner, [...path, ...inner.path], options));
   if (isMissing(issue)) return [{ path: formatPath(path), message: 'is required' }];
