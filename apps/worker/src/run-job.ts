@@ -190,6 +190,11 @@ export class RunJob {
     if (this.#stopReason !== undefined) return this.#stopped(token, null, []);
 
     const resume = await chooseResumePoint(db, runId, claim.resumeFrom, config.artifactsDir, logger);
+    const resumeStep = resume?.checkpoint.step ?? -1;
+    // The claim discarded records after the latest checkpoint only; falling back further discards the rest.
+    if (claim.resumeFrom !== null && resumeStep < claim.resumeFrom.step) {
+      await db.runs.discardAfterStep(runId, token, resumeStep);
+    }
     const outDir = await attemptDir(config.artifactsDir, runId, attempt);
     logger.info('attempt starts', {
       runId,
@@ -197,7 +202,7 @@ export class RunJob {
       device: slot.device,
       outDir,
       resumeFrom: resume?.file ?? null,
-      resumeStep: resume?.checkpoint.step ?? null,
+      resumeStep,
     });
 
     const sink = new EventSink({

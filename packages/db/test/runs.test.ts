@@ -278,6 +278,36 @@ describe.each(testBackends())('runs on $kind', (backend) => {
     expect((await db.metrics.metricSeries(id, 'loss')).at(-1)).toMatchObject({ step: 6, value: 42 });
   });
 
+  it('discards further back when the attempt falls back to an older checkpoint, for its own token only', async () => {
+    const first = await claimed();
+    const id = first.run.id;
+    await db.metrics.appendMetrics(
+      id,
+      first.token,
+      Array.from({ length: 9 }, (_, i) => ({ name: 'loss', step: i + 1, value: i })),
+    );
+    for (const step of [3, 6]) {
+      await db.checkpoints.addCheckpoint(id, first.token, {
+        epoch: step / 3,
+        step,
+        path: `${id}/ckpt-${step}.pt`,
+        sha256: 'c'.repeat(64),
+        bytes: 10,
+      });
+    }
+    const second = await db.runs.claimRun(id, worker);
+    if (second === null) throw new Error('the run must be claimable again');
+    expect(second.resumeFrom?.step).toBe(6);
+    // The file of step 6 turned out corrupt: the attempt resumes from step 3 and drops everything after it.
+    await expect(db.runs.discardAfterStep(id, first.token, 3)).rejects.toBeInstanceOf(StaleAttemptError);
+    await db.runs.discardAfterStep(id, second.token, 3);
+    expect((await db.metrics.metricSeries(id, 'loss')).map((p) => p.step)).toEqual([1, 2, 3]);
+    expect((await db.checkpoints.listCheckpoints(id)).map((c) => c.step)).toEqual([3]);
+    await db.runs.discardAfterStep(id, second.token, -1);
+    expect(await db.metrics.metricSeries(id, 'loss')).toEqual([]);
+    expect(await db.checkpoints.listCheckpoints(id)).toEqual([]);
+    await expect(db.runs.discardAfterStep(id, second.token, -2)).rejects.toThrow(/step/);
+  });
   describe('listing', () => {
     const tag = `page-${randomUUID()}`;
     let all: Run[];

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { Prisma, type PrismaClient, type Queryable } from '../client.js';
 import { InvalidInputError } from '../errors.js';
-import { ACTIVE_STATUSES, staleAttempt } from '../fence.js';
+import { ACTIVE_STATUSES, lockCurrentAttempt, staleAttempt } from '../fence.js';
 import { decodePageToken, encodePageToken } from '../pagination.js';
 import {
   type Checkpoint,
@@ -244,6 +244,23 @@ export class RunsRepository {
       await tx.metricPoint.deleteMany({ where: { runId: id, step: { gt: after } } });
       await tx.evaluation.deleteMany({ where: { runId: id, step: { gt: after } } });
       return { run: toRun(row), token, resumeFrom: resumeFrom === null ? null : toCheckpoint(resumeFrom) };
+    });
+  }
+
+  /**
+   * Discards what earlier attempts recorded after `step` (metric points, evaluations, checkpoints), for an attempt
+   * that resumes from an older checkpoint than its claim offered (the newer files were missing or corrupt) or
+   * from scratch (`step` -1): the points it recomputes replace them instead of being skipped as duplicates.
+   */
+  async discardAfterStep(id: string, token: string, step: number): Promise<void> {
+    if (!Number.isSafeInteger(step) || step < -1) {
+      throw new InvalidInputError('step', `expected an integer >= -1, got ${JSON.stringify(step)}`);
+    }
+    await this.prisma.$transaction(async (tx) => {
+      await lockCurrentAttempt(tx, id, token);
+      await tx.metricPoint.deleteMany({ where: { runId: id, step: { gt: step } } });
+      await tx.evaluation.deleteMany({ where: { runId: id, step: { gt: step } } });
+      await tx.checkpoint.deleteMany({ where: { runId: id, step: { gt: step } } });
     });
   }
 
