@@ -1,6 +1,7 @@
 // What a subcommand is, and the argument parsing every subcommand shares (node:util parseArgs, strict).
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type ExitCode, UsageError } from './errors.js';
+import { ApiClient, serverSettings } from './http-client.js';
 
 export interface Command {
   name: string;
@@ -66,6 +67,25 @@ export function parseCommand<const T extends OptionsConfig>(
     ]);
   }
   return parsed;
+}
+
+/** `NAME ID [--json] [--url URL] [--token TOKEN]`: the id, a client of the chosen server and whether --json was given. */
+export function parseIdCommand(
+  command: Pick<Command, 'name' | 'usage'>,
+  args: string[],
+): { id: string; client: ApiClient; json: boolean } | undefined {
+  const parsed = parseCommand(
+    command,
+    args,
+    { ...SERVER_OPTIONS, json: { type: 'boolean' } },
+    { min: 1, max: 1, names: 'ID' },
+  );
+  if (!parsed) return undefined;
+  return {
+    id: parsed.positionals[0] as string,
+    client: new ApiClient(serverSettings(parsed.values)),
+    json: parsed.values.json === true,
+  };
 }
 
 /** An integer option within bounds; undefined when absent. */

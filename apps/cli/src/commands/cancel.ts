@@ -1,15 +1,6 @@
 // `swavlab cancel ID`: cancel a queued run at once, or ask a running one to checkpoint and stop.
-import {
-  type Command,
-  JSON_USAGE,
-  parseCommand,
-  printJson,
-  printLine,
-  SERVER_OPTIONS,
-  SERVER_USAGE,
-} from '../command.js';
+import { type Command, JSON_USAGE, parseIdCommand, printJson, printLine, SERVER_USAGE } from '../command.js';
 import { EXIT } from '../errors.js';
-import { ApiClient, serverSettings } from '../http-client.js';
 import type { Run } from '../wire.js';
 
 export const cancelCommand: Command = {
@@ -28,21 +19,15 @@ ${SERVER_USAGE}
 Exit codes: 0 canceled or stopping, 1 not found or already finished, 3 server unreachable.`,
 
   async run(args) {
-    const parsed = parseCommand(
-      this,
-      args,
-      { ...SERVER_OPTIONS, json: { type: 'boolean' } },
-      { min: 1, max: 1, names: 'ID' },
-    );
+    const parsed = parseIdCommand(this, args);
     if (!parsed) return EXIT.ok;
-    const id = parsed.positionals[0] as string;
-    const client = new ApiClient(serverSettings(parsed.values));
+    const { id, client, json } = parsed;
     const { body: run } = await client.request<Run>(
       'POST',
       `/v1/runs/${encodeURIComponent(id)}/cancel`,
       `cancel run ${id}`,
     );
-    if (parsed.values.json) printJson(run);
+    if (json) printJson(run);
     else if (run.status === 'stopping')
       printLine(`run ${run.id} stopping: its worker checkpoints, then cancels it`);
     else printLine(`run ${run.id} ${run.status}`);

@@ -1,17 +1,8 @@
 // `swavlab show ID`: one run in detail: status, progress, timings, error, latest metrics, evaluations.
 import { type CropGroup, formatCrops } from '@swavlab/spec';
-import {
-  type Command,
-  JSON_USAGE,
-  parseCommand,
-  printJson,
-  printLine,
-  SERVER_OPTIONS,
-  SERVER_USAGE,
-} from '../command.js';
+import { type Command, JSON_USAGE, parseIdCommand, printJson, printLine, SERVER_USAGE } from '../command.js';
 import { EXIT } from '../errors.js';
 import { formatAge, formatDuration, formatMetricValue, formatNumber, formatValue } from '../format.js';
-import { ApiClient, serverSettings } from '../http-client.js';
 import { renderTable } from '../table.js';
 import type { RunDetail } from '../wire.js';
 
@@ -143,17 +134,11 @@ ${SERVER_USAGE}
 Exit codes: 0 shown, 1 no such run, 3 server unreachable.`,
 
   async run(args) {
-    const parsed = parseCommand(
-      this,
-      args,
-      { ...SERVER_OPTIONS, json: { type: 'boolean' } },
-      { min: 1, max: 1, names: 'ID' },
-    );
+    const parsed = parseIdCommand(this, args);
     if (!parsed) return EXIT.ok;
-    const id = parsed.positionals[0] as string;
-    const client = new ApiClient(serverSettings(parsed.values));
+    const { id, client, json } = parsed;
     const run = await client.get<RunDetail>(`/v1/runs/${encodeURIComponent(id)}`, `run ${id}`);
-    if (parsed.values.json) printJson(run);
+    if (json) printJson(run);
     else printRun(run);
     return EXIT.ok;
   },

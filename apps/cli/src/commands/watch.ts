@@ -1,7 +1,6 @@
 // `swavlab watch ID`: a live progress bar until the run ends.
-import { type Command, JSON_USAGE, parseCommand, SERVER_OPTIONS, SERVER_USAGE } from '../command.js';
+import { type Command, JSON_USAGE, parseIdCommand, SERVER_USAGE } from '../command.js';
 import { EXIT } from '../errors.js';
-import { ApiClient, serverSettings } from '../http-client.js';
 import { watchRun } from '../watch-run.js';
 
 export const watchCommand: Command = {
@@ -20,14 +19,9 @@ Exit codes: 0 the run succeeded, 1 it failed or was canceled (or does not exist)
 130 interrupted (the run goes on).`,
 
   async run(args) {
-    const parsed = parseCommand(
-      this,
-      args,
-      { ...SERVER_OPTIONS, json: { type: 'boolean' } },
-      { min: 1, max: 1, names: 'ID' },
-    );
+    const parsed = parseIdCommand(this, args);
     if (!parsed) return EXIT.ok;
-    const client = new ApiClient(serverSettings(parsed.values));
-    return watchRun(client, parsed.positionals[0] as string, parsed.values.json === true);
+    const { id, client, json } = parsed;
+    return watchRun(client, id, json);
   },
 };
