@@ -99,7 +99,7 @@ def test_large_scores_stay_finite_where_the_pseudo_code_overflows() -> None:
 def test_a_prototype_far_below_the_others_keeps_its_share() -> None:
     # Prototype 0 scores about -0.95 + 4 for every sample while the best scores reach about 5: with
     # eps = 0.015 its entries are ~e^-130 below the global maximum, which underflows fp32 to 0. Shifting
-    # each prototype by its own maximum keeps it representable; the fp64 pseudo-code is the reference.
+    # each prototype by its own largest value keeps it representable; the fp64 pseudo-code is the reference.
     scores = cosine_scores(48, 12, seed=9)
     scores[:, 0] = -0.95 + 0.01 * torch.linspace(-1, 1, 48)
     scores += 4.0
@@ -107,6 +107,28 @@ def test_a_prototype_far_below_the_others_keeps_its_share() -> None:
     expected = appendix_a1(scores.double(), 0.015, 3).float()
     torch.testing.assert_close(codes, expected, rtol=0, atol=1e-5)
     assert codes[:, 0].sum().item() > 0.5 * 48 / 12
+
+
+@pytest.mark.parametrize("epsilon", [0.01, 0.005])
+def test_small_epsilon_gives_finite_codes_equal_to_fp64(epsilon: float) -> None:
+    # Cosines span 2, so exp(score / eps) spans up to e^(2 / eps) = e^200..e^400, beyond fp32. Eight
+    # outlier samples far from every prototype: shifting only by each prototype's max leaves their rows
+    # all zero in fp32 (NaN codes). fp64 holds these values, so the fp64 pseudo-code is the reference.
+    scores = cosine_scores(256, 300, seed=12)
+    scores[:8] = 0.2 * scores[:8] - 0.8
+    one_sided = torch.exp((scores - scores.amax(dim=0)) / epsilon)
+    assert bool((one_sided.sum(dim=1) == 0).any())
+    codes = sinkhorn(scores, epsilon, 3)
+    assert bool(torch.isfinite(codes).all())
+    torch.testing.assert_close(codes.sum(dim=1), torch.ones(256), rtol=0, atol=1e-5)
+    torch.testing.assert_close(codes, appendix_a1(scores.double(), epsilon, 3).float(), rtol=0, atol=1e-5)
+
+
+def test_epsilon_beyond_fp64_still_gives_codes() -> None:
+    scores = cosine_scores(256, 300, seed=13)
+    codes = sinkhorn(scores, 0.001, 10)
+    assert bool(torch.isfinite(codes).all()) and bool((codes >= 0).all())
+    torch.testing.assert_close(codes.sum(dim=1), torch.ones(256), rtol=0, atol=1e-5)
 
 
 def test_no_gradient_and_input_untouched() -> None:
