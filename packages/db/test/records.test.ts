@@ -47,6 +47,18 @@ describe.each(testBackends())('run records on $kind', (backend) => {
       ['loss', 4, 4],
       ['lr', 4, 0.5],
     ]);
+    // Values and times survive the trip exactly (full float64 precision, milliseconds in UTC).
+    const time = new Date('2026-03-04T05:06:07.089Z');
+    const precise = [0.1 + 0.2, 1e-300, -123456.789012345, Number.MAX_VALUE];
+    await db.metrics.appendMetrics(
+      id,
+      token,
+      precise.map((value, i) => ({ name: 'precise', step: i, value, time })),
+    );
+    const stored = await db.metrics.metricSeries(id, 'precise');
+    expect(stored.map((p) => p.value)).toEqual(precise);
+    expect(stored.map((p) => p.time.toISOString())).toEqual(precise.map(() => time.toISOString()));
+    expect(stored.map((p) => p.epoch)).toEqual([null, null, null, null]);
   });
 
   it('stores non-finite values as NaN and rejects malformed points by index', async () => {

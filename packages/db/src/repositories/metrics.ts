@@ -31,6 +31,13 @@ interface MetricPointRow {
 /** At most this many points per call, to keep one INSERT's parameter count well below PostgreSQL's limit. */
 const MAX_BATCH = 5_000;
 
+function pointTime(value: Date | undefined, path: string): Date {
+  if (value === undefined) return new Date();
+  if (!(value instanceof Date) || Number.isNaN(value.getTime()))
+    throw new InvalidInputError(path, 'expected a valid Date');
+  return value;
+}
+
 export class MetricsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -40,7 +47,6 @@ export class MetricsRepository {
     if (points.length > MAX_BATCH)
       throw new InvalidInputError('points', `at most ${MAX_BATCH} points per batch`);
     const data = points.map((p, i) => ({
-      runId,
       name: requireString(p.name, `points[${i}].name`, 200),
       step: requireNonNegativeInt(p.step, `points[${i}].step`),
       epoch:
@@ -48,13 +54,25 @@ export class MetricsRepository {
           ? null
           : requireNonNegativeInt(p.epoch, `points[${i}].epoch`),
       value: measuredValue(p.value, `points[${i}].value`),
-      time: p.time ?? new Date(),
+      time: pointTime(p.time, `points[${i}].time`),
     }));
     return this.prisma.$transaction(async (tx) => {
       await lockCurrentAttempt(tx, runId, token);
       if (data.length === 0) return 0;
-      const { count } = await tx.metricPoint.createMany({ data, skipDuplicates: true });
-      return count;
+      // One row of arrays unnested in SQL: five parameters whatever the batch size, several times faster than
+      // createMany's parameter per field. Values travel as text so that NaN survives every driver adapter;
+      // times as UTC ISO strings, which is how Prisma stores a DateTime in a timestamp column.
+      return tx.$executeRaw`
+        INSERT INTO metric_points (run_id, name, step, epoch, value, time)
+        SELECT ${runId}, p.name, p.step, p.epoch, p.value::float8, p.time::timestamp(3)
+        FROM unnest(
+          ${data.map((p) => p.name)}::text[],
+          ${data.map((p) => p.step)}::int[],
+          ${data.map((p) => p.epoch)}::int[],
+          ${data.map((p) => String(p.value))}::text[],
+          ${data.map((p) => p.time.toISOString())}::text[]
+        ) AS p(name, step, epoch, value, time)
+        ON CONFLICT DO NOTHING`;
     });
   }
 
