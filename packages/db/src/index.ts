@@ -18,7 +18,11 @@ export {
   PRISMA_MIGRATE_LOCK_KEY,
   pendingMigrations,
 } from './migrator.js';
-export type { BaselinesRepository, CreateBaselineInput } from './repositories/baselines.js';
+export {
+  BaselineExistsError,
+  type BaselinesRepository,
+  type CreateBaselineInput,
+} from './repositories/baselines.js';
 export type { CheckpointInput, CheckpointsRepository } from './repositories/checkpoints.js';
 export type { AddedEvaluation, EvaluationInput, EvaluationsRepository } from './repositories/evaluations.js';
 export type {
@@ -30,9 +34,13 @@ export type {
 } from './repositories/grids.js';
 export type { MetricPointInput, MetricsRepository } from './repositories/metrics.js';
 export type {
+  CandidateRunInput,
+  CreatedRegressionRun,
   CreateRegressionRunInput,
-  RegressionRunUpdate,
+  ListRegressionRunsQuery,
+  RegressionRunPage,
   RegressionsRepository,
+  RegressionVerdictInput,
 } from './repositories/regressions.js';
 export type {
   ClaimedRun,

@@ -127,6 +127,8 @@ export interface RegressionRun {
   suiteName: string;
   suite: JsonObject;
   baselineName: string;
+  baselineVersion: number | null;
+  promoteIfMissing: boolean;
   commit: string | null;
   branch: string | null;
   ciUrl: string | null;

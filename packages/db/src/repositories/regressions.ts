@@ -1,5 +1,8 @@
-// Regression runs: a CI pipeline's request to run a suite and compare it with a baseline, and its verdict.
+// Regression runs: a CI pipeline's request to run a suite and compare it with a baseline, its candidate runs
+// (created with the regression in one transaction) and its verdict (stored once).
 import type { Prisma, PrismaClient } from '../client.js';
+import { InvalidInputError } from '../errors.js';
+import { decodePageToken, encodePageToken } from '../pagination.js';
 import {
   type JsonObject,
   REGRESSION_VERDICTS,
@@ -7,48 +10,90 @@ import {
   type RegressionVerdict,
   toRegressionRun,
 } from '../rows.js';
-import {
-  optionalString,
-  requireJsonObject,
-  requireOneOf,
-  requireString,
-  requireStringArray,
-} from '../validate.js';
+import { optionalString, requireInt, requireJsonObject, requireOneOf, requireString } from '../validate.js';
+import { type CreateBaselineInput, insertBaselineVersion } from './baselines.js';
+import { type CreateRunInput, type CreateRunResult, insertOrReuseRuns } from './runs.js';
+
+/** A candidate run; its spec hash is derived from the cell's hash and the regression id (see candidateHash). */
+export type CandidateRunInput = Omit<CreateRunInput, 'gridId' | 'cellIndex'>;
 
 export interface CreateRegressionRunInput {
   suiteName: string;
   suite: JsonObject;
   baselineName: string;
+  /** The baseline version to compare against; null when the suite has no such baseline. */
+  baselineVersion: number | null;
+  promoteIfMissing?: boolean;
   commit?: string | null;
   branch?: string | null;
   ciUrl?: string | null;
-  candidateRunIds?: string[];
+  candidates: CandidateRunInput[];
+  /**
+   * The spec hash stored for a candidate, from its own hash and the new regression's id: candidates are fresh
+   * runs, never deduplicated against earlier ones.
+   */
+  candidateHash: (specHash: string, regressionId: string) => string;
 }
 
-export interface RegressionRunUpdate {
-  candidateRunIds?: string[];
-  verdict?: RegressionVerdict;
-  report?: JsonObject;
-  /** Sets finished_at; a verdict is final once set together with this. */
-  finished?: boolean;
+export interface CreatedRegressionRun {
+  regression: RegressionRun;
+  /** In candidate order; every run is new (`created: true`) and must be enqueued. */
+  runs: CreateRunResult[];
 }
+
+export interface RegressionVerdictInput {
+  verdict: RegressionVerdict;
+  report: JsonObject;
+  /** Stored as the compared (or promoted) baseline version; unchanged when omitted. */
+  baselineVersion?: number | null;
+  /** Creates version 1 of the regression's baseline in the same transaction as the verdict. */
+  promote?: Omit<CreateBaselineInput, 'name' | 'suiteName'>;
+}
+
+export interface ListRegressionRunsQuery {
+  suiteName?: string;
+  /** 1..100, default 20. */
+  pageSize?: number;
+  pageToken?: string;
+}
+
+export interface RegressionRunPage {
+  regressions: RegressionRun[];
+  nextPageToken: string | null;
+}
+
+const MAX_PAGE_SIZE = 100;
 
 export class RegressionsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async createRegressionRun(input: CreateRegressionRunInput): Promise<RegressionRun> {
-    const row = await this.prisma.regressionRun.create({
-      data: {
-        suiteName: requireString(input.suiteName, 'suiteName', 200),
-        suite: requireJsonObject(input.suite, 'suite'),
-        baselineName: requireString(input.baselineName, 'baselineName', 200),
-        commit: optionalString(input.commit, 'commit', 200),
-        branch: optionalString(input.branch, 'branch', 500),
-        ciUrl: optionalString(input.ciUrl, 'ciUrl', 2000),
-        candidateRunIds: requireStringArray(input.candidateRunIds ?? [], 'candidateRunIds'),
-      },
+  /** Creates the regression and its candidate runs atomically: either all rows are written or none. */
+  async createRegressionRun(input: CreateRegressionRunInput): Promise<CreatedRegressionRun> {
+    const data = {
+      suiteName: requireString(input.suiteName, 'suiteName', 200),
+      suite: requireJsonObject(input.suite, 'suite'),
+      baselineName: requireString(input.baselineName, 'baselineName', 200),
+      baselineVersion:
+        input.baselineVersion === null ? null : requireInt(input.baselineVersion, 'baselineVersion', 1),
+      promoteIfMissing: input.promoteIfMissing ?? false,
+      commit: optionalString(input.commit, 'commit', 200),
+      branch: optionalString(input.branch, 'branch', 500),
+      ciUrl: optionalString(input.ciUrl, 'ciUrl', 2000),
+    };
+    if (!Array.isArray(input.candidates)) throw new InvalidInputError('candidates', 'expected an array');
+    return this.prisma.$transaction(async (tx) => {
+      const created = await tx.regressionRun.create({ data });
+      const runs = await insertOrReuseRuns(
+        tx,
+        input.candidates.map((run) => ({ ...run, specHash: input.candidateHash(run.specHash, created.id) })),
+        'candidates',
+      );
+      const row = await tx.regressionRun.update({
+        where: { id: created.id },
+        data: { candidateRunIds: runs.map((r) => r.run.id) },
+      });
+      return { regression: toRegressionRun(row), runs };
     });
-    return toRegressionRun(row);
   }
 
   async getRegressionRun(id: string): Promise<RegressionRun | null> {
@@ -56,17 +101,67 @@ export class RegressionsRepository {
     return row === null ? null : toRegressionRun(row);
   }
 
-  /** Null when no regression run has this id. */
-  async updateRegressionRun(id: string, update: RegressionRunUpdate): Promise<RegressionRun | null> {
-    const data: Prisma.RegressionRunUpdateManyMutationInput = {};
-    if (update.candidateRunIds !== undefined) {
-      data.candidateRunIds = requireStringArray(update.candidateRunIds, 'candidateRunIds');
+  /**
+   * Stores the verdict unless one is already stored (UPDATE … WHERE verdict IS NULL, so concurrent callers
+   * store exactly one) and returns the regression as stored. With `promote`, the baseline's version 1 is
+   * created in the same transaction; BaselineExistsError (and nothing written) when it exists by then.
+   */
+  async storeVerdict(id: string, input: RegressionVerdictInput): Promise<RegressionRun | null> {
+    const data: Prisma.RegressionRunUpdateManyMutationInput = {
+      verdict: requireOneOf(input.verdict, REGRESSION_VERDICTS, 'verdict'),
+      report: requireJsonObject(input.report, 'report'),
+      finishedAt: new Date(),
+    };
+    if (input.baselineVersion !== undefined) data.baselineVersion = input.baselineVersion;
+    return this.prisma.$transaction(async (tx) => {
+      const [row] = await tx.regressionRun.updateManyAndReturn({ where: { id, verdict: null }, data });
+      if (row === undefined) {
+        const current = await tx.regressionRun.findUnique({ where: { id } });
+        return current === null ? null : toRegressionRun(current);
+      }
+      if (input.promote !== undefined) {
+        await insertBaselineVersion(
+          tx,
+          { ...input.promote, name: row.baselineName, suiteName: row.suiteName },
+          { firstOnly: true },
+        );
+      }
+      return toRegressionRun(row);
+    });
+  }
+
+  /** Newest first, optionally of one suite; keyset-paginated by (created_at, id). */
+  async listRegressionRuns(query: ListRegressionRunsQuery = {}): Promise<RegressionRunPage> {
+    const pageSize = requireInt(query.pageSize ?? 20, 'pageSize', 1, MAX_PAGE_SIZE);
+    const where: Prisma.RegressionRunWhereInput[] = [];
+    if (query.suiteName !== undefined)
+      where.push({ suiteName: requireString(query.suiteName, 'suiteName', 200) });
+    if (query.pageToken !== undefined) {
+      const after = decodePageToken(query.pageToken);
+      where.push({
+        OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
+      });
     }
-    if (update.verdict !== undefined)
-      data.verdict = requireOneOf(update.verdict, REGRESSION_VERDICTS, 'verdict');
-    if (update.report !== undefined) data.report = requireJsonObject(update.report, 'report');
-    if (update.finished === true) data.finishedAt = new Date();
-    const [row] = await this.prisma.regressionRun.updateManyAndReturn({ where: { id }, data });
-    return row === undefined ? null : toRegressionRun(row);
+    const rows = await this.prisma.regressionRun.findMany({
+      where: { AND: where },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: pageSize + 1,
+    });
+    const page = rows.slice(0, pageSize);
+    const last = page.at(-1);
+    return {
+      regressions: page.map(toRegressionRun),
+      nextPageToken: rows.length > pageSize && last ? encodePageToken(last) : null,
+    };
+  }
+
+  /** The suite's regressions that have a verdict, oldest first (the latest `limit` of them). */
+  async finishedRegressionRuns(suiteName: string, limit = 1000): Promise<RegressionRun[]> {
+    const rows = await this.prisma.regressionRun.findMany({
+      where: { suiteName: requireString(suiteName, 'suiteName', 200), verdict: { not: null } },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: requireInt(limit, 'limit', 1, 10_000),
+    });
+    return rows.reverse().map(toRegressionRun);
   }
 }
