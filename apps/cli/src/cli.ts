@@ -5,6 +5,7 @@ import { cancelCommand } from './commands/cancel.js';
 import { demoCommand } from './commands/demo.js';
 import { gridCommand } from './commands/grid.js';
 import { lsCommand } from './commands/ls.js';
+import { regressCommand } from './commands/regress.js';
 import { resultsCommand } from './commands/results.js';
 import { apiCommand, upCommand, workerCommand } from './commands/serve.js';
 import { showCommand } from './commands/show.js';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   watchCommand,
   cancelCommand,
   resultsCommand,
+  regressCommand,
   tokenCommand,
 ];
 
