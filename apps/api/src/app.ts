@@ -11,6 +11,7 @@ import { registerOpenApi } from './openapi.js';
 import { ProblemError } from './problem.js';
 import { Histogram } from './prometheus.js';
 import { adminRoutes } from './routes/admin.js';
+import { compareRoutes } from './routes/compare.js';
 import { gridRoutes } from './routes/grids.js';
 import { operationsRoutes } from './routes/operations.js';
 import { runEventRoutes } from './routes/run-events.js';
@@ -76,6 +77,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(runRoutes, { prefix: '/v1', ctx });
   await app.register(runEventRoutes, { prefix: '/v1', ctx });
   await app.register(gridRoutes, { prefix: '/v1', ctx });
+  await app.register(compareRoutes, { prefix: '/v1', ctx });
   await app.register(operationsRoutes, { ctx, latency });
   await app.register(adminRoutes, { ctx });
   return app;

@@ -88,11 +88,8 @@ export async function searchRuns(db: Database, search: RunSearch): Promise<RunSe
     db,
     sql`SELECT runs.id FROM runs WHERE ${where} ORDER BY runs.created_at DESC, runs.id DESC LIMIT ${String(search.pageSize + 1)}::int`,
   );
-  const pageIds = rows.slice(0, search.pageSize).map((row) => row.id);
-  // The repository maps rows to Run; a run deleted between the two queries is simply left out.
-  const runs = (await Promise.all(pageIds.map((id) => db.runs.getRun(id)))).filter(
-    (run): run is Run => run !== null,
-  );
+  // The repository maps rows to Run (one query for the page); a run deleted in between is simply left out.
+  const runs = await db.runs.getRuns(rows.slice(0, search.pageSize).map((row) => row.id));
   const last = runs.at(-1);
   return { runs, nextPageToken: rows.length > search.pageSize && last ? encodeCursor(last) : null };
 }

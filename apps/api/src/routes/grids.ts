@@ -1,5 +1,6 @@
 // /v1/grids: expand and submit ablation grids (or preview them with ?dry_run=true), grid status, the ablation
-// table (mean, std, n, min, max per group of cells), and re-running failed cells.
+// table (n, mean, std, median, min, max and costs per group of cells), a rows × columns pivot, every cell with
+// its value, and re-running failed cells.
 import { type Grid, type JsonObject, RUN_STATUSES } from '@swavlab/db';
 import { DEFAULT_PRIORITY } from '@swavlab/queue';
 import {
@@ -7,7 +8,6 @@ import {
   expandGrid,
   type GridCell,
   GridSpec,
-  getAtPath,
   isMetricName,
   isSpecLeafPath,
 } from '@swavlab/spec';
@@ -15,11 +15,13 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { AppContext, RouteOptions } from '../context.js';
 import { requireDataPath } from '../data-roots.js';
-import { gridFinalValues } from '../final-metrics.js';
 import { problemResponses } from '../openapi.js';
 import { notFound, validationProblem } from '../problem.js';
+import { CSV_CONTENT_TYPE, toCsv } from '../queries/csv.js';
+import { gridCells } from '../queries/grid-cells.js';
+import { type GroupStats, groupStats } from '../queries/group-stats.js';
+import { pivot } from '../queries/pivot.js';
 import { joinSql, runSql, sql } from '../sql.js';
-import { summarize } from '../stats.js';
 import { listParam, queryBoolean, ResourceId, type ZodTypeProvider } from '../validation.js';
 import { enqueueAll } from './runs.js';
 
@@ -70,40 +72,164 @@ const GroupPath = z.string().refine((path) => isSpecLeafPath(path), {
   message: 'must be a spec leaf path such as swav.prototypes',
 });
 
+const MetricParam = z
+  .string()
+  .refine(isMetricName, { message: 'must be a metric name such as knn_top1@20, linear_top1 or loss' })
+  .optional()
+  .meta({ description: "default: the grid's metric" });
+
+const FormatParam = z
+  .enum(['json', 'csv'])
+  .default('json')
+  .meta({ description: '`csv` answers text/csv (RFC 4180, header row)' });
+
+const Goal = z.enum(['max', 'min']);
+
 const ResultsQuery = z.strictObject({
-  metric: z
-    .string()
-    .refine(isMetricName, { message: 'must be a metric name such as knn_top1@20, linear_top1 or loss' })
-    .optional()
-    .meta({ description: "default: the grid's metric" }),
+  metric: MetricParam,
   group_by: listParam(GroupPath, 16)
     .optional()
     .meta({ description: "spec paths, comma-separated or repeated; default: the grid's axes" }),
+  goal: Goal.optional().meta({
+    description: "which mean is best, for `best`; default: the grid's metric goal",
+  }),
+  format: FormatParam,
 });
+
+const Stats = {
+  n: z.int().meta({ description: 'succeeded runs with a final value of the metric' }),
+  mean: z.number().nullable(),
+  std: z.number().nullable().meta({ description: 'sample standard deviation (n − 1); null when n < 2' }),
+  median: z.number().nullable(),
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+  run_ids: z.array(z.string()).meta({ description: 'the runs counted, in cell order' }),
+};
+
+const GroupCosts = z
+  .object({
+    epoch_seconds_mean: z
+      .number()
+      .nullable()
+      .meta({ description: "mean over the group's runs of each run's mean epoch_seconds" }),
+    peak_memory_bytes_max: z
+      .number()
+      .nullable()
+      .meta({ description: 'highest peak_memory_bytes any run of the group recorded' }),
+    wall_seconds_mean: z
+      .number()
+      .nullable()
+      .meta({ description: 'mean of finished_at − started_at over the group' }),
+  })
+  .meta({ description: 'what the group cost, for plotting cost against the metric' });
 
 const ResultGroup = z.object({
   key: z.record(z.string(), z.unknown()).meta({ description: 'group_by path → value' }),
-  n: z.int(),
-  mean: z.number().nullable(),
-  std: z.number().nullable().meta({ description: 'sample standard deviation (n − 1); null when n < 2' }),
-  min: z.number().nullable(),
-  max: z.number().nullable(),
-  run_ids: z.array(z.string()),
+  ...Stats,
+  costs: GroupCosts,
 });
+
+const BestGroup = z
+  .object({
+    key: z.record(z.string(), z.unknown()),
+    mean: z.number(),
+    std: z.number().nullable(),
+    n: z.int(),
+    run_ids: z.array(z.string()),
+  })
+  .nullable()
+  .meta({
+    description:
+      'the group with the best mean for `goal` (the first in key order on a tie); null without values',
+  });
 
 const ResultsView = z.object({
   grid_id: z.string(),
   metric: z.string(),
+  goal: Goal,
   group_by: z.array(z.string()),
-  groups: z.array(ResultGroup),
+  groups: z
+    .array(ResultGroup)
+    .meta({ description: 'groups with at least one value, ordered by key (numbers numerically)' }),
+  best: BestGroup,
   runs_without_value: z.int().meta({ description: 'succeeded runs that did not report the metric' }),
   runs_not_finished: z.int().meta({ description: 'cells whose run has not succeeded (yet)' }),
 });
+
+const PivotQuery = z.strictObject({
+  metric: MetricParam,
+  rows: GroupPath.meta({ description: 'spec path whose values are the rows' }),
+  columns: GroupPath.meta({ description: 'spec path whose values are the columns' }),
+  format: FormatParam.meta({
+    description:
+      '`csv` answers a text/csv table of means: one row per row value, one column per column value',
+  }),
+});
+
+const PivotAxis = z.object({
+  path: z.string(),
+  values: z
+    .array(z.unknown())
+    .meta({ description: 'every value among the grid cells, sorted (numbers numerically)' }),
+});
+
+const PivotView = z.object({
+  grid_id: z.string(),
+  metric: z.string(),
+  rows: PivotAxis,
+  columns: PivotAxis,
+  cells: z.array(z.array(z.object(Stats).nullable())).meta({
+    description: 'cells[i][j] summarises rows.values[i] × columns.values[j]; null where no run has a value',
+  }),
+});
+
+const CellsQuery = z.strictObject({ metric: MetricParam });
+
+const CellsView = z.object({
+  grid_id: z.string(),
+  metric: z.string(),
+  cells: z
+    .array(
+      z.object({
+        run_id: z.string(),
+        cell_index: z.int().nullable(),
+        axis_values: z.record(z.string(), z.unknown()).nullable(),
+        seed: z.int(),
+        status: z.enum(RUN_STATUSES),
+        value: z
+          .number()
+          .nullable()
+          .meta({ description: 'final value of the metric so far (whatever the status); null when none' }),
+        epoch_seconds: z.number().nullable().meta({ description: "mean of the run's epoch_seconds points" }),
+        peak_memory_bytes: z.number().nullable().meta({ description: 'highest peak_memory_bytes point' }),
+        wall_seconds: z.number().nullable().meta({ description: 'finished_at − started_at' }),
+      }),
+    )
+    .meta({ description: 'every cell of the grid, in cell order' }),
+});
+
+/** A 200 documented both as JSON and as CSV. */
+function jsonOrCsv(schema: z.ZodType, description: string) {
+  return {
+    description,
+    content: { 'application/json': { schema }, 'text/csv': { schema: z.string() } },
+  };
+}
 
 async function loadGrid(ctx: AppContext, id: string): Promise<Grid> {
   const grid = await ctx.db.grids.getGrid(id);
   if (grid === null) throw notFound('grid', id);
   return grid;
+}
+
+/** The grid's axis paths, sorted: the default grouping. */
+function gridAxes(grid: Grid): string[] {
+  return Object.keys((grid.spec.axes ?? {}) as JsonObject).sort();
+}
+
+function statsView(group: GroupStats) {
+  const { n, mean, std, median, min, max, runIds } = group;
+  return { n, mean, std, median, min, max, run_ids: runIds };
 }
 
 async function gridView(ctx: AppContext, grid: Grid) {
@@ -276,47 +402,150 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
         description:
           "Groups the grid's succeeded runs by the values at the `group_by` spec paths and summarises each run's " +
           'final value of `metric`: the latest evaluation for evaluation metrics (knn_top1@k, linear_top1/5), the ' +
-          'last point for training metrics. Non-finite values count as missing.',
+          'last point for training metrics. Non-finite values count as missing. `format=csv` answers one row per ' +
+          'group: the group_by columns, then n, mean, std, median, min, max.',
         tags: ['grids'],
         params: GridParams,
         querystring: ResultsQuery,
-        response: { 200: ResultsView, ...problemResponses(400, 401, 403, 404, 429) },
+        response: {
+          200: jsonOrCsv(ResultsView, 'the groups, their statistics and costs, and the best group'),
+          ...problemResponses(400, 401, 403, 404, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const grid = await loadGrid(ctx, request.params.id);
+      const { format } = request.query;
+      const metric = request.query.metric ?? grid.metricName;
+      const goal = request.query.goal ?? grid.metricGoal;
+      const groupBy = request.query.group_by ?? gridAxes(grid);
+      const stats = await groupStats(ctx.db, grid.id, metric, groupBy);
+      const groups = stats
+        .filter((group) => group.n > 0)
+        .map((group) => ({
+          key: Object.fromEntries(groupBy.map((path, i) => [path, group.key[i] ?? null])),
+          ...statsView(group),
+          costs: {
+            epoch_seconds_mean: group.epochSecondsMean,
+            peak_memory_bytes_max: group.peakMemoryBytesMax,
+            wall_seconds_mean: group.wallSecondsMean,
+          },
+        }));
+      if (format === 'csv') {
+        return reply.type(CSV_CONTENT_TYPE).send(
+          toCsv(
+            [...groupBy, 'n', 'mean', 'std', 'median', 'min', 'max'],
+            groups.map((g) => [
+              ...groupBy.map((path) => g.key[path]),
+              g.n,
+              g.mean,
+              g.std,
+              g.median,
+              g.min,
+              g.max,
+            ]),
+          ),
+        );
+      }
+      let best: (typeof groups)[number] | undefined;
+      for (const group of groups) {
+        if (group.mean === null) continue;
+        if (
+          best === undefined ||
+          (goal === 'max' ? group.mean > (best.mean as number) : group.mean < (best.mean as number))
+        )
+          best = group;
+      }
+      return {
+        grid_id: grid.id,
+        metric,
+        goal,
+        group_by: groupBy,
+        groups,
+        best:
+          best === undefined
+            ? null
+            : { key: best.key, mean: best.mean as number, std: best.std, n: best.n, run_ids: best.run_ids },
+        runs_without_value: stats.reduce((sum, group) => sum + group.withoutValue, 0),
+        runs_not_finished: stats.reduce((sum, group) => sum + group.notFinished, 0),
+      };
+    },
+  );
+
+  app.get(
+    '/grids/:id/pivot',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'A grid as a rows × columns table of one metric',
+        description:
+          'The final values of `metric` of the succeeded runs, grouped by the values at two spec paths; rows and ' +
+          'columns list every value the grid has at those paths, so the table keeps its shape while runs finish.',
+        tags: ['grids'],
+        params: GridParams,
+        querystring: PivotQuery,
+        response: {
+          200: jsonOrCsv(PivotView, 'the table'),
+          ...problemResponses(400, 401, 403, 404, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const grid = await loadGrid(ctx, request.params.id);
+      const { rows, columns, format } = request.query;
+      const metric = request.query.metric ?? grid.metricName;
+      const table = pivot(await groupStats(ctx.db, grid.id, metric, [rows, columns]));
+      if (format === 'csv') {
+        return reply.type(CSV_CONTENT_TYPE).send(
+          toCsv(
+            [rows, ...table.columnValues.map((value) => `${columns}=${canonicalJson(value)}`)],
+            table.rowValues.map((value, i) => [
+              value,
+              ...(table.cells[i] ?? []).map((cell) => cell?.mean ?? null),
+            ]),
+          ),
+        );
+      }
+      return {
+        grid_id: grid.id,
+        metric,
+        rows: { path: rows, values: table.rowValues },
+        columns: { path: columns, values: table.columnValues },
+        cells: table.cells,
+      };
+    },
+  );
+
+  app.get(
+    '/grids/:id/cells',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: "Every cell of a grid with its run's final metric value and costs",
+        tags: ['grids'],
+        params: GridParams,
+        querystring: CellsQuery,
+        response: { 200: CellsView, ...problemResponses(400, 401, 403, 404, 429) },
       },
     },
     async (request) => {
       const grid = await loadGrid(ctx, request.params.id);
       const metric = request.query.metric ?? grid.metricName;
-      const axes = Object.keys((grid.spec.axes ?? {}) as JsonObject).sort();
-      const groupBy = request.query.group_by ?? axes;
-      const runs = await ctx.db.grids.gridRuns(grid.id);
-      const succeeded = runs.filter((run) => run.status === 'succeeded');
-      const values = await gridFinalValues(ctx.db, grid.id, metric);
-      const groups = new Map<string, { key: Record<string, unknown>; values: number[]; runIds: string[] }>();
-      let withoutValue = 0;
-      for (const run of succeeded) {
-        const value = values.get(run.id);
-        if (value === undefined) {
-          withoutValue++;
-          continue;
-        }
-        const key = Object.fromEntries(groupBy.map((path) => [path, getAtPath(run.spec, path) ?? null]));
-        const id = canonicalJson(key);
-        const group = groups.get(id) ?? { key, values: [], runIds: [] };
-        group.values.push(value);
-        group.runIds.push(run.id);
-        groups.set(id, group);
-      }
+      const cells = await gridCells(ctx.db, grid.id, metric);
       return {
         grid_id: grid.id,
         metric,
-        group_by: groupBy,
-        groups: [...groups.values()].map((group) => ({
-          key: group.key,
-          ...summarize(group.values),
-          run_ids: group.runIds,
+        cells: cells.map((cell) => ({
+          run_id: cell.id,
+          cell_index: cell.cell_index,
+          axis_values: cell.axis_values,
+          seed: cell.seed,
+          status: cell.status,
+          value: cell.value,
+          epoch_seconds: cell.epoch_seconds,
+          peak_memory_bytes: cell.peak_memory_bytes,
+          wall_seconds: cell.wall_seconds,
         })),
-        runs_without_value: withoutValue,
-        runs_not_finished: runs.length - succeeded.length,
       };
     },
   );

@@ -14,9 +14,11 @@ import { z } from 'zod';
 import type { AppContext, RouteOptions } from '../context.js';
 import { requireDataPath } from '../data-roots.js';
 import { withDeadline } from '../deadline.js';
-import { downsampleMinMax } from '../downsample.js';
 import { problemResponses } from '../openapi.js';
 import { notFound, ProblemError } from '../problem.js';
+import { CSV_CONTENT_TYPE, toCsv } from '../queries/csv.js';
+import { metricNames } from '../queries/metric-names.js';
+import { downsampledSeries } from '../queries/series.js';
 import { guardRedis } from '../redis-guard.js';
 import { searchRuns } from '../run-search.js';
 import {
@@ -78,6 +80,21 @@ const MetricsQuery = z.strictObject({
     .optional()
     .meta({ description: 'metric names; default: every metric of the run' }),
   max_points: z.coerce.number().int().min(2).max(100_000).default(2000),
+  format: z
+    .enum(['json', 'csv'])
+    .default('json')
+    .meta({ description: '`csv` answers text/csv with the columns name, step, epoch, value, time' }),
+});
+
+const MetricsView = z.object({
+  run_id: z.string(),
+  series: z.array(
+    z.object({
+      name: z.string(),
+      total_points: z.int().meta({ description: 'points the series has before downsampling' }),
+      points: z.array(MetricPointView),
+    }),
+  ),
 });
 
 async function loadRun(ctx: AppContext, id: string): Promise<Run> {
@@ -231,37 +248,42 @@ export const runRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ct
       schema: {
         summary: "A run's metric series",
         description:
-          'Each series is downsampled to `max_points` by min/max bucketing: the first and last points are kept, ' +
-          'and every bucket keeps its lowest and highest point.',
+          'Each series is downsampled to `max_points` in the database by min/max bucketing: the first and last ' +
+          'points are kept, the steps between them are cut into (max_points − 2) / 2 equal ranges, and each range ' +
+          'keeps its lowest and its highest point (a non-finite value counts as the highest).',
         tags: ['runs'],
         params: RunParams,
         querystring: MetricsQuery,
         response: {
-          200: z.object({
-            run_id: z.string(),
-            series: z.array(
-              z.object({ name: z.string(), total_points: z.int(), points: z.array(MetricPointView) }),
-            ),
-          }),
+          200: {
+            description: 'the series',
+            content: { 'application/json': { schema: MetricsView }, 'text/csv': { schema: z.string() } },
+          },
           ...problemResponses(400, 401, 403, 404, 429),
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const run = await loadRun(ctx, request.params.id);
-      const names =
-        request.query.name ?? (await ctx.db.metrics.latestMetrics(run.id)).map((point) => point.name);
+      const { max_points: maxPoints, format } = request.query;
+      const names = request.query.name ?? (await metricNames(ctx.db, [run.id]));
       const series = await Promise.all(
-        [...new Set(names)].map(async (name) => {
-          const points = await ctx.db.metrics.metricSeries(run.id, name);
-          return {
-            name,
-            total_points: points.length,
-            points: downsampleMinMax(points, request.query.max_points).map(metricPointView),
-          };
-        }),
+        [...new Set(names)].map((name) => downsampledSeries(ctx.db, run.id, name, maxPoints)),
       );
-      return { run_id: run.id, series };
+      const views = series.map((one) => ({
+        name: one.name,
+        total_points: one.totalPoints,
+        points: one.points.map(metricPointView),
+      }));
+      if (format === 'csv') {
+        return reply.type(CSV_CONTENT_TYPE).send(
+          toCsv(
+            ['name', 'step', 'epoch', 'value', 'time'],
+            views.flatMap((one) => one.points.map((p) => [one.name, p.step, p.epoch, p.value, p.time])),
+          ),
+        );
+      }
+      return { run_id: run.id, series: views };
     },
   );
 

@@ -209,6 +209,13 @@ export class RunsRepository {
     return row === null ? null : toRun(row);
   }
 
+  /** The runs with these ids, in the order of `ids`, in one query; ids that do not exist are left out. */
+  async getRuns(ids: readonly string[]): Promise<Run[]> {
+    const rows = await this.prisma.run.findMany({ where: { id: { in: [...ids] } } });
+    const byId = new Map(rows.map((row) => [row.id, toRun(row)]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
   /**
    * Starts a new attempt: status running, attempt + 1, a new fencing token. Records written by earlier
    * attempts after the checkpoint this attempt resumes from are discarded, so that the resumed attempt's
