@@ -53,7 +53,7 @@ export async function groupStats(
 ): Promise<GroupStats[]> {
   const rows = await runSql<GroupRow>(
     db,
-    sql`WITH cells AS (${gridCellsSql(gridId, metric, keyPaths)}),
+    sql`WITH cells AS MATERIALIZED (${gridCellsSql(gridId, metric, keyPaths)}),
       counted AS (SELECT cells.*, CASE WHEN status = 'succeeded' THEN value END AS v FROM cells)
     SELECT key,
       count(v)::int AS n,

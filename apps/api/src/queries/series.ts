@@ -39,6 +39,8 @@ export async function downsampledSeries(
     return { name, totalPoints: rows.length, points: rows.map(toPoint) };
   }
   const buckets = String(Math.floor((maxPoints - 2) / 2));
+  // One pass over the series; the picked steps are then fetched by primary key (= ANY of an array, so that the
+  // planner does not merge-join them against the whole series).
   // Each bucket's first lowest point is min((value, step)) and its first highest max((value, -step)): float8
   // arrays compare element-wise, with NaN above every number, exactly as the reference orders them.
   const rows = await runSql<PointRow & { total: number }>(
@@ -62,7 +64,8 @@ export async function downsampledSeries(
         UNION SELECT (-highest[2])::int FROM buckets WHERE ${buckets}::bigint > 0
       )
       SELECT m.step, m.epoch, m.value, m.time, (SELECT 2 + sum(n) FROM buckets)::int AS total
-      FROM picked JOIN metric_points m ON m.run_id = ${runId}::text AND m.name = ${name}::text AND m.step = picked.step
+      FROM metric_points m
+      WHERE m.run_id = ${runId}::text AND m.name = ${name}::text AND m.step = ANY(ARRAY(SELECT step FROM picked))
       ORDER BY m.step`,
   );
   return {
