@@ -3,7 +3,7 @@
 // (diverged) value counts as missing.
 import type { Database } from '@swavlab/db';
 import { LINEAR_METRICS } from '@swavlab/spec';
-import { runSql, type Sql, sql } from './sql.js';
+import { joinSql, runSql, type Sql, sql } from './sql.js';
 
 export type MetricSource = 'evaluation' | 'training';
 
@@ -21,19 +21,43 @@ export function finalMetricSql(name: string, source: MetricSource = metricSource
   return sql`(SELECT NULLIF(m.value, 'NaN'::float8) FROM metric_points m WHERE m.run_id = runs.id AND m.name = ${name}::text ORDER BY m.step DESC LIMIT 1)`;
 }
 
+function finiteValues(rows: readonly { id: string; value: number | null }[]): Map<string, number> {
+  return new Map(
+    rows
+      .filter((row) => row.value !== null && Number.isFinite(row.value))
+      .map((row) => [row.id, row.value as number]),
+  );
+}
+
 /** Run id → final value of `metric`, for the runs of a grid that have one. */
 export async function gridFinalValues(
   db: Database,
   gridId: string,
   metric: string,
 ): Promise<Map<string, number>> {
-  const rows = await runSql<{ id: string; value: number | null }>(
-    db,
-    sql`SELECT runs.id, ${finalMetricSql(metric)} AS value FROM runs WHERE runs.grid_id = ${gridId}::text`,
+  return finiteValues(
+    await runSql<{ id: string; value: number | null }>(
+      db,
+      sql`SELECT runs.id, ${finalMetricSql(metric)} AS value FROM runs WHERE runs.grid_id = ${gridId}::text`,
+    ),
   );
-  return new Map(
-    rows
-      .filter((row) => row.value !== null && Number.isFinite(row.value))
-      .map((row) => [row.id, row.value as number]),
+}
+
+/** Run id → final value of `metric`, for those of the given runs that have one. */
+export async function runsFinalValues(
+  db: Database,
+  runIds: readonly string[],
+  metric: string,
+): Promise<Map<string, number>> {
+  if (runIds.length === 0) return new Map();
+  const ids = joinSql(
+    runIds.map((id) => sql`${id}::text`),
+    ', ',
+  );
+  return finiteValues(
+    await runSql<{ id: string; value: number | null }>(
+      db,
+      sql`SELECT runs.id, ${finalMetricSql(metric)} AS value FROM runs WHERE runs.id IN (${ids})`,
+    ),
   );
 }

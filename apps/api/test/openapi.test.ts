@@ -46,6 +46,12 @@ describe('GET /openapi.json', () => {
         'POST /v1/runs/{id}/cancel',
         'POST /v1/runs/{id}/retry',
         'POST /v1/grids/{id}/rerun-failed',
+        'POST /v1/regressions',
+        'GET /v1/regressions',
+        'GET /v1/regressions/{id}',
+        'GET /v1/suites/{name}/history',
+        'POST /v1/baselines',
+        'GET /v1/baselines/{name}',
       ].sort(),
     );
   });

@@ -38,6 +38,7 @@ export type SampleSummary = z.output<typeof SampleSummary>;
 
 /** Axis path → value of one cell of the suite; `{}` for a suite without axes. */
 export const SuiteCell = z.record(z.string(), z.unknown());
+export type SuiteCell = z.output<typeof SuiteCell>;
 
 export const MetricComparison = z.object({
   name: z.string(),
