@@ -115,6 +115,8 @@ describe('number formatting of a row', () => {
     expect(formatDelta(loss)).toBe('+0.01 (+0.4%)');
     expect(formatDelta({ ...loss, delta: null })).toBe('-');
     expect(formatDelta({ ...loss, baseline: sample([0, 0, 0]) })).toBe('+0.01');
+    expect(formatDelta({ ...loss, delta: 0 })).toBe('0');
+    expect(formatDelta({ ...knn, delta: 0 })).toBe('0.00 pts');
   });
 
   it('thresholds say what the tolerance means', () => {
@@ -235,8 +237,9 @@ describe('Markdown', () => {
 
   it('escapes cells and prose so that server text cannot break the table or inject HTML', () => {
     expect(escapeCell('a | b\nc')).toBe('a \\| b c');
-    expect(markdown).not.toContain('<b>');
-    expect(markdown).toContain('\\<b\\>');
+    expect(markdown).not.toMatch(/(?<!\\)<\/?b>/);
+    expect(markdown).toContain(`\\<b>"quoted" & 'single'\\</b>`);
+    expect(markdown).toContain('threshold p < 0.05');
     const piped = renderMarkdown(
       view({
         report: {

@@ -175,7 +175,8 @@ once submitted.`,
     );
     if (values.wait !== true) {
       if (json) printJson(created);
-      else printLine(`its verdict: GET /v1/regressions/${created.id} (or run again with --wait)`);
+      else
+        printLine(`its verdict, once the runs have ended: ${client.urlOf(`/v1/regressions/${created.id}`)}`);
       return EXIT.ok;
     }
 

@@ -24,11 +24,14 @@ export function escapeCell(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, ' ').replace(/\|/g, '\\|');
 }
 
-/** Text for running prose: no line breaks, and nothing a renderer would take as markup or HTML. */
+/**
+ * Text for running prose: no line breaks, and nothing a renderer would take as markup or HTML (a `<` only where
+ * it could open a tag, so that `p < 0.05` stays readable in the raw file; GFM ignores intraword underscores).
+ */
 function inline(text: string): string {
   return text
     .replace(/\s*[\r\n]+\s*/g, ' ')
-    .replace(/[\\`*_[\]<>]/g, (char) => `\\${char}`)
+    .replace(/[\\`*[\]]|<(?=[A-Za-z/!?])/g, (char) => `\\${char}`)
     .trim();
 }
 

@@ -37,15 +37,19 @@ function magnitude(name: string, value: number): string {
 }
 
 function signed(name: string, value: number): string {
+  if (value === 0) return magnitude(name, 0);
   return `${value < 0 ? '-' : '+'}${magnitude(name, Math.abs(value))}`;
 }
 
-/** `+12.3 (+4.1%)`, `-2.50 pts`; the relative change is left out where the baseline mean is 0 or missing. */
+/**
+ * `+12.3 (+4.1%)`, `-2.50 pts`, `0`; the relative change is left out for accuracies (already in points), for no
+ * change, and where the baseline mean is 0 or missing.
+ */
 export function formatDelta(row: MetricComparison): string {
   if (row.delta === null) return '-';
   const text = signed(row.name, row.delta);
   const base = row.baseline.mean;
-  if (isAccuracyMetric(row.name) || base === null || base === 0) return text;
+  if (isAccuracyMetric(row.name) || row.delta === 0 || base === null || base === 0) return text;
   const percent = (row.delta / Math.abs(base)) * 100;
   return `${text} (${percent < 0 ? '-' : '+'}${formatNumber(Math.abs(percent))}%)`;
 }
