@@ -101,11 +101,13 @@ describe('swavlab regress', () => {
     expect(suite?.counts.errors).toBeGreaterThan(0);
   }, 120_000);
 
-  it('--promote on the first run creates the baseline; ten runs of the unchanged code then pass', async () => {
+  it('--promote on the first run creates the baseline; ten runs of the unchanged code then pass; --promote adds a version', async () => {
     const first = await regress(['--suite', SUITE, '--baseline', 'main', '--promote', '--commit', 'c0']);
     expect(first.code, explain(first)).toBe(0);
     expect(first.stdout).toContain('verdict: pass');
     expect(first.stdout).toContain('baseline main@1 of suite tiny-synthetic');
+    // Not a terminal: one progress line per change of the counts.
+    expect(first.stdout).toMatch(/tiny-synthetic: [0-3]\/3 runs done .* elapsed \d+s\n/);
 
     // Submitted together so that both worker slots stay busy; each is its own regression with its own runs.
     const results = await Promise.all(
@@ -137,6 +139,11 @@ describe('swavlab regress', () => {
     const markdown = await readFile(join(home, 'pass-10.md'), 'utf8');
     expect(markdown).toContain('**pass**');
     expect(markdown).toContain('baseline `main@1` · commit `c10`');
+
+    // A later pass with --promote becomes the next version of the baseline.
+    const promoted = await regress(['--suite', SUITE, '--baseline', 'main', '--promote', '--commit', 'c11']);
+    expect(promoted.code, explain(promoted)).toBe(0);
+    expect(promoted.stdout).toContain('promoted: baseline main@2 of suite tiny-synthetic');
   }, 240_000);
 
   it('one seed with a statistical tolerance is inconclusive: exit 2, or --inconclusive-exit', async () => {
