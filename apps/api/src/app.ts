@@ -13,6 +13,7 @@ import { Histogram } from './prometheus.js';
 import { adminRoutes } from './routes/admin.js';
 import { baselineRoutes } from './routes/baselines.js';
 import { compareRoutes } from './routes/compare.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { gridRoutes } from './routes/grids.js';
 import { operationsRoutes } from './routes/operations.js';
 import { regressionRoutes } from './routes/regressions.js';
@@ -84,5 +85,6 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(baselineRoutes, { prefix: '/v1', ctx });
   await app.register(operationsRoutes, { ctx, latency });
   await app.register(adminRoutes, { ctx });
+  await app.register(dashboardRoutes);
   return app;
 }

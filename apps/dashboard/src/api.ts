@@ -1,0 +1,65 @@
+// The HTTP client of the dashboard: same-origin JSON requests, RFC 9457 problems turned into ApiError, and the
+// optional bearer token a protected server needs (kept in localStorage, entered on the token prompt).
+import type { ProblemDetail } from './types';
+
+const TOKEN_KEY = 'swavlab.token';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: ProblemDetail,
+  ) {
+    super(problem.detail ?? problem.title ?? `HTTP ${status}`);
+    this.name = 'ApiError';
+  }
+}
+
+export function storedToken(): string | null {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+export function storeToken(token: string | null): void {
+  if (token === null || token === '') localStorage.removeItem(TOKEN_KEY);
+  else localStorage.setItem(TOKEN_KEY, token);
+}
+
+export type QueryValue = string | number | readonly string[] | undefined | null;
+
+/** `path?query`, leaving out empty values; arrays become comma-separated lists. */
+export function apiUrl(path: string, query: Record<string, QueryValue> = {}): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === '') continue;
+    if (Array.isArray(value)) {
+      if (value.length > 0) params.set(name, value.join(','));
+    } else {
+      params.set(name, String(value));
+    }
+  }
+  const text = params.toString();
+  return text === '' ? path : `${path}?${text}`;
+}
+
+export async function getJson<T>(
+  path: string,
+  query: Record<string, QueryValue> = {},
+  signal?: AbortSignal,
+): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  const token = storedToken();
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(apiUrl(path, query), { headers, signal: signal ?? null });
+  const type = response.headers.get('content-type') ?? '';
+  if (!response.ok) {
+    const problem: ProblemDetail = type.includes('json')
+      ? ((await response.json()) as ProblemDetail)
+      : { detail: `${response.status} ${response.statusText}` };
+    throw new ApiError(response.status, problem);
+  }
+  return (await response.json()) as T;
+}
+
+/** Whether a failure is the page going away (an aborted request), which is not worth showing. */
+export function isAbort(error: unknown): boolean {
+  return error instanceof DOMException && error.name === 'AbortError';
+}

@@ -1,0 +1,414 @@
+// One ablation grid: the metric against one axis (lines with error bars over seeds), a heatmap for two axes,
+// parallel coordinates for three or more, cost against accuracy, the ablation table laid out like the paper's
+// (axis values as columns), export links; refreshed while cells finish.
+import { apiUrl, getJson, isAbort } from '../api';
+import { errorBarOption } from '../charts/error-bars';
+import { heatmapOption } from '../charts/heatmap';
+import { parallelOption } from '../charts/parallel';
+import { scatterOption } from '../charts/scatter';
+import { type Child, h, replaceChildren } from '../dom';
+import { bytes, keyLabel, meanStd, shortPath, sortValues, value } from '../format';
+import { hashOf, type Page, replaceQuery } from '../router';
+import type { PageScope } from '../scope';
+import type { Grid, GridCells, GridPivot, GridResults, ResultGroup } from '../types';
+import { chartBox, note, problemBox, section } from '../widgets';
+
+const METRICS = [
+  'knn_top1@20',
+  'knn_top1@200',
+  'linear_top1',
+  'linear_top5',
+  'loss',
+  'prototype_usage',
+  'code_entropy',
+  'images_per_sec',
+];
+const REFRESH_MS = 5000;
+
+/** The key of a group restricted to some paths, as a lookup string. */
+function keyOf(key: Record<string, unknown>, paths: readonly string[]): string {
+  return JSON.stringify(paths.map((path) => key[path] ?? null));
+}
+
+function bestGroup(results: GridResults, goal: 'max' | 'min'): string | null {
+  if (results.best !== undefined)
+    return results.best === null ? null : keyOf(results.best.key, results.group_by);
+  let best: ResultGroup | null = null;
+  for (const group of results.groups) {
+    if (group.mean === null) continue;
+    if (
+      best === null ||
+      best.mean === null ||
+      (goal === 'max' ? group.mean > best.mean : group.mean < best.mean)
+    )
+      best = group;
+  }
+  return best === null ? null : keyOf(best.key, results.group_by);
+}
+
+/** Rows: the combinations of every axis but the last; columns: the last axis's values (as the paper lays out). */
+function ablationTable(results: GridResults, axes: readonly string[], goal: 'max' | 'min'): HTMLElement {
+  if (results.groups.length === 0) return note('No finished cells report this metric yet.');
+  const best = bestGroup(results, goal);
+  const columnPath = axes.at(-1);
+  const rowPaths = axes.slice(0, -1);
+  const columns =
+    columnPath === undefined ? [null] : sortValues(results.groups.map((g) => g.key[columnPath]));
+  const rowKeys = new Map<string, Record<string, unknown>>();
+  for (const group of results.groups) rowKeys.set(keyOf(group.key, rowPaths), group.key);
+  const rows = [...rowKeys.entries()].sort(([, a], [, b]) => {
+    for (const path of rowPaths) {
+      const [x, y] = [a[path], b[path]];
+      const order = typeof x === 'number' && typeof y === 'number' ? x - y : value(x).localeCompare(value(y));
+      if (order !== 0) return order;
+    }
+    return 0;
+  });
+  const byKey = new Map(results.groups.map((group) => [keyOf(group.key, results.group_by), group]));
+  const cellOf = (rowKey: Record<string, unknown>, column: unknown): Child => {
+    const key = { ...rowKey, ...(columnPath === undefined ? {} : { [columnPath]: column }) };
+    const id = keyOf(key, results.group_by);
+    const group = byKey.get(id);
+    if (group === undefined) return '–';
+    const isBest = id === best;
+    return h(
+      'span',
+      { class: isBest ? 'best' : '', data: { n: String(group.n) } },
+      isBest ? '★ ' : '',
+      meanStd(group.mean, group.std),
+      h('span', { class: 'n' }, ` (n=${group.n})`),
+    );
+  };
+  return h(
+    'table',
+    { class: 'ablation', aria: { label: `ablation table of ${results.metric}` } },
+    h(
+      'thead',
+      {},
+      columnPath === undefined
+        ? null
+        : h(
+            'tr',
+            {},
+            h('th', { colspan: Math.max(1, rowPaths.length) }, ''),
+            h('th', { colspan: columns.length, scope: 'colgroup' }, columnPath),
+          ),
+      h(
+        'tr',
+        {},
+        ...(rowPaths.length === 0
+          ? [h('th', { scope: 'col' }, 'metric')]
+          : rowPaths.map((path) => h('th', { scope: 'col' }, path))),
+        ...columns.map((column) =>
+          h('th', { scope: 'col' }, column === null ? results.metric : value(column)),
+        ),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      ...rows.map(([, rowKey]) =>
+        h(
+          'tr',
+          {},
+          ...(rowPaths.length === 0
+            ? [h('th', { scope: 'row' }, results.metric)]
+            : rowPaths.map((path) => h('th', { scope: 'row' }, value(rowKey[path])))),
+          ...columns.map((column) => h('td', {}, cellOf(rowKey, column))),
+        ),
+      ),
+    ),
+    h('caption', {}, `${results.metric}: mean ± sample std over seeds (n runs); ★ best for goal ${goal}`),
+  );
+}
+
+function lineChart(
+  scope: PageScope,
+  host: HTMLElement,
+  results: GridResults,
+  x: string,
+  seriesPath: string | undefined,
+) {
+  const categories = sortValues(results.groups.map((g) => g.key[x]));
+  const lineValues =
+    seriesPath === undefined ? [null] : sortValues(results.groups.map((g) => g.key[seriesPath]));
+  const lines = lineValues.map((lineValue) => ({
+    name: seriesPath === undefined ? results.metric : `${shortPath(seriesPath)}=${value(lineValue)}`,
+    points: categories.map((category) => {
+      const group = results.groups.find(
+        (g) =>
+          JSON.stringify(g.key[x]) === JSON.stringify(category) &&
+          (seriesPath === undefined || JSON.stringify(g.key[seriesPath]) === JSON.stringify(lineValue)),
+      );
+      return group === undefined || group.mean === null
+        ? null
+        : { mean: group.mean, std: group.std, n: group.n };
+    }),
+  }));
+  scope.chart(
+    host,
+    'grid-lines',
+    errorBarOption({
+      title: `${results.metric} vs ${x} (mean ± std over seeds)`,
+      xName: x,
+      categories: categories.map(value),
+      yName: results.metric,
+      lines,
+    }),
+  );
+}
+
+function costCharts(scope: PageScope, hosts: [HTMLElement, HTMLElement], results: GridResults): boolean {
+  const withCosts = results.groups.filter((g) => g.costs !== undefined && g.mean !== null);
+  if (withCosts.length === 0) return false;
+  const points = (pick: (g: ResultGroup) => number | null | undefined) =>
+    withCosts.flatMap((g) => {
+      const x = pick(g);
+      return x === null || x === undefined ? [] : [{ label: keyLabel(g.key), x, y: g.mean as number }];
+    });
+  scope.chart(
+    hosts[0],
+    'grid-cost-time',
+    scatterOption({
+      title: `${results.metric} vs epoch time`,
+      xName: 'epoch seconds (mean)',
+      yName: results.metric,
+      points: points((g) => g.costs?.epoch_seconds_mean),
+    }),
+  );
+  scope.chart(
+    hosts[1],
+    'grid-cost-memory',
+    scatterOption({
+      title: `${results.metric} vs peak memory`,
+      xName: 'peak memory (max)',
+      yName: results.metric,
+      points: points((g) => g.costs?.peak_memory_bytes_max),
+      xFormatter: (v) => bytes(v),
+    }),
+  );
+  return true;
+}
+
+export const gridPage: Page = async (root, route, scope) => {
+  const id = route.segments[1] as string;
+  const base = `/v1/grids/${encodeURIComponent(id)}`;
+  let grid = await getJson<Grid>(base, {}, scope.signal);
+  const axes = Object.keys(grid.spec.axes ?? {}).sort();
+  let metric = route.query.get('metric') ?? grid.metric.name;
+  let x = route.query.get('x') ?? axes[0];
+  if (x !== undefined && !axes.includes(x)) x = axes[0];
+
+  const statusLine = h('p', { class: 'grid-status' });
+  const exports = h('p', { class: 'exports' });
+  const body = h('div', {});
+  const metricSelect = h(
+    'select',
+    {
+      name: 'metric',
+      aria: { label: 'metric' },
+      onchange: () => {
+        metric = metricSelect.value;
+        remember();
+        void load();
+      },
+    },
+    ...[...new Set([grid.metric.name, ...METRICS])].map((m) =>
+      h('option', { value: m, selected: m === metric }, m),
+    ),
+  );
+  const xSelect = h(
+    'select',
+    {
+      name: 'x',
+      aria: { label: 'x axis' },
+      onchange: () => {
+        x = xSelect.value;
+        remember();
+        void load();
+      },
+    },
+    ...axes.map((axis) => h('option', { value: axis, selected: axis === x }, axis)),
+  );
+  const remember = () => replaceQuery(route, { metric, x });
+
+  const renderStatus = () => {
+    const counts = grid.status_counts;
+    const parts = (['succeeded', 'running', 'queued', 'stopping', 'failed', 'canceled'] as const)
+      .filter((s) => counts[s] > 0)
+      .map((s) => `${counts[s]} ${s}`);
+    replaceChildren(
+      statusLine,
+      `${grid.cell_count} cells (${axes.length === 0 ? 'no axes' : axes.join(' × ')}, seeds ${JSON.stringify(grid.spec.seeds ?? [])}): ${parts.join(' · ') || 'none yet'} · goal: ${grid.metric.goal} ${grid.metric.name} · `,
+      h('a', { href: hashOf(['runs'], { grid: id }) }, 'runs of this grid'),
+    );
+  };
+
+  const load = async () => {
+    const query = { metric, group_by: axes };
+    const two = axes.length >= 2;
+    const other = axes.find((axis) => axis !== x);
+    replaceChildren(
+      exports,
+      'Export: ',
+      h(
+        'a',
+        { href: apiUrl(`${base}/results`, { ...query, format: 'csv' }), download: `grid-${id}-results.csv` },
+        'results CSV',
+      ),
+      ' · ',
+      h(
+        'a',
+        {
+          href: apiUrl(`${base}/results`, { ...query, format: 'json' }),
+          download: `grid-${id}-results.json`,
+        },
+        'results JSON',
+      ),
+      two ? ' · ' : null,
+      two
+        ? h(
+            'a',
+            {
+              href: apiUrl(`${base}/pivot`, { metric, rows: axes[0], columns: axes[1], format: 'csv' }),
+              download: `grid-${id}-pivot.csv`,
+            },
+            'pivot CSV',
+          )
+        : null,
+      ' · ',
+      h('a', { href: apiUrl(`${base}/cells`, { metric }), download: `grid-${id}-cells.json` }, 'cells JSON'),
+    );
+    const [results, lineResults, pivot, cells] = await Promise.allSettled([
+      getJson<GridResults>(`${base}/results`, query, scope.signal),
+      x === undefined
+        ? Promise.resolve(null)
+        : getJson<GridResults>(
+            `${base}/results`,
+            { metric, group_by: other === undefined ? [x] : [x, other] },
+            scope.signal,
+          ),
+      two
+        ? getJson<GridPivot>(`${base}/pivot`, { metric, rows: axes[0], columns: axes[1] }, scope.signal)
+        : Promise.resolve(null),
+      axes.length >= 3
+        ? getJson<GridCells>(`${base}/cells`, { metric }, scope.signal)
+        : Promise.resolve(null),
+    ]);
+    if (scope.disposed) return;
+    const failed = (outcome: PromiseSettledResult<unknown>, what: string): HTMLElement | null =>
+      outcome.status === 'rejected' && !isAbort(outcome.reason) ? problemBox(outcome.reason, what) : null;
+
+    const sections: HTMLElement[] = [];
+    // Charts are drawn once their containers are in the document, so that ECharts sees their size.
+    const draws: (() => void)[] = [];
+    if (x !== undefined) {
+      const host = chartBox(true);
+      sections.push(
+        section(
+          `${metric} against one axis`,
+          h('label', {}, 'x axis ', xSelect),
+          failed(lineResults, 'Results') ?? host,
+        ),
+      );
+      const lr = lineResults.status === 'fulfilled' ? lineResults.value : null;
+      if (lr !== null) draws.push(() => lineChart(scope, host, lr, x as string, other));
+    }
+    if (two) {
+      const host = chartBox(true);
+      sections.push(section(`Heatmap: ${axes[0]} × ${axes[1]}`, failed(pivot, 'Pivot') ?? host));
+      if (pivot.status === 'fulfilled' && pivot.value !== null) {
+        const p = pivot.value;
+        draws.push(() =>
+          scope.chart(
+            host,
+            'grid-heatmap',
+            heatmapOption({
+              title: `${metric} (mean ± std, n)`,
+              rowName: p.rows.path,
+              rows: p.rows.values.map(value),
+              columnName: p.columns.path,
+              columns: p.columns.values.map(value),
+              cells: p.cells,
+            }),
+          ),
+        );
+      }
+    }
+    if (axes.length >= 3) {
+      const host = chartBox(true);
+      sections.push(section('Parallel coordinates (one line per run)', failed(cells, 'Cells') ?? host));
+      if (cells.status === 'fulfilled' && cells.value !== null) {
+        const withValue = cells.value.cells.filter((cell) => cell.value !== null);
+        const axisValues = axes.map((axis) => ({
+          name: axis,
+          values: sortValues(cells.value?.cells.map((c) => c.axis_values[axis]) ?? []).map(value),
+        }));
+        draws.push(() =>
+          scope.chart(
+            host,
+            'grid-parallel',
+            parallelOption({
+              title: `${metric} by ${axes.length} axes`,
+              axes: axisValues,
+              metric,
+              rows: withValue.map((cell) => ({
+                values: axes.map((axis) => value(cell.axis_values[axis])),
+                metric: cell.value as number,
+              })),
+            }),
+          ),
+        );
+      }
+    }
+    if (results.status === 'fulfilled') {
+      const r = results.value;
+      const hosts: [HTMLDivElement, HTMLDivElement] = [chartBox(), chartBox()];
+      const costSection = section('Cost against accuracy', h('div', { class: 'chart-grid' }, ...hosts));
+      sections.push(costSection);
+      sections.push(
+        section(
+          `Ablation table: ${metric}`,
+          ablationTable(r, axes, r.goal ?? grid.metric.goal),
+          note(
+            `${r.runs_not_finished} cell(s) not finished; ${r.runs_without_value} finished without ${metric}.`,
+          ),
+        ),
+      );
+      replaceChildren(body, ...sections);
+      for (const draw of draws) draw();
+      if (!costCharts(scope, hosts, r))
+        replaceChildren(
+          costSection,
+          h('h2', {}, 'Cost against accuracy'),
+          note('No cost figures (epoch seconds, peak memory) yet.'),
+        );
+    } else {
+      sections.push(failed(results, 'Results') ?? h('div', {}));
+      replaceChildren(body, ...sections);
+      for (const draw of draws) draw();
+    }
+  };
+
+  renderStatus();
+  root.append(
+    h('h1', {}, `Grid ${grid.name}`),
+    statusLine,
+    h('div', { class: 'toolbar' }, h('label', {}, 'metric ', metricSelect), exports),
+    body,
+  );
+  await load();
+  scope.every(REFRESH_MS, async () => {
+    try {
+      const next = await getJson<Grid>(base, {}, scope.signal);
+      const changed = JSON.stringify(next.status_counts) !== JSON.stringify(grid.status_counts);
+      grid = next;
+      if (changed) {
+        renderStatus();
+        await load();
+      }
+    } catch (error) {
+      if (!isAbort(error)) console.warn('refresh failed', error);
+    }
+  });
+};

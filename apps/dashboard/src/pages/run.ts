@@ -1,0 +1,304 @@
+// One run: status and progress, collapse warnings (prominent), the error with its traceback, training curves,
+// evaluations, final metrics, checkpoints with sha256 and the spec. Live over SSE (GET /v1/runs/{id}/events);
+// with a stored token, whose header EventSource cannot send, by polling instead.
+import { getJson, isAbort, storedToken } from '../api';
+import { curvesOption } from '../charts/curves';
+import { h, replaceChildren } from '../dom';
+import { bytes, dateTime, duration, num } from '../format';
+import { hashOf, type Page } from '../router';
+import type { PageScope } from '../scope';
+import type {
+  Checkpoint,
+  MetricsEvent,
+  RunDetail,
+  RunMetrics,
+  RunProgress,
+  RunStatus,
+  StatusEvent,
+} from '../types';
+import { chartBox, facts, metricValue, note, progressView, section, statusBadge, table } from '../widgets';
+
+export const CURVE_METRICS = ['loss', 'lr', 'prototype_usage', 'code_entropy', 'images_per_sec'] as const;
+const COLLAPSE_METRIC = 'collapse_warning';
+const MAX_POINTS = 2000;
+const TERMINAL: readonly RunStatus[] = ['succeeded', 'failed', 'canceled'];
+/** Polling period when a token rules out EventSource, and the least time between detail refreshes. */
+const REFRESH_MS = 5000;
+
+interface CollapseNote {
+  epoch: number | null;
+  step: number;
+  message: string | null;
+  advice: string[];
+}
+
+/** The run's collapse warnings: the messages in final_metrics.warnings, else the steps of the metric points. */
+function collapseNotes(detail: RunDetail, steps: readonly number[]): CollapseNote[] {
+  const stored = detail.final_metrics?.warnings;
+  if (Array.isArray(stored) && stored.length > 0) {
+    return stored.map((warning) => {
+      const w = warning as Record<string, unknown>;
+      return {
+        epoch: typeof w.epoch === 'number' ? w.epoch : null,
+        step: typeof w.step === 'number' ? w.step : 0,
+        message: typeof w.message === 'string' ? w.message : null,
+        advice: Array.isArray(w.advice) ? w.advice.map(String) : [],
+      };
+    });
+  }
+  return steps.map((step) => ({ epoch: null, step, message: null, advice: [] }));
+}
+
+export const runPage: Page = async (root, route, scope) => {
+  const id = route.segments[1] as string;
+  const base = `/v1/runs/${encodeURIComponent(id)}`;
+  const series = new Map<string, [number, number | null][]>();
+
+  const header = h('div', { class: 'run-header' });
+  const warnings = h('div', { class: 'warnings' });
+  const errorHost = h('div', {});
+  const chartHosts = new Map(CURVE_METRICS.map((name) => [name, chartBox()]));
+  const evaluationsHost = h('div', {});
+  const finalHost = h('div', {});
+  const checkpointsHost = h('div', {});
+  const specHost = h('pre', { class: 'spec' });
+  // Set by the first loadDetail, which completes before anything reads it.
+  let detail!: RunDetail;
+
+  const loadDetail = async () => {
+    const [d, checkpoints] = await Promise.all([
+      getJson<RunDetail>(base, {}, scope.signal),
+      getJson<{ checkpoints: Checkpoint[] }>(`${base}/checkpoints`, {}, scope.signal),
+    ]);
+    detail = d;
+    renderDetail(checkpoints.checkpoints);
+  };
+
+  const renderHeader = (status: RunStatus, progress: RunProgress) => {
+    replaceChildren(
+      header,
+      h('h1', {}, detail.name ?? detail.id),
+      h(
+        'p',
+        { class: 'run-facts' },
+        statusBadge(status),
+        ' ',
+        progressView(progress, status),
+        ` · seed ${detail.seed} · attempt ${detail.attempt} · ${detail.device ?? 'no device yet'}`,
+        detail.grid_id === null
+          ? null
+          : h('span', {}, ' · ', h('a', { href: hashOf(['grids', detail.grid_id]) }, 'grid')),
+        ` · id `,
+        h('code', {}, detail.id),
+      ),
+    );
+  };
+
+  const renderWarnings = () => {
+    const notes = collapseNotes(
+      detail,
+      (series.get(COLLAPSE_METRIC) ?? []).map(([step]) => step),
+    );
+    replaceChildren(
+      warnings,
+      ...notes.map((warning) =>
+        h(
+          'div',
+          { class: 'collapse-warning', role: 'alert', data: { step: String(warning.step) } },
+          h('strong', {}, '⚠ Collapse warning'),
+          ` at step ${warning.step}${warning.epoch === null ? '' : ` (epoch ${warning.epoch})`}: `,
+          warning.message ?? 'the representations may be collapsing (few prototypes in use).',
+          warning.advice.length > 0 ? h('ul', {}, ...warning.advice.map((a) => h('li', {}, a))) : null,
+        ),
+      ),
+    );
+  };
+
+  const renderDetail = (checkpoints: Checkpoint[]) => {
+    renderHeader(detail.status, detail.progress);
+    renderWarnings();
+    replaceChildren(
+      errorHost,
+      detail.error === null
+        ? null
+        : section(
+            'Error',
+            h(
+              'div',
+              { class: 'run-error', role: 'alert' },
+              h('p', {}, h('strong', {}, `${detail.error.kind}: `), detail.error.message),
+              detail.error.traceback ? h('pre', { class: 'traceback' }, detail.error.traceback) : null,
+            ),
+          ),
+    );
+    replaceChildren(
+      evaluationsHost,
+      detail.evaluations.length === 0
+        ? note('No evaluations yet.')
+        : table(
+            ['metric', 'value', 'split', 'epoch', 'step', 'at'],
+            detail.evaluations.map((e) => [
+              e.name,
+              num(e.value),
+              e.split,
+              String(e.epoch),
+              String(e.step),
+              dateTime(e.created_at),
+            ]),
+            'evaluations',
+          ),
+    );
+    const finals = Object.entries(detail.final_metrics ?? {}).filter(([name]) => name !== 'warnings');
+    const latest = Object.entries(detail.last_metrics).filter(([name]) => name !== COLLAPSE_METRIC);
+    replaceChildren(
+      finalHost,
+      finals.length > 0
+        ? facts(
+            finals.map(([name, v]) => [
+              name,
+              name === 'peak_memory_bytes' && typeof v === 'number' ? bytes(v) : metricValue(v),
+            ]),
+            'final metrics',
+          )
+        : latest.length > 0
+          ? facts(
+              latest.map(([name, point]) => [`${name} (step ${point.step})`, num(point.value)]),
+              'latest metrics',
+            )
+          : note('No metrics yet.'),
+      facts(
+        [
+          ['created', dateTime(detail.timings.created_at)],
+          ['started', dateTime(detail.timings.started_at)],
+          ['finished', dateTime(detail.timings.finished_at)],
+          ['duration', duration(detail.timings.duration_seconds)],
+          ['worker', detail.worker_host ?? '–'],
+          ['spec hash', h('code', {}, detail.spec_hash)],
+        ],
+        'timings',
+      ),
+    );
+    replaceChildren(
+      checkpointsHost,
+      checkpoints.length === 0
+        ? note('No checkpoints yet.')
+        : table(
+            ['epoch', 'step', 'sha256', 'size', 'attempt', 'path', 'saved'],
+            checkpoints.map((c) => [
+              String(c.epoch),
+              String(c.step),
+              h('code', { class: 'sha' }, c.sha256),
+              bytes(c.bytes),
+              String(c.attempt),
+              h('code', {}, c.path),
+              dateTime(c.created_at),
+            ]),
+            'checkpoints',
+          ),
+    );
+    specHost.textContent = JSON.stringify(detail.spec, null, 2);
+  };
+
+  const drawCharts = () => {
+    const marks = (series.get(COLLAPSE_METRIC) ?? []).map(([step]) => ({ step, label: 'collapse warning' }));
+    for (const name of CURVE_METRICS) {
+      const points = series.get(name) ?? [];
+      const option = curvesOption([{ name, points }], {
+        title: points.length === 0 ? `${name} (no points yet)` : name,
+        marks: name === 'loss' ? marks : [],
+      });
+      scope.chart(chartHosts.get(name) as HTMLElement, `run-${name}`, option);
+    }
+  };
+
+  const loadSeries = async () => {
+    const metrics = await getJson<RunMetrics>(
+      `${base}/metrics`,
+      { name: [...CURVE_METRICS, COLLAPSE_METRIC], max_points: MAX_POINTS },
+      scope.signal,
+    );
+    series.clear();
+    for (const s of metrics.series)
+      series.set(
+        s.name,
+        s.points.map((p) => [p.step, p.value]),
+      );
+  };
+
+  await Promise.all([loadDetail(), loadSeries()]);
+  root.append(
+    header,
+    warnings,
+    errorHost,
+    section('Training curves', h('div', { class: 'chart-grid' }, ...chartHosts.values())),
+    section('Evaluations', evaluationsHost),
+    section('Metrics and timings', finalHost),
+    section('Checkpoints', checkpointsHost),
+    section('Spec', specHost),
+  );
+  drawCharts();
+  if (!TERMINAL.includes(detail.status))
+    follow(scope, base, { series, loadDetail, loadSeries, drawCharts, renderWarnings, renderHeader });
+};
+
+interface LiveView {
+  series: Map<string, [number, number | null][]>;
+  loadDetail(): Promise<void>;
+  loadSeries(): Promise<void>;
+  drawCharts(): void;
+  renderWarnings(): void;
+  renderHeader(status: RunStatus, progress: RunProgress): void;
+}
+
+/** Keeps the page current until the run ends: SSE without a token, polling with one. */
+function follow(scope: PageScope, base: string, view: LiveView): void {
+  const refresh = async () => {
+    try {
+      await view.loadDetail();
+    } catch (error) {
+      if (!isAbort(error)) console.warn('refresh failed', error);
+    }
+  };
+  if (storedToken() !== null) {
+    scope.every(REFRESH_MS, async () => {
+      await Promise.all([refresh(), view.loadSeries().then(view.drawCharts)]);
+    });
+    return;
+  }
+  const source = new EventSource(`${base}/events`);
+  scope.onDispose(() => source.close());
+  let status: RunStatus | null = null;
+  let lastRefresh = Date.now();
+  source.addEventListener('metrics', (event) => {
+    const { points } = JSON.parse((event as MessageEvent<string>).data) as MetricsEvent;
+    for (const point of points) {
+      const list = view.series.get(point.name) ?? [];
+      const last = list.at(-1);
+      if (last === undefined || point.step > last[0]) list.push([point.step, point.value]);
+      view.series.set(point.name, list);
+    }
+    view.drawCharts();
+    if (points.some((p) => p.name === COLLAPSE_METRIC)) view.renderWarnings();
+  });
+  source.addEventListener('progress', (event) => {
+    const progress = JSON.parse((event as MessageEvent<string>).data) as RunProgress;
+    if (status !== null) view.renderHeader(status, progress);
+    // Evaluations and checkpoints have no event of their own: fetch them now and then while the run goes.
+    if (Date.now() - lastRefresh >= REFRESH_MS) {
+      lastRefresh = Date.now();
+      void refresh();
+    }
+  });
+  source.addEventListener('run', (event) => {
+    status = (JSON.parse((event as MessageEvent<string>).data) as { status: RunStatus }).status;
+  });
+  source.addEventListener('status', (event) => {
+    status = (JSON.parse((event as MessageEvent<string>).data) as StatusEvent).status;
+    void refresh();
+  });
+  source.addEventListener('end', () => {
+    // The server closes the stream after the run ended; without close() EventSource would reconnect.
+    source.close();
+    void refresh();
+  });
+}

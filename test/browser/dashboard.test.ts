@@ -1,0 +1,325 @@
+// The dashboard in Debian's Chromium against the API in-process on a seeded PostgreSQL database: every page loads without
+// console errors, charts hold the expected series and points, filters and search change the runs table, live
+// progress and metric points arrive, and each page is saved as a screenshot under test/browser/artifacts/.
+import type { Run } from '@swavlab/db';
+import Fastify from 'fastify';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardRoutes } from '../../apps/api/src/routes/dashboard.js';
+import {
+  CURVES,
+  captureErrors,
+  chartSeries,
+  curvePoints,
+  ensureDashboardBuilt,
+  launchChromium,
+  postJson,
+  record,
+  type Stack,
+  screenshot,
+  startStack,
+  tinySpec,
+} from './helpers.js';
+
+const PROTOTYPES = [30, 60, 90];
+const ITERATIONS = [1, 3];
+const SEEDS = [1, 2, 3];
+
+/** The k-NN accuracy a grid cell reports: best at 90 prototypes and 3 iterations. */
+function knnOf(prototypes: number, iterations: number, seed: number): number {
+  return 0.3 + prototypes / 1000 + iterations / 100 + seed / 1000;
+}
+
+interface Seeded {
+  grid: string;
+  grid3: string;
+  gridRuns: Run[];
+  failed: Run;
+  live: Run;
+  liveToken: string;
+  collapsed: Run;
+}
+
+let stack: Stack;
+let browser: Browser;
+let seeded: Seeded;
+
+async function submitRun(seed: number, name: string): Promise<Run> {
+  const { id } = await postJson<{ id: string }>(`${stack.url}/v1/runs`, { ...tinySpec(), seed, name });
+  return (await stack.db.runs.getRun(id)) as Run;
+}
+
+async function seed(): Promise<Seeded> {
+  const grid = await postJson<{ id: string; runs: { run_ids: string[] } }>(`${stack.url}/v1/grids`, {
+    name: 'prototypes-x-iterations',
+    base: tinySpec(),
+    axes: { 'swav.prototypes': PROTOTYPES, 'swav.sinkhorn_iterations': ITERATIONS },
+    seeds: SEEDS,
+    metric: { name: 'knn_top1@20', goal: 'max' },
+  });
+  const gridRuns: Run[] = [];
+  for (const id of grid.runs.run_ids) {
+    const run = (await stack.db.runs.getRun(id)) as Run;
+    const prototypes = run.axisValues?.['swav.prototypes'] as number;
+    const iterations = run.axisValues?.['swav.sinkhorn_iterations'] as number;
+    await record(stack.db, run, {
+      steps: 20,
+      knn: knnOf(prototypes, iterations, run.seed),
+      epochSeconds: prototypes / 10 + iterations,
+      peakMemoryBytes: prototypes * 1_000_000,
+      outcome: 'succeeded',
+    });
+    gridRuns.push(run);
+  }
+  const grid3 = await postJson<{ id: string; runs: { run_ids: string[] } }>(`${stack.url}/v1/grids`, {
+    name: 'three-axes',
+    base: tinySpec(),
+    axes: { 'swav.prototypes': [30, 60], 'swav.epsilon': [0.03, 0.05], 'swav.temperature': [0.1, 0.2] },
+    seeds: [7],
+    metric: { name: 'knn_top1@20', goal: 'max' },
+  });
+  for (const [i, id] of grid3.runs.run_ids.entries()) {
+    await record(stack.db, (await stack.db.runs.getRun(id)) as Run, {
+      steps: 5,
+      knn: 0.4 + i / 100,
+      epochSeconds: 2,
+      peakMemoryBytes: 1e8,
+      outcome: 'succeeded',
+    });
+  }
+  const failed = await submitRun(100, 'diverged-run');
+  await record(stack.db, failed, { steps: 5, outcome: 'failed' });
+  const live = await submitRun(101, 'live-run');
+  const liveToken = await record(stack.db, live, { steps: 12, outcome: 'running' });
+  const collapsed = await submitRun(102, 'collapsed-run');
+  await record(stack.db, collapsed, { steps: 10, collapseAtStep: 6, knn: 0.1, outcome: 'succeeded' });
+  await submitRun(103, 'queued-run');
+  return { grid: grid.id, grid3: grid3.id, gridRuns, failed, live, liveToken, collapsed };
+}
+
+/** A new page that records its console errors; the test asserts there were none. */
+async function open(hash: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = captureErrors(page);
+  await page.goto(`${stack.url}/${hash}`);
+  return { page, errors };
+}
+
+async function rowCount(page: Page): Promise<number> {
+  return page.locator('table.runs tbody tr').count();
+}
+
+beforeAll(async () => {
+  // The server routes the files of dist that exist when it starts, so the build comes first.
+  await ensureDashboardBuilt();
+  [stack, browser] = await Promise.all([startStack(), launchChromium()]);
+  seeded = await seed();
+});
+
+afterAll(async () => {
+  // Pages first: an open event stream would hold the server's close.
+  await browser?.close();
+  await stack?.close();
+});
+
+describe('serving', () => {
+  it('serves index.html at / and hashed assets under /assets/, and leaves API paths alone', async () => {
+    const index = await fetch(`${stack.url}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await index.text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(`${stack.url}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    const missing = await fetch(`${stack.url}/v1/no-such-thing`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
+  it('says to run npm run build when the dashboard has not been built', async () => {
+    const app = Fastify();
+    await app.register(dashboardRoutes, { root: '/nonexistent/swavlab-dashboard' });
+    const response = await app.inject({ method: 'GET', url: '/' });
+    await app.close();
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('npm run build');
+  });
+});
+
+describe('runs table', () => {
+  it('lists, filters by status, searches, reports a bad query inline, sorts and shows live progress', async () => {
+    const { page, errors } = await open('#/runs');
+    await expect.poll(() => rowCount(page)).toBe(30);
+
+    await page.getByRole('checkbox', { name: 'failed' }).check();
+    await expect.poll(() => rowCount(page)).toBe(1);
+    expect(await page.locator('table.runs tbody tr').getAttribute('data-run-id')).toBe(seeded.failed.id);
+    await page.getByRole('checkbox', { name: 'failed' }).uncheck();
+    await expect.poll(() => rowCount(page)).toBe(30);
+
+    const search = page.getByRole('searchbox', { name: 'search expression' });
+    await search.fill('swav.prototypes = 90');
+    await search.press('Enter');
+    await expect.poll(() => rowCount(page)).toBe(PROTOTYPES.length && ITERATIONS.length * SEEDS.length);
+    expect(page.url()).toContain('q=swav.prototypes');
+
+    await search.fill('swav.prototypes >');
+    await search.press('Enter');
+    const problem = page.locator('.search-error .problem');
+    await expect.poll(() => problem.count()).toBe(1);
+    expect(await problem.locator('li code').first().textContent()).toBe('q');
+    expect(await page.locator('.empty').textContent()).toContain('No runs');
+
+    await search.fill('');
+    await search.press('Enter');
+    await expect.poll(() => rowCount(page)).toBe(30);
+    const firstSeed = () =>
+      page.locator('table.runs tbody tr').first().locator('td[data-column="seed"]').textContent();
+    await page.locator('button[data-sort="seed"]').click();
+    expect(await firstSeed()).toBe('1');
+    await page.locator('button[data-sort="seed"]').click();
+    expect(await firstSeed()).toBe('103');
+
+    const liveProgress = page.locator(`tr[data-run-id="${seeded.live.id}"] .progress-text`);
+    expect(await liveProgress.textContent()).toContain('step 11/24');
+    await stack.db.runs.updateProgress(seeded.live.id, seeded.liveToken, { epoch: 1, step: 17 });
+    await expect.poll(() => liveProgress.textContent(), { timeout: 10_000 }).toContain('step 17/24');
+
+    await screenshot(page, 'runs.png');
+    // Chromium logs every 4xx response; the 400 of the bad query is the one expected.
+    expect(
+      errors.filter((e) => !e.includes('status of 400') || !e.includes('q=swav.prototypes+%3E')),
+    ).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('run page', () => {
+  it('draws the five curves, lists checkpoints and the spec, and takes new points over SSE', async () => {
+    const { page, errors } = await open(`#/runs/${seeded.live.id}`);
+    for (const name of CURVES) {
+      const [series] = await chartSeries(page, `run-${name}`);
+      expect(series, name).toMatchObject({ type: 'line', name, points: 12 });
+    }
+    expect(await page.locator('table[aria-label="checkpoints"] code.sha').textContent()).toBe(
+      'ab'.repeat(32),
+    );
+    expect(await page.locator('pre.spec').textContent()).toContain('"prototypes": 30');
+
+    await stack.db.metrics.appendMetrics(seeded.live.id, seeded.liveToken, curvePoints(12, 14));
+    await expect
+      .poll(async () => (await chartSeries(page, 'run-loss'))[0]?.points, { timeout: 10_000 })
+      .toBe(14);
+    expect((await chartSeries(page, 'run-images_per_sec'))[0]?.points).toBe(14);
+
+    expect(await page.locator('.collapse-warning').count()).toBe(0);
+    await stack.db.metrics.appendMetrics(seeded.live.id, seeded.liveToken, [
+      { name: 'collapse_warning', step: 13, epoch: 1, value: 1 },
+    ]);
+    await expect.poll(() => page.locator('.collapse-warning').count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.locator('.collapse-warning').textContent()).toContain('step 13');
+
+    await screenshot(page, 'run-live.png');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a failed run with its error and traceback, and a collapse warning with its message', async () => {
+    const failed = await open(`#/runs/${seeded.failed.id}`);
+    const error = failed.page.locator('.run-error');
+    await error.waitFor();
+    expect(await error.textContent()).toContain('diverged: loss became NaN at step 4');
+    expect(await error.locator('pre.traceback').textContent()).toContain('FloatingPointError: nan loss');
+    expect(await failed.page.locator('.status').first().textContent()).toBe('✗ failed');
+    await screenshot(failed.page, 'run-failed.png');
+    expect(failed.errors).toEqual([]);
+    await failed.page.close();
+
+    const collapsed = await open(`#/runs/${seeded.collapsed.id}`);
+    const warning = collapsed.page.locator('.collapse-warning');
+    await warning.waitFor();
+    expect(await warning.textContent()).toContain('prototype usage fell to 1 of 30');
+    expect(await warning.textContent()).toContain('freeze the prototypes longer');
+    await chartSeries(collapsed.page, 'run-loss');
+    await screenshot(collapsed.page, 'run-collapse.png');
+    expect(collapsed.errors).toEqual([]);
+    await collapsed.page.close();
+  });
+});
+
+describe('grid page', () => {
+  it('plots a 3 × 2 × 3-seed grid: error-bar lines, heatmap, cost charts and the ablation table', async () => {
+    const { page, errors } = await open(`#/grids/${seeded.grid}`);
+    const lines = await chartSeries(page, 'grid-lines');
+    expect(lines.filter((s) => s.type === 'line').map((s) => [s.name, s.points])).toEqual([
+      ['sinkhorn_iterations=1', 3],
+      ['sinkhorn_iterations=3', 3],
+    ]);
+    expect(lines.filter((s) => s.type === 'custom').map((s) => s.points)).toEqual([3, 3]);
+    expect(await chartSeries(page, 'grid-heatmap')).toEqual([
+      expect.objectContaining({ type: 'heatmap', points: 6 }),
+    ]);
+    expect((await chartSeries(page, 'grid-cost-time'))[0]?.points).toBe(6);
+    expect((await chartSeries(page, 'grid-cost-memory'))[0]?.points).toBe(6);
+
+    const table = page.locator('table.ablation');
+    expect(await table.locator('tbody tr').count()).toBe(PROTOTYPES.length);
+    expect(await table.locator('thead tr').last().locator('th').allTextContents()).toEqual([
+      'swav.prototypes',
+      '1',
+      '3',
+    ]);
+    expect(await table.locator('span[data-n="3"]').count()).toBe(6);
+    const best = table.locator('.best');
+    expect(await best.count()).toBe(1);
+    const mean = SEEDS.reduce((sum, s) => sum + knnOf(90, 3, s), 0) / SEEDS.length;
+    expect(await best.textContent()).toContain(`★ ${Number(mean.toPrecision(4))}`);
+    expect(await table.locator('tbody tr').last().locator('td').last().locator('.best').count()).toBe(1);
+
+    const csv = await page.getByRole('link', { name: 'results CSV' }).getAttribute('href');
+    const exported = await fetch(`${stack.url}${csv}`);
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect((await exported.text()).trim().split('\n')).toHaveLength(7);
+
+    await screenshot(page, 'grid.png');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('draws parallel coordinates for three axes', async () => {
+    const { page, errors } = await open(`#/grids/${seeded.grid3}`);
+    expect(await chartSeries(page, 'grid-parallel')).toEqual([
+      expect.objectContaining({ type: 'parallel', points: 8 }),
+    ]);
+    expect(await page.locator('table.ablation tbody tr').count()).toBe(4);
+    await screenshot(page, 'grid-parallel.png');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('compare page', () => {
+  it('shows the differing spec paths and overlays the loss curves', async () => {
+    const runs = seeded.gridRuns.slice(0, 3);
+    const { page, errors } = await open(`#/compare?ids=${runs.map((r) => r.id).join(',')}`);
+    const loss = await chartSeries(page, 'compare-loss');
+    expect(loss.map((s) => s.points)).toEqual([20, 20, 20]);
+    const paths = await page
+      .locator('table[aria-label="spec differences"] tbody tr')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-path')));
+    const expected = ['seed', 'swav.prototypes', 'swav.sinkhorn_iterations'].filter(
+      (path) =>
+        new Set(runs.map((r) => JSON.stringify(path === 'seed' ? r.seed : r.axisValues?.[path]))).size > 1,
+    );
+    expect(paths.sort()).toEqual(expected);
+    expect(await page.locator('table[aria-label="evaluations"] tbody tr th').allTextContents()).toContain(
+      'knn_top1@20',
+    );
+    await screenshot(page, 'compare.png');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
