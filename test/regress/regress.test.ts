@@ -2,10 +2,12 @@
 // runs): the example CI suite passes ten times on unchanged code, a planted trainer bug fails with exit code 1 and
 // a report naming the metric and the delta, one seed with a statistical tolerance is inconclusive, and the JUnit
 // files parse with the right counts.
+import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CLI_BIN,
   type CliResult,
   cliEnv,
   ensureCliBuilt,
@@ -145,6 +147,35 @@ describe('swavlab regress', () => {
     expect(promoted.code, explain(promoted)).toBe(0);
     expect(promoted.stdout).toContain('promoted: baseline main@2 of suite tiny-synthetic');
   }, 240_000);
+
+  it('Ctrl-C stops waiting (exit 130) and leaves the regression running', async () => {
+    const child = spawn(
+      process.execPath,
+      [CLI_BIN, 'regress', '--wait', '--suite', SUITE, '--baseline', 'main'],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await expect.poll(() => out, { timeout: 30_000 }).toMatch(/runs done/);
+    child.kill('SIGINT');
+    expect(await exited, `${out}\n${err}`).toBe(130);
+    const id = /regression (\S+): suite/.exec(out)?.[1];
+    expect(err).toContain(`stopped waiting; regression ${id} goes on`);
+    const view = (await (await fetch(`${env.SWAVLAB_URL}/v1/regressions/${id}`)).json()) as {
+      progress: { total: number };
+    };
+    expect(view.progress.total).toBe(3);
+  }, 60_000);
 
   it('one seed with a statistical tolerance is inconclusive: exit 2, or --inconclusive-exit', async () => {
     const suite = JSON.parse(await readFile(SUITE, 'utf8')) as Record<string, unknown>;
