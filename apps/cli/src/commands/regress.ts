@@ -116,7 +116,7 @@ export const regressCommand: Command = {
 
 Submits the regression suite in FILE (JSON: {"name", "spec", "axes", "seeds", "metrics": [{"name",
 "direction": "max"|"min", "tolerance": {"kind": "absolute"|"relative"|"statistical", ...}}]}) as fresh
-candidate runs, compared against version NAME of the suite's baseline once they have all ended.
+candidate runs, compared with the latest version of the suite's baseline NAME once they have all ended.
 
 Options:
   --suite FILE             the suite file (validated locally first)
