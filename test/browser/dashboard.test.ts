@@ -24,6 +24,8 @@ import {
 const PROTOTYPES = [30, 60, 90];
 const ITERATIONS = [1, 3];
 const SEEDS = [1, 2, 3];
+/** Seeded runs: the 3 × 2 × 3 grid, the 2 × 2 × 2 grid, four single runs, two regressions of three seeds. */
+const TOTAL_RUNS = 18 + 8 + 4 + 6;
 
 /** The k-NN accuracy a grid cell reports: best at 90 prototypes and 3 iterations. */
 function knnOf(prototypes: number, iterations: number, seed: number): number {
@@ -31,6 +33,8 @@ function knnOf(prototypes: number, iterations: number, seed: number): number {
 }
 
 interface Seeded {
+  /** Regressions of one suite: the first promoted to the baseline (pass), the second a planted regression. */
+  regressions: string[];
   grid: string;
   grid3: string;
   gridRuns: Run[];
@@ -47,6 +51,34 @@ let seeded: Seeded;
 async function submitRun(seed: number, name: string): Promise<Run> {
   const { id } = await postJson<{ id: string }>(`${stack.url}/v1/runs`, { ...tinySpec(), seed, name });
   return (await stack.db.runs.getRun(id)) as Run;
+}
+
+const SUITE = {
+  name: 'tiny-synthetic',
+  spec: tinySpec(),
+  seeds: SEEDS,
+  metrics: [
+    { name: 'knn_top1@20', direction: 'max', tolerance: { kind: 'absolute', value: 0.02 } },
+    { name: 'loss', direction: 'min', tolerance: { kind: 'relative', value: 0.05 } },
+  ],
+};
+
+/** A regression of SUITE at `commit` whose candidate runs all end with k-NN accuracy around `knn`. */
+async function regression(commit: string, knn: number): Promise<string> {
+  const created = await postJson<{ id: string; candidate_run_ids: string[] }>(`${stack.url}/v1/regressions`, {
+    suite: SUITE,
+    baseline: 'main',
+    commit,
+    branch: 'main',
+    promote_if_missing: true,
+  });
+  for (const [i, id] of created.candidate_run_ids.entries()) {
+    const run = (await stack.db.runs.getRun(id)) as Run;
+    await record(stack.db, run, { steps: 5, knn: knn + i / 1000, outcome: 'succeeded' });
+  }
+  const settled = await fetch(`${stack.url}/v1/regressions/${created.id}`);
+  expect(settled.status).toBe(200);
+  return created.id;
 }
 
 async function seed(): Promise<Seeded> {
@@ -94,7 +126,8 @@ async function seed(): Promise<Seeded> {
   const collapsed = await submitRun(102, 'collapsed-run');
   await record(stack.db, collapsed, { steps: 10, collapseAtStep: 6, knn: 0.1, outcome: 'succeeded' });
   await submitRun(103, 'queued-run');
-  return { grid: grid.id, grid3: grid3.id, gridRuns, failed, live, liveToken, collapsed };
+  const regressions = [await regression('a'.repeat(40), 0.5), await regression('b'.repeat(40), 0.4)];
+  return { regressions, grid: grid.id, grid3: grid3.id, gridRuns, failed, live, liveToken, collapsed };
 }
 
 /** A new page that records its console errors; the test asserts there were none. */
@@ -151,18 +184,18 @@ describe('serving', () => {
 describe('runs table', () => {
   it('lists, filters by status, searches, reports a bad query inline, sorts and shows live progress', async () => {
     const { page, errors } = await open('#/runs');
-    await expect.poll(() => rowCount(page)).toBe(30);
+    await expect.poll(() => rowCount(page)).toBe(TOTAL_RUNS);
 
     await page.getByRole('checkbox', { name: 'failed' }).check();
     await expect.poll(() => rowCount(page)).toBe(1);
     expect(await page.locator('table.runs tbody tr').getAttribute('data-run-id')).toBe(seeded.failed.id);
     await page.getByRole('checkbox', { name: 'failed' }).uncheck();
-    await expect.poll(() => rowCount(page)).toBe(30);
+    await expect.poll(() => rowCount(page)).toBe(TOTAL_RUNS);
 
     const search = page.getByRole('searchbox', { name: 'search expression' });
     await search.fill('swav.prototypes = 90');
     await search.press('Enter');
-    await expect.poll(() => rowCount(page)).toBe(PROTOTYPES.length && ITERATIONS.length * SEEDS.length);
+    await expect.poll(() => rowCount(page)).toBe(ITERATIONS.length * SEEDS.length);
     expect(page.url()).toContain('q=swav.prototypes');
 
     await search.fill('swav.prototypes >');
@@ -174,7 +207,7 @@ describe('runs table', () => {
 
     await search.fill('');
     await search.press('Enter');
-    await expect.poll(() => rowCount(page)).toBe(30);
+    await expect.poll(() => rowCount(page)).toBe(TOTAL_RUNS);
     const firstSeed = () =>
       page.locator('table.runs tbody tr').first().locator('td[data-column="seed"]').textContent();
     await page.locator('button[data-sort="seed"]').click();
@@ -321,5 +354,38 @@ describe('compare page', () => {
     await screenshot(page, 'compare.png');
     expect(errors).toEqual([]);
     await page.close();
+  });
+});
+
+describe('regression pages', () => {
+  it('shows the verdict, the per-metric table and the trend over commits', async () => {
+    const [promoted, planted] = seeded.regressions as [string, string];
+    const { page, errors } = await open(`#/regressions/${planted}`);
+    await expect.poll(() => page.locator('h1 .verdict').textContent()).toBe('✗ regression');
+    const rows = page.locator('table[aria-label="per-metric verdicts"] tbody tr');
+    expect(await rows.count()).toBe(2);
+    const knnRow = rows.filter({ hasText: 'knn_top1@20' });
+    expect(await knnRow.locator('.verdict').textContent()).toBe('✗ regression');
+    expect(await knnRow.textContent()).toContain('-0.1');
+    expect(await rows.filter({ hasText: 'loss' }).locator('.verdict').textContent()).toBe('✓ pass');
+    for (const metric of ['knn_top1@20', 'loss']) {
+      const trend = await chartSeries(page, `trend-${metric}`);
+      expect(trend.map((s) => [s.type, s.points])).toEqual([
+        ['line', 2],
+        ['custom', 2],
+      ]);
+    }
+    await screenshot(page, 'regression.png');
+    expect(errors).toEqual([]);
+    await page.close();
+
+    const list = await open('#/regressions?suite=tiny-synthetic');
+    const listed = list.page.locator('table[aria-label="regressions"] tbody tr');
+    await expect.poll(() => listed.count()).toBe(2);
+    expect(await listed.first().locator('.verdict').textContent()).toBe('✗ regression');
+    expect(await listed.last().locator('a').first().getAttribute('href')).toBe(`#/regressions/${promoted}`);
+    await screenshot(list.page, 'regressions.png');
+    expect(list.errors).toEqual([]);
+    await list.page.close();
   });
 });

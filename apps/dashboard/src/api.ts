@@ -40,23 +40,38 @@ export function apiUrl(path: string, query: Record<string, QueryValue> = {}): st
   return text === '' ? path : `${path}?${text}`;
 }
 
-export async function getJson<T>(
-  path: string,
-  query: Record<string, QueryValue> = {},
-  signal?: AbortSignal,
-): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+async function request(url: string, accept: string, signal?: AbortSignal): Promise<Response> {
+  const headers: Record<string, string> = { accept };
   const token = storedToken();
   if (token !== null) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(apiUrl(path, query), { headers, signal: signal ?? null });
-  const type = response.headers.get('content-type') ?? '';
+  const response = await fetch(url, { headers, signal: signal ?? null });
   if (!response.ok) {
+    const type = response.headers.get('content-type') ?? '';
     const problem: ProblemDetail = type.includes('json')
       ? ((await response.json()) as ProblemDetail)
       : { detail: `${response.status} ${response.statusText}` };
     throw new ApiError(response.status, problem);
   }
-  return (await response.json()) as T;
+  return response;
+}
+
+export async function getJson<T>(
+  path: string,
+  query: Record<string, QueryValue> = {},
+  signal?: AbortSignal,
+): Promise<T> {
+  return (await (await request(apiUrl(path, query), 'application/json', signal)).json()) as T;
+}
+
+/** Saves the response of `url` as a file; fetched with the token, which a plain link could not send. */
+export async function downloadWithToken(url: string, filename: string): Promise<void> {
+  const blob = await (await request(url, '*/*')).blob();
+  const objectUrl = URL.createObjectURL(blob);
+  const anchor = document.createElement('a');
+  anchor.href = objectUrl;
+  anchor.download = filename;
+  anchor.click();
+  URL.revokeObjectURL(objectUrl);
 }
 
 /** Whether a failure is the page going away (an aborted request), which is not worth showing. */

@@ -40,6 +40,11 @@ export function dateTime(iso: string | null | undefined): string {
   return new Date(iso).toISOString().replace('T', ' ').slice(0, 19);
 }
 
+/** The tail of an id: ids are ULIDs, whose first characters are a timestamp shared by ids made together. */
+export function shortId(id: string): string {
+  return `…${id.slice(-8)}`;
+}
+
 /** A spec value as text: strings bare, everything else as JSON. */
 export function value(v: unknown): string {
   if (v === null || v === undefined) return '–';

@@ -1,5 +1,5 @@
 // Small building blocks shared by the pages: status badges, progress, problem boxes, sections, tables.
-import { ApiError } from './api';
+import { ApiError, downloadWithToken, storedToken } from './api';
 import { type Child, h } from './dom';
 import { duration, num, STATUS_SYMBOL } from './format';
 import type { RunProgress, RunStatus } from './types';
@@ -37,6 +37,10 @@ export function problemBox(error: unknown, what: string): HTMLElement {
   const box = h('div', { class: 'problem', role: 'alert' });
   if (error instanceof ApiError) {
     box.append(h('strong', {}, `${what}: ${error.message}`));
+    if (error.status === 401 || error.status === 403)
+      box.append(
+        h('p', {}, 'This server needs an API token with the read scope: use the "API token" button.'),
+      );
     const errors = error.problem.errors ?? [];
     if (errors.length > 0)
       box.append(
@@ -93,4 +97,21 @@ export function facts(entries: readonly [string, Child][], label: string): HTMLE
 
 export function metricValue(value: unknown): string {
   return typeof value === 'number' ? num(value) : value === null ? '–' : JSON.stringify(value);
+}
+
+/** An export link; with a stored token the file is fetched with it (a plain link cannot send the header). */
+export function exportLink(label: string, url: string, filename: string): HTMLAnchorElement {
+  return h(
+    'a',
+    {
+      href: url,
+      download: filename,
+      onclick: (event) => {
+        if (storedToken() === null) return;
+        event.preventDefault();
+        downloadWithToken(url, filename).catch((error: unknown) => alert(`${label}: ${String(error)}`));
+      },
+    },
+    label,
+  );
 }

@@ -3,7 +3,7 @@
 import { getJson } from '../api';
 import { curvesOption } from '../charts/curves';
 import { h } from '../dom';
-import { num, value } from '../format';
+import { num, shortId, value } from '../format';
 import { hashOf, type Page } from '../router';
 import type { Comparison, RunMetrics } from '../types';
 import { chartBox, note, section, statusBadge } from '../widgets';
@@ -91,7 +91,7 @@ export const comparePage: Page = async (root, route, scope) => {
     'compare-loss',
     curvesOption(
       comparison.runs.map((run, i) => ({
-        name: run.name ?? run.id.slice(0, 8),
+        name: run.name ?? shortId(run.id),
         points: (curves[i]?.series.find((s) => s.name === 'loss')?.points ?? []).map(
           (p) => [p.step, p.value] as [number, number | null],
         ),

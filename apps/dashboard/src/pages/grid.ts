@@ -11,7 +11,7 @@ import { bytes, keyLabel, meanStd, shortPath, sortValues, value } from '../forma
 import { hashOf, type Page, replaceQuery } from '../router';
 import type { PageScope } from '../scope';
 import type { Grid, GridCells, GridPivot, GridResults, ResultGroup } from '../types';
-import { chartBox, note, problemBox, section } from '../widgets';
+import { chartBox, exportLink, note, problemBox, section } from '../widgets';
 
 const METRICS = [
   'knn_top1@20',
@@ -251,33 +251,27 @@ export const gridPage: Page = async (root, route, scope) => {
     replaceChildren(
       exports,
       'Export: ',
-      h(
-        'a',
-        { href: apiUrl(`${base}/results`, { ...query, format: 'csv' }), download: `grid-${id}-results.csv` },
+      exportLink(
         'results CSV',
+        apiUrl(`${base}/results`, { ...query, format: 'csv' }),
+        `grid-${id}-results.csv`,
       ),
       ' · ',
-      h(
-        'a',
-        {
-          href: apiUrl(`${base}/results`, { ...query, format: 'json' }),
-          download: `grid-${id}-results.json`,
-        },
+      exportLink(
         'results JSON',
+        apiUrl(`${base}/results`, { ...query, format: 'json' }),
+        `grid-${id}-results.json`,
       ),
       two ? ' · ' : null,
       two
-        ? h(
-            'a',
-            {
-              href: apiUrl(`${base}/pivot`, { metric, rows: axes[0], columns: axes[1], format: 'csv' }),
-              download: `grid-${id}-pivot.csv`,
-            },
+        ? exportLink(
             'pivot CSV',
+            apiUrl(`${base}/pivot`, { metric, rows: axes[0], columns: axes[1], format: 'csv' }),
+            `grid-${id}-pivot.csv`,
           )
         : null,
       ' · ',
-      h('a', { href: apiUrl(`${base}/cells`, { metric }), download: `grid-${id}-cells.json` }, 'cells JSON'),
+      exportLink('cells JSON', apiUrl(`${base}/cells`, { metric }), `grid-${id}-cells.json`),
     );
     const [results, lineResults, pivot, cells] = await Promise.allSettled([
       getJson<GridResults>(`${base}/results`, query, scope.signal),

@@ -4,7 +4,7 @@ import type { MetricComparison, RegressionList, RegressionView, SuiteHistory } f
 import { getJson, isAbort } from '../api';
 import { trendOption, type Verdict } from '../charts/trend';
 import { h, replaceChildren } from '../dom';
-import { dateTime, keyLabel, meanStd, num } from '../format';
+import { dateTime, keyLabel, meanStd, num, shortId } from '../format';
 import { hashOf, type Page, replaceQuery } from '../router';
 import type { PageScope } from '../scope';
 import { chartBox, facts, note, problemBox, section, table } from '../widgets';
@@ -112,7 +112,7 @@ async function trendSection(
           host,
           `trend-${metric}`,
           trendOption({
-            title: `${metric} by commit (candidate mean ± std)`,
+            title: `${metric} by commit (candidate mean ± std; marker: the regression's verdict)`,
             metric,
             labels,
             lines: [...cells.values()],
@@ -151,7 +151,7 @@ export const regressionPage: Page = async (root, route, scope) => {
               {},
               ...view.candidate_run_ids.flatMap((runId, i) => [
                 i > 0 ? ', ' : '',
-                h('a', { href: hashOf(['runs', runId]) }, runId.slice(0, 8)),
+                h('a', { href: hashOf(['runs', runId]) }, shortId(runId)),
               ]),
             ),
           ],
@@ -213,7 +213,7 @@ export const regressionsPage: Page = async (root, route, scope) => {
         : table(
             ['regression', 'suite', 'verdict', 'baseline', 'commit', 'branch', 'created', 'progress'],
             list.regressions.map((r) => [
-              h('a', { href: hashOf(['regressions', r.id]) }, r.id.slice(0, 8)),
+              h('a', { href: hashOf(['regressions', r.id]) }, shortId(r.id)),
               h('a', { href: hashOf(['regressions'], { suite: r.suite_name }) }, r.suite_name),
               verdictBadge(r.verdict),
               r.baseline === null ? '–' : `${r.baseline.name}@${r.baseline.version}`,
