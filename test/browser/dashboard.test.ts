@@ -389,3 +389,40 @@ describe('regression pages', () => {
     await list.page.close();
   });
 });
+
+describe('a server with API tokens', () => {
+  it('asks for a token, then loads with the stored one and follows a run by polling', async () => {
+    const token = `browser-test-${'x'.repeat(20)}`;
+    const protectedStack = await startStack({ tokens: `read+submit:${token}` });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      const errors = captureErrors(page);
+      const { id } = await postJson<{ id: string }>(
+        `${protectedStack.url}/v1/runs`,
+        { ...tinySpec(), seed: 200, name: 'protected-run' },
+        token,
+      );
+      const run = (await protectedStack.db.runs.getRun(id)) as Run;
+      const attempt = await record(protectedStack.db, run, { steps: 6, outcome: 'running' });
+
+      await page.goto(`${protectedStack.url}/#/runs`);
+      const problem = page.locator('.problem');
+      await problem.waitFor();
+      expect(await problem.textContent()).toContain('needs an API token');
+
+      await page.evaluate((value) => localStorage.setItem('swavlab.token', value), token);
+      await page.goto(`${protectedStack.url}/#/runs/${id}`);
+      await expect.poll(async () => (await chartSeries(page, 'run-loss'))[0]?.points).toBe(6);
+      await protectedStack.db.metrics.appendMetrics(id, attempt, curvePoints(6, 8));
+      await expect
+        .poll(async () => (await chartSeries(page, 'run-loss'))[0]?.points, { timeout: 15_000 })
+        .toBe(8);
+      // Chromium logs each refused request; only the 401s of the visit without a token are expected.
+      expect(errors.filter((e) => !e.includes('status of 401'))).toEqual([]);
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      await page.close();
+      await protectedStack.close();
+    }
+  });
+});

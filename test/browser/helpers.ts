@@ -14,7 +14,7 @@ import type { Database, JsonObject, MetricPointInput, Run } from '@swavlab/db';
 import { redisConnectionOptions } from '@swavlab/queue';
 import { Redis } from 'ioredis';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { loadConfig } from '../../apps/api/src/config.js';
+import { loadConfig, parseEnvTokens } from '../../apps/api/src/config.js';
 import { type RunningApiServer, startApiServer } from '../../apps/api/src/server.js';
 import { freshDatabase } from '../../apps/api/test/harness.js';
 
@@ -98,10 +98,10 @@ export interface Stack {
 }
 
 /**
- * The API on a random loopback port, open (no tokens), against a new PostgreSQL database (dropped on close;
+ * The API on a random loopback port, open unless `tokens` (SWAVLAB_API_TOKENS syntax) are given, against a new PostgreSQL database (dropped on close;
  * migrating an in-memory PGlite takes several times longer on a loaded machine).
  */
-export async function startStack(): Promise<Stack> {
+export async function startStack(options: { tokens?: string } = {}): Promise<Stack> {
   const prefix = `test-browser-${randomBytes(5).toString('hex')}`;
   const { db, drop } = await freshDatabase('postgres');
   const server = await startApiServer(
@@ -114,6 +114,7 @@ export async function startStack(): Promise<Stack> {
       queuePrefix: prefix,
       rateLimitPerMinute: 0,
       ssePollMs: 100,
+      tokens: parseEnvTokens(options.tokens),
     },
     { db },
   );
@@ -133,10 +134,13 @@ export async function startStack(): Promise<Stack> {
   };
 }
 
-export async function postJson<T>(url: string, body: unknown): Promise<T> {
+export async function postJson<T>(url: string, body: unknown, token?: string): Promise<T> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
     body: JSON.stringify(body),
   });
   const text = await response.text();

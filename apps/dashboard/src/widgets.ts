@@ -20,14 +20,17 @@ export function progressView(progress: RunProgress, status: RunStatus): HTMLElem
   if (progress.fraction !== null) parts.push(`${Math.round(progress.fraction * 100)}%`);
   if (progress.eta_seconds !== null && (status === 'running' || status === 'stopping'))
     parts.push(`ETA ${duration(progress.eta_seconds)}`);
-  const bar = h('progress', { aria: { label: 'progress' } });
-  bar.max = 1;
-  if (progress.fraction !== null) bar.value = progress.fraction;
+  // No bar without a known fraction: an empty <progress> would animate as if work were going on.
+  let bar: HTMLProgressElement | null = null;
+  if (progress.fraction !== null) {
+    bar = h('progress', { aria: { label: 'progress' } });
+    bar.max = 1;
+    bar.value = progress.fraction;
+  }
   return h(
     'span',
     { class: 'progress' },
     bar,
-    ' ',
     h('span', { class: 'progress-text' }, parts.join(' · ') || '–'),
   );
 }
