@@ -1,19 +1,17 @@
 // Settling a regression: once every candidate run is terminal, compare its values with the baseline and store
 // the verdict exactly once (the repository's UPDATE … WHERE verdict IS NULL decides between racing requests).
-import { type Baseline, BaselineExistsError, type JsonObject, type RegressionRun } from '@swavlab/db';
+import { BaselineExistsError, type JsonObject, type RegressionRun } from '@swavlab/db';
 import {
-  type BaselineMetric,
-  cellKey,
   type MetricComparison,
   type RegressionReport,
   RegressionSuite,
   type RegressionVerdict,
 } from '@swavlab/spec';
 import type { AppContext } from '../context.js';
+import { baselineLookup, baselineMetricsOf } from './baseline-metrics.js';
 import {
   allTerminal,
   type CandidateRun,
-  type CellRuns,
   candidateValues,
   groupByCell,
   loadCandidates,
@@ -22,40 +20,6 @@ import { compareMetric, overallVerdict, reportMessage } from './verdict.js';
 
 export function missingBaselineMessage(baselineName: string, suiteName: string): string {
   return `no baseline ${baselineName} for suite ${suiteName}; create one with --promote`;
-}
-
-/** Stored form of a baseline's values: metric name → one entry per cell. */
-type StoredBaselineMetrics = Record<string, Omit<BaselineMetric, 'name'>[]>;
-
-/** The baseline values of the suite's metrics, cell by cell, from the (succeeded) candidate runs. */
-export function baselineMetricsOf(
-  cells: readonly CellRuns[],
-  values: ReadonlyMap<string, ReadonlyMap<string, number>>,
-): JsonObject {
-  const stored: StoredBaselineMetrics = {};
-  for (const [metric, byRun] of values) {
-    stored[metric] = cells.map(({ cell, runs }) => {
-      const reported = runs.filter((run) => byRun.has(run.id));
-      return {
-        cell,
-        values: reported.map((run) => byRun.get(run.id) as number),
-        run_ids: reported.map((run) => run.id),
-      };
-    });
-  }
-  return stored as JsonObject;
-}
-
-/** A stored baseline's values as the API shows them. */
-export function baselineMetricList(baseline: Baseline): BaselineMetric[] {
-  const stored = baseline.metrics as StoredBaselineMetrics;
-  return Object.entries(stored).flatMap(([name, cells]) => cells.map((entry) => ({ name, ...entry })));
-}
-
-function baselineValues(baseline: Baseline, metric: string, cell: CellRuns['cell']): number[] | undefined {
-  const key = cellKey(cell);
-  return baselineMetricList(baseline).find((entry) => entry.name === metric && cellKey(entry.cell) === key)
-    ?.values;
 }
 
 interface Judged {
@@ -79,6 +43,7 @@ async function judge(ctx: AppContext, regression: RegressionRun, runs: Candidate
     regression.baselineVersion === null
       ? null
       : await ctx.db.baselines.getBaseline(suiteName, baselineName, regression.baselineVersion);
+  const baselineValues = baseline === null ? () => undefined : baselineLookup(baseline);
   const cells = groupByCell(runs);
   const values = await candidateValues(
     ctx,
@@ -93,7 +58,7 @@ async function judge(ctx: AppContext, regression: RegressionRun, runs: Candidate
         metric,
         cell,
         candidate: cellRuns.flatMap((run) => (byRun?.has(run.id) ? [byRun.get(run.id) as number] : [])),
-        baseline: baseline === null ? [] : (baselineValues(baseline, metric.name, cell) ?? []),
+        baseline: baselineValues(metric.name, cell) ?? [],
         ...(problem === undefined ? {} : { candidateError: problem }),
         ...(promoting ? { promoting } : {}),
         ...(baseline === null && !promoting

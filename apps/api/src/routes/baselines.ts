@@ -13,8 +13,9 @@ import { z } from 'zod';
 import type { RouteOptions } from '../context.js';
 import { problemResponses } from '../openapi.js';
 import { notFound, ProblemError } from '../problem.js';
+import { baselineMetricList, baselineMetricsOf } from '../regressions/baseline-metrics.js';
 import { candidateValues, groupByCell } from '../regressions/candidates.js';
-import { baselineMetricList, baselineMetricsOf, settleRegression } from '../regressions/settle.js';
+import { settleRegression } from '../regressions/settle.js';
 import type { ZodTypeProvider } from '../validation.js';
 
 function baselineView(baseline: Baseline): BaselineView {
