@@ -410,7 +410,11 @@ describe('a server with API tokens', () => {
       await problem.waitFor();
       expect(await problem.textContent()).toContain('needs an API token');
 
-      await page.evaluate((value) => localStorage.setItem('swavlab.token', value), token);
+      await page.evaluate((value) => {
+        const storage = (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } })
+          .localStorage;
+        storage.setItem('swavlab.token', value);
+      }, token);
       await page.goto(`${protectedStack.url}/#/runs/${id}`);
       await expect.poll(async () => (await chartSeries(page, 'run-loss'))[0]?.points).toBe(6);
       await protectedStack.db.metrics.appendMetrics(id, attempt, curvePoints(6, 8));
