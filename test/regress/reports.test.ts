@@ -2,10 +2,11 @@
 // real XML parser), the Markdown table, number formatting and the verdict → exit code mapping.
 import type { MetricComparison, RegressionView } from '@swavlab/spec';
 import { RegressionView as RegressionViewSchema } from '@swavlab/spec';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../apps/cli/src/errors.js';
 import { inconclusiveExitOption, verdictExitCode } from '../../apps/cli/src/regress/exit-code.js';
-import { escapeXml, renderJunit } from '../../apps/cli/src/regress/junit.js';
+import { escapeAttribute, escapeXml, renderJunit } from '../../apps/cli/src/regress/junit.js';
 import { escapeCell, renderMarkdown } from '../../apps/cli/src/regress/markdown.js';
 import {
   formatDelta,
@@ -157,6 +158,38 @@ describe('JUnit XML', () => {
   it('escapes the five XML special characters and replaces characters XML forbids', () => {
     expect(escapeXml(`a<b>&"c"'d'`)).toBe('a&lt;b&gt;&amp;&quot;c&quot;&apos;d&apos;');
     expect(escapeXml('bell\u0007 tab\t')).toBe('bell\uFFFD tab\t');
+    expect(escapeAttribute('a\r\nb\tc')).toBe('a&#13;&#10;b&#9;c');
+  });
+
+  it('any text in a reason reaches the parser unchanged (characters XML forbids become U+FFFD)', async () => {
+    const texts = fc.sample(
+      fc.oneof(
+        fc.string({ unit: 'binary', maxLength: 30 }),
+        fc.string({ unit: 'binary-ascii', maxLength: 30 }),
+      ),
+      { numRuns: 300, seed: 7 },
+    );
+    const [suite] = await parseJunit(
+      renderJunit(
+        view({
+          report: {
+            message: '',
+            metrics: texts.map((reason) => ({ ...(ROWS[0] as MetricComparison), reason })),
+          },
+        }),
+      ),
+    );
+    // XML 1.0 allows tab, line feed, carriage return and everything from U+0020 except U+FFFE and U+FFFF.
+    const forbidden = (cp: number) =>
+      (cp < 0x20 && ![0x9, 0xa, 0xd].includes(cp)) || cp === 0xfffe || cp === 0xffff;
+    const allowed = (text: string) =>
+      [...text].map((char) => (forbidden(char.codePointAt(0) ?? 0) ? '\uFFFD' : char)).join('');
+    expect(suite?.counts.tests).toBe(texts.length);
+    for (const [i, text] of texts.entries()) {
+      const expected = allowed(`delta -22.50 pts, threshold 2.00 pts, p 0.0012: ${text}`);
+      expect(suite?.cases[i]?.message).toBe(expected);
+      expect(suite?.cases[i]?.text).toBe(expected);
+    }
   });
 
   it('one testsuite, one testcase per row, and counts that match the outcomes', async () => {

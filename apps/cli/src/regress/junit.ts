@@ -8,7 +8,10 @@ import { baselineText, formatDelta, formatP, formatThreshold, rowLabel } from '.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to match control characters
 const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 
-/** Text escaped for an XML attribute value or element content. */
+/**
+ * Text escaped for XML element content: the five special characters, and a carriage return as a reference
+ * (parsers turn a literal one into a line feed).
+ */
 export function escapeXml(text: string): string {
   return text
     .replace(NOT_XML, '\uFFFD')
@@ -16,12 +19,18 @@ export function escapeXml(text: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+    .replace(/'/g, '&apos;')
+    .replace(/\r/g, '&#13;');
+}
+
+/** Text escaped for an attribute value: parsers turn a literal tab or line feed there into a space. */
+export function escapeAttribute(text: string): string {
+  return escapeXml(text).replace(/\n/g, '&#10;').replace(/\t/g, '&#9;');
 }
 
 function attributes(values: Record<string, string | number>): string {
   return Object.entries(values)
-    .map(([name, value]) => ` ${name}="${escapeXml(String(value))}"`)
+    .map(([name, value]) => ` ${name}="${escapeAttribute(String(value))}"`)
     .join('');
 }
 
