@@ -17,8 +17,7 @@ import { z } from 'zod';
 import type { AppContext, RouteOptions } from '../context.js';
 import { problemResponses } from '../openapi.js';
 import { notFound, validationProblem } from '../problem.js';
-import type { CandidateRun } from '../regressions/candidates.js';
-import { progressOf } from '../regressions/candidates.js';
+import { type CandidateRun, progressOf } from '../regressions/candidates.js';
 import { createRegression } from '../regressions/create.js';
 import { settleRegression } from '../regressions/settle.js';
 import { ResourceId, type ZodTypeProvider } from '../validation.js';
@@ -67,7 +66,8 @@ const HistoryQuery = z.strictObject({
 function historyPoints(regressions: readonly RegressionRun[], metric: string): SuiteHistoryPoint[] {
   return regressions.flatMap((regression) => {
     const report = RegressionReport.safeParse(regression.report);
-    if (!report.success || regression.verdict === null) return [];
+    const verdict = regression.verdict;
+    if (!report.success || verdict === null) return [];
     const seen = new Set<string>();
     return report.data.metrics.flatMap((row) => {
       const key = cellKey(row.cell);
@@ -80,7 +80,7 @@ function historyPoints(regressions: readonly RegressionRun[], metric: string): S
           commit: regression.commit,
           branch: regression.branch,
           created_at: regression.createdAt.toISOString(),
-          verdict: regression.verdict as NonNullable<RegressionRun['verdict']>,
+          verdict,
           cell: row.cell,
           mean: row.candidate.mean,
           std: row.candidate.std,
