@@ -9,6 +9,7 @@ import { dashboardRoutes } from '../../apps/api/src/routes/dashboard.js';
 import {
   CURVES,
   captureErrors,
+  chartData,
   chartSeries,
   curvePoints,
   ensureDashboardBuilt,
@@ -291,6 +292,15 @@ describe('grid page', () => {
       ['sinkhorn_iterations=3', 3],
     ]);
     expect(lines.filter((s) => s.type === 'custom').map((s) => s.points)).toEqual([3, 3]);
+    // The error bars of sinkhorn_iterations=3 span mean ± sample std of the three seeds at each prototype count.
+    const bars = (await chartData(page, 'grid-lines', 3)) as number[][];
+    PROTOTYPES.forEach((prototypes, i) => {
+      const values = SEEDS.map((s) => knnOf(prototypes, 3, s));
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const std = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1));
+      expect(bars[i]?.[1]).toBeCloseTo(mean - std, 9);
+      expect(bars[i]?.[2]).toBeCloseTo(mean + std, 9);
+    });
     expect(await chartSeries(page, 'grid-heatmap')).toEqual([
       expect.objectContaining({ type: 'heatmap', points: 6 }),
     ]);

@@ -285,6 +285,21 @@ export async function chartSeries(page: Page, name: string): Promise<ChartSeries
   }, name);
 }
 
+/** The data items of series `index` of chart NAME, as ECharts holds them. */
+export async function chartData(page: Page, name: string, index: number): Promise<unknown[]> {
+  await chartSeries(page, name);
+  return page.evaluate(
+    ([chart, i]) => {
+      interface Instance {
+        getOption(): { series: { data: unknown[] }[] };
+      }
+      const charts = (globalThis as unknown as { __swavlabCharts: Record<string, Instance> }).__swavlabCharts;
+      return (charts[chart as string] as Instance).getOption().series[i as number]?.data ?? [];
+    },
+    [name, index] as const,
+  );
+}
+
 export async function screenshot(page: Page, file: string): Promise<void> {
   await mkdir(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, file), fullPage: true });
