@@ -167,6 +167,9 @@ describe('serving', () => {
     const asset = await fetch(`${stack.url}${script}`);
     expect(asset.status).toBe(200);
     expect(asset.headers.get('cache-control')).toContain('immutable');
+    for (const outside of ['/%2e%2e/package.json', '/assets/%2e%2e/%2e%2e/package.json', '/src/main.ts']) {
+      expect((await fetch(`${stack.url}${outside}`)).status, outside).toBe(404);
+    }
     const missing = await fetch(`${stack.url}/v1/no-such-thing`);
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
