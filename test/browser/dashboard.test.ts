@@ -349,10 +349,15 @@ describe('grid page', () => {
 
 describe('compare page', () => {
   it('shows the differing spec paths and overlays the loss curves', async () => {
-    const runs = seeded.gridRuns.slice(0, 3);
+    // Three cells that differ in prototypes, iterations and seed.
+    const runs = [0, 4, 17].map((i) => seeded.gridRuns[i] as Run);
     const { page, errors } = await open(`#/compare?ids=${runs.map((r) => r.id).join(',')}`);
     const loss = await chartSeries(page, 'compare-loss');
-    expect(loss.map((s) => s.points)).toEqual([20, 20, 20]);
+    expect(loss.map((s) => [s.name, s.points])).toEqual([
+      ['run 1', 20],
+      ['run 2', 20],
+      ['run 3', 20],
+    ]);
     const paths = await page
       .locator('table[aria-label="spec differences"] tbody tr')
       .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-path')));
@@ -361,6 +366,8 @@ describe('compare page', () => {
         new Set(runs.map((r) => JSON.stringify(path === 'seed' ? r.seed : r.axisValues?.[path]))).size > 1,
     );
     expect(paths.sort()).toEqual(expected);
+    expect(expected).toHaveLength(3);
+    expect(await page.locator('table[aria-label="evaluations"] .best').count()).toBe(1);
     expect(await page.locator('table[aria-label="evaluations"] tbody tr th').allTextContents()).toContain(
       'knn_top1@20',
     );

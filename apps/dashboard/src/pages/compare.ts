@@ -3,28 +3,36 @@
 import { getJson } from '../api';
 import { curvesOption } from '../charts/curves';
 import { h } from '../dom';
-import { num, shortId, value } from '../format';
+import { bytes, num, value } from '../format';
 import { hashOf, type Page } from '../router';
 import type { Comparison, RunMetrics } from '../types';
 import { chartBox, note, section, statusBadge } from '../widgets';
 
-const LOWER_IS_BETTER = new Set(['loss', 'epoch_seconds', 'peak_memory_bytes']);
+/** Which way is better, for the metrics where that is clear; others get no ★. */
+function goalOf(name: string): 'max' | 'min' | null {
+  if (name.startsWith('knn_') || name.startsWith('linear_') || name === 'images_per_sec') return 'max';
+  if (name === 'loss' || name === 'epoch_seconds' || name === 'peak_memory_bytes') return 'min';
+  return null;
+}
 
 function metricRows(values: Record<string, (number | null)[]>): HTMLElement[] {
   return Object.entries(values).map(([name, row]) => {
     const present = row.filter((v): v is number => v !== null);
+    const goal = goalOf(name);
+    // A ★ only where the runs differ: equal values have no best.
     const best =
-      present.length < 2 ? null : LOWER_IS_BETTER.has(name) ? Math.min(...present) : Math.max(...present);
+      goal === null || new Set(present).size < 2
+        ? null
+        : goal === 'min'
+          ? Math.min(...present)
+          : Math.max(...present);
+    const show = (v: number | null) => (name.endsWith('_bytes') ? bytes(v) : num(v));
     return h(
       'tr',
       {},
       h('th', { scope: 'row' }, name),
       ...row.map((v) =>
-        h(
-          'td',
-          { class: v !== null && v === best ? 'best' : '' },
-          v !== null && v === best ? `★ ${num(v)}` : num(v),
-        ),
+        v !== null && v === best ? h('td', { class: 'best' }, `★ ${show(v)}`) : h('td', {}, show(v)),
       ),
     );
   });
@@ -47,10 +55,11 @@ export const comparePage: Page = async (root, route, scope) => {
     'tr',
     {},
     h('th', { scope: 'col' }, ''),
-    ...comparison.runs.map((run) =>
+    ...comparison.runs.map((run, i) =>
       h(
         'th',
         { scope: 'col' },
+        h('strong', {}, `run ${i + 1}: `),
         h('a', { href: hashOf(['runs', run.id]) }, run.name ?? run.id),
         h('br', {}),
         statusBadge(run.status),
@@ -90,8 +99,9 @@ export const comparePage: Page = async (root, route, scope) => {
     chartHost,
     'compare-loss',
     curvesOption(
-      comparison.runs.map((run, i) => ({
-        name: run.name ?? shortId(run.id),
+      comparison.runs.map((_run, i) => ({
+        // Short names for the legend and line labels; the tables above say which run is which.
+        name: `run ${i + 1}`,
         points: (curves[i]?.series.find((s) => s.name === 'loss')?.points ?? []).map(
           (p) => [p.step, p.value] as [number, number | null],
         ),
