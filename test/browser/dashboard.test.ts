@@ -225,6 +225,8 @@ describe('runs table', () => {
     await expect.poll(() => liveProgress.textContent(), { timeout: 10_000 }).toContain('step 17/24');
 
     await screenshot(page, 'runs.png');
+    await page.goto(`${stack.url}/#/runs?grid=${seeded.grid}`);
+    await expect.poll(() => rowCount(page)).toBe(PROTOTYPES.length * ITERATIONS.length * SEEDS.length);
     // Chromium logs every 4xx response; the 400 of the bad query is the one expected.
     expect(
       errors.filter((e) => !e.includes('status of 400') || !e.includes('q=swav.prototypes+%3E')),

@@ -276,8 +276,12 @@ export const runsPage: Page = async (root, route, scope) => {
   await go(undefined, true);
   scope.every(RUNS_POLL_MS, async () => {
     try {
-      page = await fetchPage();
-      renderTable();
+      const next = await fetchPage();
+      // Redraw only on a change, so an idle table keeps its focus and hover.
+      if (JSON.stringify(next) !== JSON.stringify(page)) {
+        page = next;
+        renderTable();
+      }
     } catch (error) {
       // A failed refresh keeps the last table; a bad query already shows its error.
       if (!isAbort(error) && !(error instanceof ApiError && error.status === 400))
