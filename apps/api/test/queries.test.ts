@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downsampleMinMax } from '../src/downsample.js';
 import { downsampledSeries } from '../src/queries/series.js';
+import { runSql, sql } from '../src/sql.js';
 import { claim, createRun, tinySpec } from './fixtures.js';
 import { type Backend, expectProblem, type Harness, startHarness } from './harness.js';
 
@@ -336,13 +337,13 @@ describe.each(BACKENDS)('query API on %s', (backend) => {
     const points = fc
       .array(
         fc.record({
-          gap: fc.integer({ min: 1, max: 5 }),
+          gap: fc.integer({ min: 1, max: 8 }),
           value: fc.oneof(
             fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e3, max: 1e3 }),
             fc.constantFrom(0, 1, Number.NaN),
           ),
         }),
-        { minLength: 1, maxLength: 300 },
+        { minLength: 1, maxLength: 600, size: 'max' },
       )
       .map((items) => {
         let step = 0;
@@ -352,22 +353,62 @@ describe.each(BACKENDS)('query API on %s', (backend) => {
         });
       });
 
-    it('downsamples in SQL exactly as the JS reference does', async () => {
+    /** metric_rollups as the triggers keep it, and as recomputed from the points. */
+    async function rollups(name: string) {
+      const kept = await runSql(
+        h.db,
+        sql`SELECT block, points, lowest_value, lowest_step, highest_value, highest_step FROM metric_rollups
+          WHERE run_id = ${runId}::text AND name = ${name}::text ORDER BY block`,
+      );
+      const recomputed = await runSql(
+        h.db,
+        sql`SELECT block, points, lowest[1] AS lowest_value, lowest[2]::int AS lowest_step,
+            highest[1] AS highest_value, (-highest[2])::int AS highest_step
+          FROM (SELECT step >> 6 AS block, count(*)::int AS points, min(ARRAY[value, step::float8]) AS lowest,
+              max(ARRAY[value, -step::float8]) AS highest
+            FROM metric_points WHERE run_id = ${runId}::text AND name = ${name}::text GROUP BY 1) AS b
+          ORDER BY block`,
+      );
+      return { kept, recomputed };
+    }
+
+    it('downsamples in SQL exactly as the JS reference does, also after points are discarded and rewritten', async () => {
       await fc.assert(
-        fc.asyncProperty(points, fc.integer({ min: 2, max: 60 }), async (input, maxPoints) => {
-          const name = `prop_${series++}`;
-          await h.db.metrics.appendMetrics(
-            runId,
-            token,
-            input.map((p) => ({ name, ...p })),
-          );
-          const stored = await h.db.metrics.metricSeries(runId, name);
-          const out = await downsampledSeries(h.db, runId, name, maxPoints);
-          const expected = downsampleMinMax(stored, maxPoints);
-          expect(out.totalPoints).toBe(input.length);
-          expect(out.points.map((p) => p.step)).toEqual(expected.map((p) => p.step));
-          expect(out.points).toEqual(expected);
-        }),
+        fc.asyncProperty(
+          points,
+          fc.integer({ min: 2, max: 60 }),
+          fc.option(fc.record({ keep: fc.double({ min: 0, max: 1, noNaN: true }), rewrite: points })),
+          async (input, maxPoints, resume) => {
+            const name = `prop_${series++}`;
+            await h.db.metrics.appendMetrics(
+              runId,
+              token,
+              input.map((p) => ({ name, ...p })),
+            );
+            if (resume !== null) {
+              // A resumed attempt: the points after its checkpoint are discarded, then recorded anew.
+              const checkpoint = Math.floor((input.at(-1)?.step ?? 0) * resume.keep);
+              await runSql(
+                h.db,
+                sql`DELETE FROM metric_points WHERE run_id = ${runId}::text AND name = ${name}::text
+                  AND step > ${String(checkpoint)}::int RETURNING step`,
+              );
+              await h.db.metrics.appendMetrics(
+                runId,
+                token,
+                resume.rewrite.map((p) => ({ name, step: checkpoint + p.step, value: p.value })),
+              );
+            }
+            const { kept, recomputed } = await rollups(name);
+            expect(kept).toEqual(recomputed);
+            const stored = await h.db.metrics.metricSeries(runId, name);
+            const out = await downsampledSeries(h.db, runId, name, maxPoints);
+            const expected = downsampleMinMax(stored, maxPoints);
+            expect(out.totalPoints).toBe(stored.length);
+            expect(out.points.map((p) => p.step)).toEqual(expected.map((p) => p.step));
+            expect(out.points).toEqual(expected);
+          },
+        ),
         { numRuns: 40 },
       );
     });

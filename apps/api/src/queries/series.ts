@@ -1,7 +1,8 @@
-// A run's metric series downsampled inside the database: the min/max bucketing of downsample.ts as one
-// aggregate pass over the series' primary-key range, so a 1M-point series never reaches Node.
+// A run's metric series downsampled inside the database: the min/max bucketing of downsample.ts computed from
+// the per-block extremes in metric_rollups plus the points of the blocks that straddle a bucket boundary, so a
+// 1M-point series costs tens of thousands of rows read and never reaches Node.
 import type { Database, MetricPoint } from '@swavlab/db';
-import { runSql, sql } from '../sql.js';
+import { runSql, type Sql, sql } from '../sql.js';
 
 export interface DownsampledSeries {
   name: string;
@@ -39,23 +40,40 @@ export async function downsampledSeries(
     return { name, totalPoints: rows.length, points: rows.map(toPoint) };
   }
   const buckets = String(Math.floor((maxPoints - 2) / 2));
-  // One pass over the series; the picked steps are then fetched by primary key (= ANY of an array, so that the
-  // planner does not merge-join them against the whole series).
-  // Each bucket's first lowest point is min((value, step)) and its first highest max((value, -step)): float8
-  // arrays compare element-wise, with NaN above every number, exactly as the reference orders them.
+  const bucketOf = (step: Sql) =>
+    sql`((${step} - ends.lo - 1)::bigint * ${buckets}::bigint) / (ends.hi - ends.lo - 1)`;
+  // Block b of metric_rollups (its migration fixes the size: 64 steps) covers steps 64b … 64b + 63. A block
+  // whose steps all fall into one bucket stands for its points; the points of the other blocks (those cut by a
+  // bucket boundary or holding the first or last point) are read one by one.
+  // Each bucket's first lowest point is then min((value, step)) and its first highest max((value, −step)):
+  // float8 arrays compare element-wise, with NaN above every number, as the reference orders them.
   const rows = await runSql<PointRow & { total: number }>(
     db,
     sql`WITH ends AS (
         SELECT min(step) AS lo, max(step) AS hi FROM metric_points
         WHERE run_id = ${runId}::text AND name = ${name}::text
       ),
+      blocks AS (
+        SELECT r.block, r.points, r.lowest_value, r.lowest_step, r.highest_value, r.highest_step,
+          CASE WHEN r.block * 64 > ends.lo AND r.block * 64 + 63 < ends.hi
+            AND ${bucketOf(sql`r.block * 64`)} = ${bucketOf(sql`(r.block * 64 + 63)`)}
+            THEN ${bucketOf(sql`r.block * 64`)} END AS bucket
+        FROM metric_rollups r CROSS JOIN ends
+        WHERE r.run_id = ${runId}::text AND r.name = ${name}::text
+      ),
+      parts AS (
+        SELECT bucket, points, ARRAY[lowest_value, lowest_step::float8] AS lowest,
+          ARRAY[highest_value, -highest_step::float8] AS highest
+        FROM blocks WHERE bucket IS NOT NULL
+        UNION ALL
+        SELECT ${bucketOf(sql`m.step`)}, 1, ARRAY[m.value, m.step::float8], ARRAY[m.value, -m.step::float8]
+        FROM blocks b CROSS JOIN ends
+        JOIN metric_points m ON m.run_id = ${runId}::text AND m.name = ${name}::text
+          AND m.step BETWEEN b.block * 64 AND b.block * 64 + 63
+        WHERE b.bucket IS NULL AND m.step > ends.lo AND m.step < ends.hi
+      ),
       buckets AS (
-        SELECT count(*) AS n,
-          min(ARRAY[m.value, m.step::float8]) AS lowest,
-          max(ARRAY[m.value, -m.step::float8]) AS highest
-        FROM metric_points m CROSS JOIN ends
-        WHERE m.run_id = ${runId}::text AND m.name = ${name}::text AND m.step > ends.lo AND m.step < ends.hi
-        GROUP BY ((m.step - ends.lo - 1)::bigint * ${buckets}::bigint) / (ends.hi - ends.lo - 1)
+        SELECT sum(points) AS n, min(lowest) AS lowest, max(highest) AS highest FROM parts GROUP BY bucket
       ),
       picked AS (
         SELECT lo AS step FROM ends
