@@ -1,4 +1,4 @@
-"""Signed-distance shapes, fill patterns and backgrounds that define the synthetic classes.
+"""Signed-distance shapes, fill textures and backgrounds that define the synthetic classes.
 
 Shapes are signed distance functions in the object's local frame (units of the object radius, the
 shape fits in the unit disk); anti-aliased coverage then comes for free as `0.5 - distance_px`.
@@ -92,41 +92,41 @@ SHAPES: dict[str, Sdf] = {
     "bar": _bar,
 }
 
-# Patterns that change the silhouette itself, as a function of the shape's distance d.
-SILHOUETTE_PATTERNS: dict[str, Callable[[Array, Array, Array], Array]] = {
-    "outline": lambda d, u, v: np.abs(d + 0.13) - 0.13,
-    "hole": lambda d, u, v: np.maximum(d, -(np.hypot(u, v) - 0.3)),
-}
+def _fract(a: Array) -> Array:
+    return a - np.floor(a)
 
-# Patterns that pick, per pixel, how much of the second foreground colour to use (0..1).
-MIX_PATTERNS: dict[str, Callable[[Array, Array], Array]] = {
-    "stripes": lambda u, v: (np.sin(u * (_TWO_PI / 0.45)) > 0).astype(np.float32),
-    "checker": lambda u, v: ((np.floor(u / 0.36) + np.floor(v / 0.36)) % 2).astype(np.float32),
-    "dots": lambda u, v: (np.hypot(u % 0.45 - 0.225, v % 0.45 - 0.225) < 0.12).astype(np.float32),
-    "bands": lambda u, v: (np.sin(np.hypot(u, v) * (_TWO_PI / 0.4)) > 0).astype(np.float32),
-    "halves": lambda u, v: (u > 0).astype(np.float32),
-    "gradient": lambda u, v: np.clip(np.hypot(u, v), 0.0, 1.0).astype(np.float32),
-    "grid": lambda u, v: ((np.abs(u % 0.4 - 0.2) < 0.06) | (np.abs(v % 0.4 - 0.2) < 0.06)).astype(np.float32),
-}
 
-PATTERNS: tuple[str, ...] = (
-    "solid",
-    "stripes",
-    "checker",
-    "dots",
-    "outline",
-    "bands",
-    "halves",
-    "hole",
-    "gradient",
-    "grid",
-)
+def _tri(a: Array) -> Array:
+    """Triangle wave in [0, 1] with period 1."""
+    return np.abs(2.0 * _fract(a) - 1.0)
+
+
+# Textures: where (1) or not (0) the texture modulates the colour at coordinates (u, v) measured in
+# texture periods. All repeat every period or two, so a crop of a few periods already shows which one
+# it is, and blur, colour jitter and flips leave them distinct.
+TEXTURES: dict[str, Callable[[Array, Array], Array]] = {
+    "solid": lambda u, v: np.zeros(np.broadcast(u, v).shape, dtype=np.float32),
+    "stripes": lambda u, v: (_fract(u) < 0.5).astype(np.float32),
+    "checker": lambda u, v: ((np.floor(u) + np.floor(v)) % 2).astype(np.float32),
+    "dots": lambda u, v: (np.hypot(_fract(u) - 0.5, _fract(v) - 0.5) < 0.3).astype(np.float32),
+    "grid": lambda u, v: ((_tri(u) > 0.7) | (_tri(v) > 0.7)).astype(np.float32),
+    "rings": lambda u, v: (_fract(np.hypot(u, v)) < 0.5).astype(np.float32),
+    "zigzag": lambda u, v: (_fract(v + 0.8 * _tri(u * 0.8)) < 0.5).astype(np.float32),
+    "bricks": lambda u, v: (
+        (_tri(v * 0.7) > 0.75) | (_tri(u * 0.5 + 0.5 * (np.floor(v * 0.7 + 0.5) % 2)) > 0.8)
+    ).astype(np.float32),
+    "crosses": lambda u, v: (
+        (np.abs(_fract(u) - 0.5) < 0.12) & (np.abs(_fract(v) - 0.5) < 0.38)
+        | (np.abs(_fract(v) - 0.5) < 0.12) & (np.abs(_fract(u) - 0.5) < 0.38)
+    ).astype(np.float32),
+    "diagonal": lambda u, v: (_fract((u + v) * 0.7) < 0.5).astype(np.float32),
+}
 
 BACKGROUNDS: tuple[str, ...] = ("plain", "frame", "split", "wide_stripes", "diagonal")
 
 
 def background_mix(style: str, x: Array, y: Array, size: int) -> Array | None:
-    """Where the second background colour goes (0..1 over the grid), or None for a plain background."""
+    """Where the background shows its plain, untextured colour (0..1 over the grid), or None for nowhere."""
     if style == "plain":
         return None
     if style == "frame":

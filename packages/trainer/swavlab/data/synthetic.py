@@ -1,10 +1,19 @@
 """Seeded synthetic image classification data, generated lazily per index.
 
-Classes differ by *shape and texture* (shape family × fill pattern × layout: 10 × 10 × 10 = 1000
-classes), while colours (foreground and background), position, scale, rotation and noise are
-drawn at random per image. Raw pixels and a randomly initialised network mostly see colour,
-which carries no class information, so they do poorly; features invariant to SwAV's colour and
-crop augmentations do well. That gap is what the pretraining-quality benchmark measures.
+Classes differ by *texture and shape* (fill texture x shape x layout: 10 x 10 x 10 = 1000 classes).
+The class texture covers the whole image: the background and one large object (the class shape)
+each carry it, with their own phase, so every crop SwAV's multi-crop takes, even a small one, shows
+the class. Colour carries no class information and is not even constant inside an image: each
+layer's colour is a smooth random field (a bilinear blend of a 3 x 3 lattice of random colours) and
+the texture is a light/dark modulation of that field. Two crops of one image therefore
+rarely share a colour, so the cue that survives SwAV's crop and colour augmentations is the
+texture; raw pixels and a randomly initialised network mostly see colour and do poorly. That gap is
+what the pretraining-quality benchmark measures. Textures are axis-aligned (SwAV's augmentations
+flip but never rotate), with a period of 22 % of the image (at least 4.5 px) so that they survive
+16 px crops and blur. Texture period, contrast and noise level are the same in every image: an
+image-level attribute that all crops of an image share but that says nothing about the class is
+what SwAV clusters on first (tried: it then learns nothing about the classes); object position,
+size and rotation vary.
 
 Image `i` of a dataset with seed `s` is a pure function of (s, i) and is rendered on demand in
 `__getitem__`, so 10M images cost no memory and any DataLoader worker produces the same pixels.
@@ -21,42 +30,43 @@ from PIL import Image
 
 from .base import LabelledDataset, Subset, held_out_count
 from .seeding import derive_seed
-from .shapes import BACKGROUNDS, MIX_PATTERNS, PATTERNS, SHAPES, SILHOUETTE_PATTERNS, background_mix
+from .shapes import BACKGROUNDS, SHAPES, TEXTURES, background_mix
 
 _SHAPE_NAMES = tuple(SHAPES)
-MAX_CLASSES = len(_SHAPE_NAMES) * len(PATTERNS) * 2 * len(BACKGROUNDS)
+_TEXTURE_NAMES = tuple(TEXTURES)
+MAX_CLASSES = len(_SHAPE_NAMES) * len(_TEXTURE_NAMES) * 2 * len(BACKGROUNDS)
 
 
 def class_recipe(label: int) -> tuple[str, str, int, str]:
-    """(shape, pattern, copies, background) of a class.
+    """(texture, shape, copies, background) of a class.
 
-    The first ten classes already differ in both shape and pattern (pattern = shape index), so a
-    small class count is not a shape-only puzzle; higher labels add layouts. Injective on [0, 1000).
+    The first ten classes differ in both texture and shape; higher labels pair them differently,
+    then add layouts (two objects, background styles). Injective on [0, 1000).
     """
     if not 0 <= label < MAX_CLASSES:
         raise ValueError(f"label must be in [0, {MAX_CLASSES}); got {label}")
-    shape = label % 10
-    pattern = (label + label // 10) % 10
+    texture = label % 10
+    shape = (label + label // 10) % 10
     layout = label // 100
-    return _SHAPE_NAMES[shape], PATTERNS[pattern], 1 + layout % 2, BACKGROUNDS[layout // 2]
+    return _TEXTURE_NAMES[texture], _SHAPE_NAMES[shape], 1 + layout % 2, BACKGROUNDS[layout // 2]
 
 
-Colour = tuple[float, float, float]
+# Side of the lattice of random colours each colour field blends: colour changes across an image.
+_GRID = 3
+# Texture period as a fraction of the image side, and its floor in pixels: 16 px crops and blur keep it.
+_PERIOD = 0.22
+_MIN_PERIOD_PX = 4.5
 
 
-def _distinct_colour(candidates: Sequence[Colour], avoid: Sequence[Colour], min_distance: float) -> Colour:
-    """The first candidate RGB colour at least `min_distance` (Euclidean, 0..255) from every colour in `avoid`.
-
-    Guarantees contrast so the shape is always visible; if no candidate qualifies it falls back
-    to the complement of the first colour to avoid, which always contrasts with it. Plain Python
-    floats: for 3-vectors this is several times faster than NumPy's per-call overhead.
-    """
-    limit = min_distance * min_distance
-    for c in candidates:
-        if all((c[0] - a[0]) ** 2 + (c[1] - a[1]) ** 2 + (c[2] - a[2]) ** 2 >= limit for a in avoid):
-            return c
-    first = avoid[0]
-    return (255.0 - first[0], 255.0 - first[1], 255.0 - first[2])
+def _bilinear_weights(size: int) -> np.ndarray:
+    """[size, size, GRID*GRID] weights that blend a GRID x GRID lattice of control colours bilinearly."""
+    t = (np.arange(size, dtype=np.float32) + 0.5) / size * (_GRID - 1)
+    cell = np.minimum(np.floor(t), _GRID - 2).astype(int)
+    frac = t - cell
+    w1 = np.zeros((size, _GRID), dtype=np.float32)
+    w1[np.arange(size), cell] = 1 - frac
+    w1[np.arange(size), cell + 1] = frac
+    return np.einsum("yi,xj->yxij", w1, w1).reshape(size, size, _GRID * _GRID)
 
 
 class _CyclicLabels(Sequence[int]):
@@ -97,6 +107,7 @@ class SyntheticShapes(LabelledDataset):
         coords = np.arange(image_size, dtype=np.float32) + 0.5
         self._x = coords[None, :]
         self._y = coords[:, None]
+        self._blend = _bilinear_weights(image_size)
 
     @property
     def labels(self) -> Sequence[int]:
@@ -114,53 +125,63 @@ class SyntheticShapes(LabelledDataset):
     def render(self, index: int, label: int) -> np.ndarray:
         """The uint8 HxWx3 image for (seed, index) drawn from class `label`."""
         rng = np.random.default_rng(derive_seed(self.seed, index))
-        shape, pattern, copies, background = class_recipe(label)
+        texture_name, shape_name, copies, background = class_recipe(label)
+        texture, shape = TEXTURES[texture_name], SHAPES[shape_name]
         size = self.image_size
         x, y = self._x, self._y
         # All random draws up front, in one call each: per-call overhead dominates at 32 px.
-        colours: list[Colour] = (rng.random((25, 3)) * 255.0).tolist()
-        params = rng.random(1 + 4 * copies)
+        lattices = rng.random((1 + copies, _GRID * _GRID, 3), dtype=np.float32) * np.float32(255.0)
+        params = rng.random(3 + 5 * copies)
         noise = rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8)
+        # Period and texture contrast are the same in every image: an image-level attribute that crops
+        # share is a cue SwAV can cluster on, and only the class should be one.
+        period = max(size * _PERIOD, _MIN_PERIOD_PX)
 
-        bg_c = colours[0]
-        fg_c = _distinct_colour(colours[1:9], [bg_c], 110.0)
-        fg2_c = _distinct_colour(colours[9:17], [fg_c, bg_c], 80.0)
-        bg2_c = _distinct_colour(colours[17:25], [bg_c, fg_c], 60.0)
-        bg, fg, fg2, bg2 = (np.array(c, dtype=np.float32) for c in (bg_c, fg_c, fg2_c, bg2_c))
+        image = self._textured_field(lattices[0], texture(*self._texture_coords(period, 0.0, 0.0, params[1:3])))
+        style = background_mix(background, x, y, size)
+        if style is not None:
+            # The style region shows the background's plain colour field: a layout cue on top of the texture.
+            image += style[..., None] * (self._textured_field(lattices[0], None) - image)
 
-        image = np.empty((size, size, 3), dtype=np.float32)
-        image[...] = bg
-        bg_mix = background_mix(background, x, y, size)
-        if bg_mix is not None:
-            image += bg_mix[..., None] * (bg2 - bg)
-
-        base_radius = size * (0.3 + 0.14 * params[0]) * (0.7 if copies > 1 else 1.0)
+        radius = size * (0.42 + 0.12 * params[0]) * (0.55 if copies > 1 else 1.0)
         for c in range(copies):
-            jitter, px, py, turn = params[1 + 4 * c : 5 + 4 * c]
-            radius = base_radius * (0.9 + 0.2 * jitter)
-            margin = min(radius * 0.9, size / 2)
-            cx = margin + (size - 2 * margin) * px
-            cy = margin + (size - 2 * margin) * py
+            px, py, turn, phase_u, phase_v = params[3 + 5 * c : 8 + 5 * c]
+            cx = size * ((0.5 if copies == 1 else 0.27 + 0.46 * c) + 0.2 * (px - 0.5))
+            cy = size * (0.5 + 0.2 * (py - 0.5))
             theta = 2.0 * np.pi * turn
             cos, sin = np.float32(np.cos(theta) / radius), np.float32(np.sin(theta) / radius)
             dx, dy = x - np.float32(cx), y - np.float32(cy)
-            u = dx * cos + dy * sin
-            v = dy * cos - dx * sin
-            distance = SHAPES[shape](u, v)
-            if pattern in SILHOUETTE_PATTERNS:
-                distance = SILHOUETTE_PATTERNS[pattern](distance, u, v)
+            distance = shape(dx * cos + dy * sin, dy * cos - dx * sin)
             alpha = np.minimum(np.maximum(0.5 - distance * np.float32(radius), 0.0), 1.0)[..., None]
-            if pattern in MIX_PATTERNS:
-                colour = fg + MIX_PATTERNS[pattern](u, v)[..., None] * (fg2 - fg)
-            else:
-                colour = fg
-            image += alpha * (colour - image)
+            mix = texture(*self._texture_coords(period, cx, cy, (phase_u, phase_v)))
+            image += alpha * (self._textured_field(lattices[1 + c], mix) - image)
 
-        # Uniform noise from random bytes (much cheaper than Gaussian draws), amplitude 0..±12.
-        noise_scale = np.float32(rng.random() * 12.0 / 127.5)
-        image += (noise.astype(np.float32) - 127.5) * noise_scale
+        # Uniform noise from random bytes (much cheaper than Gaussian draws), amplitude ±8.
+        image += (noise.astype(np.float32) - 127.5) * np.float32(8.0 / 127.5)
         np.minimum(np.maximum(image, 0.0, out=image), 255.0, out=image)
         return image.astype(np.uint8)
+
+    def _texture_coords(
+        self, period: float, cx: float, cy: float, phase: Sequence[float]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel coordinates in texture periods, relative to (cx, cy), shifted by `phase` periods."""
+        inv = np.float32(1.0 / period)
+        u = (self._x - np.float32(cx)) * inv + np.float32(phase[0])
+        v = (self._y - np.float32(cy)) * inv + np.float32(phase[1])
+        return u, v
+
+    def _textured_field(self, lattice: np.ndarray, mix: np.ndarray | None) -> np.ndarray:
+        """A smooth colour field blended from `lattice` ([GRID*GRID, 3] colours), darkened or lightened
+        where `mix` is 1 by 70 %, towards black or white, whichever contrasts more with the local
+        colour: the texture keeps its contrast under any colour, also in grayscale.
+        """
+        field = self._blend @ lattice
+        if mix is None:
+            return field
+        luma = field @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        target = np.where(luma > 127.5, np.float32(0.0), np.float32(255.0))[..., None]
+        strength = np.float32(0.7) * mix[..., None]
+        return field + strength * (target - field)
 
 
 def synthetic_splits(
