@@ -68,8 +68,13 @@ export async function downsampledSeries(
         UNION ALL
         SELECT ${bucketOf(sql`m.step`)}, 1, ARRAY[m.value, m.step::float8], ARRAY[m.value, -m.step::float8]
         FROM blocks b CROSS JOIN ends
-        JOIN metric_points m ON m.run_id = ${runId}::text AND m.name = ${name}::text
-          AND m.step BETWEEN b.block * 64 AND b.block * 64 + 63
+        CROSS JOIN LATERAL (
+          SELECT step, value FROM metric_points
+          WHERE run_id = ${runId}::text AND name = ${name}::text AND step BETWEEN b.block * 64 AND b.block * 64 + 63
+          -- OFFSET 0 keeps this a primary-key range scan per block: joined flat, the planner may scan the whole
+          -- series once per block instead.
+          OFFSET 0
+        ) AS m
         WHERE b.bucket IS NULL AND m.step > ends.lo AND m.step < ends.hi
       ),
       buckets AS (
