@@ -4,16 +4,18 @@ Classes differ by *texture and shape* (fill texture x shape x layout: 10 x 10 x 
 The class texture covers the whole image: the background and one large object (the class shape)
 each carry it, with their own phase, so every crop SwAV's multi-crop takes, even a small one, shows
 the class. Colour carries no class information and is not even constant inside an image: each
-layer's colour is a smooth random field (a bilinear blend of a 3 x 3 lattice of random colours) and
-the texture is a light/dark modulation of that field. Two crops of one image therefore
-rarely share a colour, so the cue that survives SwAV's crop and colour augmentations is the
-texture; raw pixels and a randomly initialised network mostly see colour and do poorly. That gap is
-what the pretraining-quality benchmark measures. Textures are axis-aligned (SwAV's augmentations
-flip but never rotate), with a period of 22 % of the image (at least 4.5 px) so that they survive
-16 px crops and blur. Texture period, contrast and noise level are the same in every image: an
-image-level attribute that all crops of an image share but that says nothing about the class is
-what SwAV clusters on first (tried: it then learns nothing about the classes); object position,
-size and rotation vary.
+layer's colour is a smooth random field (a bilinear blend of a 3 x 3 lattice of random colours, at
+half saturation) and the texture is a strong light/dark modulation of that field. Two crops of one
+image therefore rarely share a colour, and the cue that survives SwAV's crop and colour
+augmentations is the texture. Mean colour and raw pixels classify at chance; a randomly initialised
+network sees some of the texture; features invariant to the augmentations see all of it. That gap
+is what the pretraining-quality benchmark measures.
+
+Textures are axis-aligned (SwAV's augmentations flip but never rotate), with a period of 22 % of the
+image (at least 4.5 px) so that they survive 16 px crops and blur. Texture period, contrast and
+noise level are the same in every image: an image-level attribute that all crops of an image share
+but that says nothing about the class is what SwAV clusters on first (tried: it then learns nothing
+about the classes). Object position, size and rotation vary.
 
 Image `i` of a dataset with seed `s` is a pure function of (s, i) and is rendered on demand in
 `__getitem__`, so 10M images cost no memory and any DataLoader worker produces the same pixels.
@@ -172,15 +174,19 @@ class SyntheticShapes(LabelledDataset):
 
     def _textured_field(self, lattice: np.ndarray, mix: np.ndarray | None) -> np.ndarray:
         """A smooth colour field blended from `lattice` ([GRID*GRID, 3] colours), darkened or lightened
-        where `mix` is 1 by 70 %, towards black or white, whichever contrasts more with the local
+        where `mix` is 1 by 85 %, towards black or white, whichever contrasts more with the local
         colour: the texture keeps its contrast under any colour, also in grayscale.
         """
         field = self._blend @ lattice
+        # Half the saturation: the luminance texture, not the colour, dominates what a random network sees
+        # of a crop, so two crops of one image start out similar enough for SwAV's codes to bootstrap.
+        grey = field.mean(axis=-1, keepdims=True)
+        field = grey + np.float32(0.5) * (field - grey)
         if mix is None:
             return field
         luma = field @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
         target = np.where(luma > 127.5, np.float32(0.0), np.float32(255.0))[..., None]
-        strength = np.float32(0.7) * mix[..., None]
+        strength = np.float32(0.85) * mix[..., None]
         return field + strength * (target - field)
 
 
