@@ -1,6 +1,6 @@
 // A run's metric series downsampled inside the database: the min/max bucketing of downsample.ts computed from
-// the per-block extremes in metric_rollups plus the points of the blocks that straddle a bucket boundary, so a
-// 1M-point series costs tens of thousands of rows read and never reaches Node.
+// the per-block extremes in metric_rollups plus the points of the few blocks a bucket boundary cuts, so a
+// 1M-point series costs some tens of thousands of rows read and never reaches Node.
 import type { Database, MetricPoint } from '@swavlab/db';
 import { runSql, type Sql, sql } from '../sql.js';
 
@@ -42,37 +42,54 @@ export async function downsampledSeries(
   const buckets = String(Math.floor((maxPoints - 2) / 2));
   const bucketOf = (step: Sql) =>
     sql`((${step} - ends.lo - 1)::bigint * ${buckets}::bigint) / (ends.hi - ends.lo - 1)`;
-  // Block b of metric_rollups (its migration fixes the size: 64 steps) covers steps 64b … 64b + 63. A block
-  // whose steps all fall into one bucket stands for its points; the points of the other blocks (those cut by a
-  // bucket boundary or holding the first or last point) are read one by one.
+  /** The bucket of every step first … last when they all fall into one and none is an end point, else NULL. */
+  const wholeBucket = (first: Sql, last: Sql) =>
+    sql`CASE WHEN ${first} > ends.lo AND ${last} < ends.hi AND ${bucketOf(first)} = ${bucketOf(last)}
+      THEN ${bucketOf(first)} END`;
+  // metric_rollups holds each 64-step block (level 6: steps 64b … 64b + 63) and each 8-step block (level 3) of
+  // the series. A bucket is covered by its whole 64-step blocks, then by the whole 8-step blocks of the 64-step
+  // blocks a bucket boundary (or an end point) cuts, then by the points of the 8-step blocks that are cut.
   // Each bucket's first lowest point is then min((value, step)) and its first highest max((value, −step)):
   // float8 arrays compare element-wise, with NaN above every number, as the reference orders them.
+  // OFFSET 0 keeps each lateral lookup a primary-key range scan per block: joined flat, the planner may scan
+  // the whole series once per block instead.
   const rows = await runSql<PointRow & { total: number }>(
     db,
     sql`WITH ends AS (
         SELECT min(step) AS lo, max(step) AS hi FROM metric_points
         WHERE run_id = ${runId}::text AND name = ${name}::text
       ),
-      blocks AS (
+      coarse AS (
         SELECT r.block, r.points, r.lowest_value, r.lowest_step, r.highest_value, r.highest_step,
-          CASE WHEN r.block * 64 > ends.lo AND r.block * 64 + 63 < ends.hi
-            AND ${bucketOf(sql`r.block * 64`)} = ${bucketOf(sql`(r.block * 64 + 63)`)}
-            THEN ${bucketOf(sql`r.block * 64`)} END AS bucket
+          ${wholeBucket(sql`r.block * 64`, sql`(r.block * 64 + 63)`)} AS bucket
         FROM metric_rollups r CROSS JOIN ends
-        WHERE r.run_id = ${runId}::text AND r.name = ${name}::text
+        WHERE r.run_id = ${runId}::text AND r.name = ${name}::text AND r.level = 6
+      ),
+      fine AS (
+        SELECT f.block, f.points, f.lowest_value, f.lowest_step, f.highest_value, f.highest_step,
+          ${wholeBucket(sql`f.block * 8`, sql`(f.block * 8 + 7)`)} AS bucket
+        FROM coarse c CROSS JOIN ends
+        CROSS JOIN LATERAL (
+          SELECT * FROM metric_rollups
+          WHERE run_id = ${runId}::text AND name = ${name}::text AND level = 3
+            AND block BETWEEN c.block * 8 AND c.block * 8 + 7
+          OFFSET 0
+        ) AS f
+        WHERE c.bucket IS NULL
       ),
       parts AS (
         SELECT bucket, points, ARRAY[lowest_value, lowest_step::float8] AS lowest,
           ARRAY[highest_value, -highest_step::float8] AS highest
-        FROM blocks WHERE bucket IS NOT NULL
+        FROM coarse WHERE bucket IS NOT NULL
+        UNION ALL
+        SELECT bucket, points, ARRAY[lowest_value, lowest_step::float8], ARRAY[highest_value, -highest_step::float8]
+        FROM fine WHERE bucket IS NOT NULL
         UNION ALL
         SELECT ${bucketOf(sql`m.step`)}, 1, ARRAY[m.value, m.step::float8], ARRAY[m.value, -m.step::float8]
-        FROM blocks b CROSS JOIN ends
+        FROM fine b CROSS JOIN ends
         CROSS JOIN LATERAL (
           SELECT step, value FROM metric_points
-          WHERE run_id = ${runId}::text AND name = ${name}::text AND step BETWEEN b.block * 64 AND b.block * 64 + 63
-          -- OFFSET 0 keeps this a primary-key range scan per block: joined flat, the planner may scan the whole
-          -- series once per block instead.
+          WHERE run_id = ${runId}::text AND name = ${name}::text AND step BETWEEN b.block * 8 AND b.block * 8 + 7
           OFFSET 0
         ) AS m
         WHERE b.bucket IS NULL AND m.step > ends.lo AND m.step < ends.hi
