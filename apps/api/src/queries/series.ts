@@ -51,8 +51,9 @@ export async function downsampledSeries(
   // blocks a bucket boundary (or an end point) cuts, then by the points of the 8-step blocks that are cut.
   // Each bucket's first lowest point is then min((value, step)) and its first highest max((value, −step)):
   // float8 arrays compare element-wise, with NaN above every number, as the reference orders them.
-  // OFFSET 0 keeps each lateral lookup a primary-key range scan per block: joined flat, the planner may scan
-  // the whole series once per block instead.
+  // Each lateral lookup says how many rows it can find at most (8 blocks or points in 8 steps, 1 point per
+  // step): the LIMIT keeps it a primary-key probe per outer row (joined flat, the planner may walk the whole
+  // series instead), and the planner's estimates small (else PostgreSQL's JIT compiles the statement, ~0.5 s).
   const rows = await runSql<PointRow & { total: number }>(
     db,
     sql`WITH ends AS (
@@ -73,7 +74,7 @@ export async function downsampledSeries(
           SELECT * FROM metric_rollups
           WHERE run_id = ${runId}::text AND name = ${name}::text AND level = 3
             AND block BETWEEN c.block * 8 AND c.block * 8 + 7
-          OFFSET 0
+          LIMIT 8
         ) AS f
         WHERE c.bucket IS NULL
       ),
@@ -90,7 +91,7 @@ export async function downsampledSeries(
         CROSS JOIN LATERAL (
           SELECT step, value FROM metric_points
           WHERE run_id = ${runId}::text AND name = ${name}::text AND step BETWEEN b.block * 8 AND b.block * 8 + 7
-          OFFSET 0
+          LIMIT 8
         ) AS m
         WHERE b.bucket IS NULL AND m.step > ends.lo AND m.step < ends.hi
       ),
@@ -104,8 +105,11 @@ export async function downsampledSeries(
         UNION SELECT (-highest[2])::int FROM buckets WHERE ${buckets}::bigint > 0
       )
       SELECT m.step, m.epoch, m.value, m.time, (SELECT 2 + sum(n) FROM buckets)::int AS total
-      FROM metric_points m
-      WHERE m.run_id = ${runId}::text AND m.name = ${name}::text AND m.step = ANY(ARRAY(SELECT step FROM picked))
+      FROM picked CROSS JOIN LATERAL (
+        SELECT step, epoch, value, time FROM metric_points
+        WHERE run_id = ${runId}::text AND name = ${name}::text AND step = picked.step
+        LIMIT 1
+      ) AS m
       ORDER BY m.step`,
   );
   return {
