@@ -82,7 +82,9 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
   let sessions: SessionProvider;
   let closeDriver: () => Promise<void>;
   if (target.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: target.url });
+    // JIT compiling costs ~0.5 s per statement once the planner's estimate crosses jit_above_cost, far more than
+    // the dashboard's aggregates themselves take; these are short queries, so it is off for the pool.
+    const pool = new pg.Pool({ connectionString: target.url, options: '-c jit=off' });
     // An idle connection dropped by the server must not crash the process; the pool opens a new one.
     pool.on('error', () => {});
     prisma = new PrismaClient({ adapter: new PrismaPg(pool) });

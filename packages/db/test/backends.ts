@@ -1,9 +1,10 @@
 // The two backends every db test runs against: a fresh in-memory PGlite, and a fresh PostgreSQL database
 // (random name on 127.0.0.1:5432, user postgres) created for the test file and dropped after it.
 import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll } from 'vitest';
-import { type Database, type OpenDatabaseOptions, openDatabase } from '../src/index.js';
+import { type Database, defaultMigrationsDir, type OpenDatabaseOptions, openDatabase } from '../src/index.js';
 
 export const POSTGRES_ADMIN = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' };
 
@@ -65,4 +66,11 @@ export async function adminQuery(sql: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** Every migration of the repository, in the order they apply. */
+export function repositoryMigrations(): string[] {
+  return readdirSync(defaultMigrationsDir())
+    .filter((name) => /^\d{14}_/.test(name))
+    .sort();
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, openDatabase, resolveDatabaseTarget } from '../src/index.js';
-import { testBackends } from './backends.js';
+import { repositoryMigrations, testBackends } from './backends.js';
 
 describe('choosing the backend', () => {
   it('uses PGlite under SWAVLAB_HOME unless a URL is given', () => {
@@ -62,7 +62,7 @@ describe('the embedded database on disk', () => {
 
     const second = await openDatabase({ home, migrate: false });
     try {
-      expect(await second.migrate()).toEqual({ applied: [], alreadyApplied: 1 });
+      expect(await second.migrate()).toEqual({ applied: [], alreadyApplied: repositoryMigrations().length });
       expect(await second.runs.getRun(run.id)).toEqual(run);
     } finally {
       await second.close();
@@ -77,5 +77,14 @@ describe.each(testBackends())('raw queries on $kind', (backend) => {
     expect(await db.query<{ v: string }>`SELECT ${hostile}::text AS v`).toEqual([{ v: hostile }]);
     const rows = await db.query<{ n: bigint }>`SELECT count(*) AS n FROM runs WHERE spec_hash = ${hostile}`;
     expect(rows).toEqual([{ n: 0n }]);
+  });
+});
+
+describe('the PostgreSQL pool', () => {
+  const postgres = testBackends().find((backend) => backend.kind === 'postgres');
+  it('turns JIT compilation off for its sessions', async () => {
+    if (postgres === undefined) throw new Error('no postgres backend');
+    const { db } = await postgres.fresh();
+    expect(await db.query<{ jit: string }>`SHOW jit`).toEqual([{ jit: 'off' }]);
   });
 });

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,15 +15,13 @@ import {
   PRISMA_MIGRATE_LOCK_KEY,
   postgresSessions,
 } from '../src/index.js';
-import { testBackends } from './backends.js';
+import { repositoryMigrations, testBackends } from './backends.js';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const INIT = '20261126120000_init';
 // Every migration of the repository, in the order they apply (the first is INIT).
-const ALL = readdirSync(defaultMigrationsDir())
-  .filter((name) => /^\d{14}_/.test(name))
-  .sort();
+const ALL = repositoryMigrations();
 const initSql = readFileSync(join(defaultMigrationsDir(), INIT, 'migration.sql'), 'utf8');
 
 const scratch = mkdtempSync(join(tmpdir(), 'swavlab-migrations-'));
