@@ -32,12 +32,15 @@ from swavlab.runtime import seed_everything  # noqa: E402
 
 KNN = {"k": [20], "temperature": 0.07}
 
-# Within ~600 steps (5 CPU minutes) most settings collapse (loss at ln K, uniform codes). Tried on the
-# real training step: learned/fixed prototypes, K 30/100, epsilon 0.02-0.05, SGD 0.01-0.1 and LARS
-# 0.6-2.0, 2x32, 2x32+2x16 and 2x32+4x16 (also with larger crop scales), a queue, tiny and
-# resnet18. Recorded: the setting that stayed furthest from collapse (fixed random prototypes, the
-# paper's Table 13 ablation, so they cannot drift together; LARS, whose trust ratio keeps early
-# updates small). It does not reach the acceptance bar: see packages/trainer/README.md, Benchmarks.
+# What made the difference (each tried on the real training step, K = 100): with epsilon 0.05 or 0.03
+# the codes turn uniform (loss at ln K) after the first ~50 steps and k-NN stalls a few points above
+# random init; sharper codes let the loss leave ln K and k-NN keep rising. Seeds 31 / 7, 10 epochs:
+# epsilon 0.02 gave +32 / +13 points, 0.015 +31 / +23 (usage 35 % / 31 %; seed 1: +25, usage 23 %),
+# 0.01 +36 on seed 7 but
+# prototype usage 7 % (ten tight clusters use about ten of the 100 prototypes). Below epsilon ~0.023
+# Sinkhorn needs its two-sided shift (swavlab.sinkhorn) to stay finite. Fixed prototypes, K = 30, hard
+# codes, LARS and a higher prediction temperature did not help. Prototypes stay frozen for the first
+# 50 steps (about one epoch).
 _COMMON: dict[str, Any] = {
     "seed": 31,
     "model": {"arch": "tiny", "small_stem": True, "hidden_mlp": 512, "feat_dim": 64},
@@ -47,18 +50,19 @@ _COMMON: dict[str, Any] = {
 }
 _SWAV: dict[str, Any] = {
     "prototypes": 100,
-    "prototypes_mode": "fixed",
+    "prototypes_mode": "learned",
+    "freeze_prototypes_iters": 50,
     "crops": "2x32+4x16",
-    "epsilon": 0.05,
+    "epsilon": 0.015,
     "queue_length": 0,
 }
 _OPTIM: dict[str, Any] = {
-    "optimizer": "lars",
-    "base_lr": 0.6,
-    "final_lr": 0.0006,
+    "optimizer": "sgd",
+    "base_lr": 0.1,
+    "final_lr": 0.001,
     "warmup_epochs": 0,
     "start_warmup": 0.0,
-    "weight_decay": 1e-6,
+    "weight_decay": 1e-5,
     "batch_size": 64,
 }
 
@@ -67,7 +71,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
         **_COMMON,
         "data": {"source": "synthetic", "num_images": 4096, "num_classes": 10, "image_size": 32},
         "swav": _SWAV,
-        "optim": {**_OPTIM, "epochs": 12},
+        "optim": {**_OPTIM, "epochs": 10},
     },
     "digits": {
         **_COMMON,
