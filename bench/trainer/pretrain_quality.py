@@ -36,11 +36,10 @@ KNN = {"k": [20], "temperature": 0.07}
 # the codes turn uniform (loss at ln K) after the first ~50 steps and k-NN stalls a few points above
 # random init; sharper codes let the loss leave ln K and k-NN keep rising. Seeds 31 / 7, 10 epochs:
 # epsilon 0.02 gave +32 / +13 points, 0.015 +31 / +23 (usage 35 % / 31 %; seed 1: +25, usage 23 %),
-# 0.01 +36 on seed 7 but
-# prototype usage 7 % (ten tight clusters use about ten of the 100 prototypes). Below epsilon ~0.023
-# Sinkhorn needs its two-sided shift (swavlab.sinkhorn) to stay finite. Fixed prototypes, K = 30, hard
-# codes, LARS and a higher prediction temperature did not help. Prototypes stay frozen for the first
-# 50 steps (about one epoch).
+# 0.01 +36 on seed 7 but prototype usage 7 % (ten tight clusters use about ten of the 100
+# prototypes). Below epsilon ~0.023 Sinkhorn needs its two-sided shift (swavlab.sinkhorn) to stay
+# finite. Fixed prototypes, K = 30, hard codes, LARS and a higher prediction temperature did not
+# help. Prototypes stay frozen for the first 50 steps (about one epoch).
 _COMMON: dict[str, Any] = {
     "seed": 31,
     "model": {"arch": "tiny", "small_stem": True, "hidden_mlp": 512, "feat_dim": 64},
