@@ -33,8 +33,8 @@ def sinkhorn(scores: torch.Tensor, epsilon: float = 0.05, iterations: int = 3) -
     `scores` is [B, K] (samples x prototypes), any float dtype; the computation runs in fp32 with
     autocast disabled and returns fp32 [B, K] codes whose rows sum to 1, each prototype receiving about
     B / K of the mass, for any epsilon > 0 (finite codes even where exp(score / eps) leaves fp32). Under
-    an initialised torch.distributed group, B is the global batch: the per-prototype sums and the largest
-    score are all-reduced, per-sample sums stay local.
+    an initialised torch.distributed group, B is the global batch: the per-prototype maxima and sums are
+    all-reduced, per-sample sums stay local.
     """
     if scores.dim() != 2:
         raise ValueError(f"scores: expected a [batch, prototypes] matrix, got shape {tuple(scores.shape)}")
@@ -46,22 +46,21 @@ def sinkhorn(scores: torch.Tensor, epsilon: float = 0.05, iterations: int = 3) -
     with _autocast_disabled(scores.device):
         scores = scores.float()
         n_samples, n_prototypes = scores.shape
-        # exp(scores / eps) leaves fp32 beyond |score / eps| ~ 88, so each entry is shifted by its sample's
-        # best score b_i and then by its prototype's largest remaining value a_k. Every exponent is then
-        # <= 0 (no overflow) and every row and every column holds an entry of exactly 1 (the sample's best
-        # prototype has a_k = 0), so neither a sample's codes nor a prototype's share underflow to zeros,
-        # which a one-sided shift allows for epsilon below ~0.023 (cosines span 2): NaN codes.
-        sample_max = scores.amax(dim=1)
-        # (scores - b) / eps with the shift and scale fused into the one pass that allocates.
-        kernel = torch.add(sample_max.div(-epsilon).unsqueeze(1), scores, alpha=1.0 / epsilon)
-        # The prototype shift must be global so that all ranks scale a prototype by the same constant; it
-        # cancels in the first prototype normalisation.
-        kernel.sub_(all_reduce_max(kernel.amax(dim=0))).exp_()
-        # The sample shift multiplied row i by exp(-b_i / eps); starting the sample scaling at
-        # exp((b_i - max b) / eps) undoes it, so the first prototype sums are the paper's (all ranks
-        # against the same max).
-        global_max = all_reduce_max(sample_max.amax())
-        sample_scale = sample_max.sub_(global_max).mul_(1.0 / epsilon).exp_()
+        # exp(scores / eps) leaves fp32 beyond |score / eps| ~ 88, so each entry is shifted by its
+        # prototype's best score a_k and then by its sample's largest remaining value b_i. Every exponent
+        # is then <= 0 (no overflow) and every row and every column holds an entry of exactly 1 (a
+        # prototype's best sample has b_i = 0), so neither a sample's codes nor a prototype's share
+        # underflow to zeros, which a one-sided shift allows for epsilon below ~0.023 (cosines span 2):
+        # NaN codes. The prototype shift must be global so that all ranks scale a prototype by the same
+        # constant; it cancels in the first prototype normalisation.
+        prototype_max = all_reduce_max(scores.amax(dim=0))
+        # (scores - a) / eps with the shift and scale fused into the one pass that allocates.
+        kernel = torch.add(prototype_max.div_(-epsilon), scores, alpha=1.0 / epsilon)
+        sample_shift = kernel.amax(dim=1)
+        kernel.sub_(sample_shift.unsqueeze(1)).exp_()
+        # The sample shift multiplied row i by exp(-b_i); starting the sample scaling at exp(b_i) <= 1
+        # undoes it, so the first prototype sums are the paper's.
+        sample_scale = sample_shift.exp_()
 
         # The paper's division by the total sum is a uniform factor that cancels in the final per-sample
         # normalisation, so it is left out. The divisions by K and B stay: they keep the total mass at 1
@@ -71,8 +70,7 @@ def sinkhorn(scores: torch.Tensor, epsilon: float = 0.05, iterations: int = 3) -
         for _ in range(iterations):
             prototype_mass = all_reduce_sum(torch.mv(kernel.t(), sample_scale))
             # Where epsilon is tiny, a prototype may be liked only by samples whose starting scale underflowed
-            # (best score > ~87 eps below the batch's best): the floor keeps its scale finite instead of
-            # 0 * inf = NaN.
+            # (b_i < ~-87): the floor keeps its scale finite instead of 0 * inf = NaN.
             prototype_scale = prototype_mass.clamp_(min=_MIN_MASS).mul_(n_prototypes).reciprocal_()
             sample_mass = torch.mv(kernel, prototype_scale)
             sample_scale = sample_mass.mul(global_batch).reciprocal_()
