@@ -3,6 +3,7 @@
 // run on the same worker, a divergence, and the same run delivered twice.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isProcessAlive } from '@swavlab/bridge';
 import type { Database } from '@swavlab/db';
 import { type PretrainQueue, publishCancel, redisConnectionOptions } from '@swavlab/queue';
@@ -168,15 +169,27 @@ describe.each(backends)('worker on %s', (kind) => {
   });
 
   it('fails a run whose loss becomes NaN as diverged, without retry', async () => {
-    // ε = 1e-4 overflows exp(score / ε) in Sinkhorn at the first step.
-    const run = await submitRun(db, queue, tinySpec({ swav: { epsilon: 0.0001 } }), 3);
+    // No valid spec diverges within seconds (Sinkhorn stays finite for any ε), so a worker of its own runs the
+    // real trainer with a loss that turns NaN at its third step.
+    const prefix = testPrefix();
+    const nanQueue = await openQueue(resources, prefix);
+    await startTestWorker(resources, db, {
+      ...config,
+      queuePrefix: prefix,
+      trainerModule: 'nan_loss_trainer',
+      trainerPythonPath: [
+        fileURLToPath(new URL('./fixtures/', import.meta.url)),
+        ...config.trainerPythonPath,
+      ],
+    });
+    const run = await submitRun(db, nanQueue, tinySpec(), 3);
     const done = await waitForStatus(db, run.id, ['failed', 'canceled', 'succeeded']);
     expect(done.status).toBe('failed');
     expect(done.error?.kind).toBe('diverged');
     expect(done.error?.message).toMatch(/non-finite/);
     expect(done.attempt).toBe(1);
     expect(await db.checkpoints.listCheckpoints(run.id)).toEqual([]);
-    const job = await queue.getJob(run.id);
+    const job = await nanQueue.getJob(run.id);
     await waitFor('the job to be failed', async () => (await job?.getState()) === 'failed', 10_000);
   });
 
