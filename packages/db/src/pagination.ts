@@ -27,3 +27,21 @@ export function decodePageToken(token: string, path = 'pageToken'): Cursor {
   }
   return { createdAt, id };
 }
+
+/** The Prisma `where` that keeps the rows after the cursor of `token`, in (created_at, id) descending order. */
+export function afterPageToken(token: string) {
+  const after = decodePageToken(token);
+  return {
+    OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
+  };
+}
+
+/** Splits `pageSize + 1` fetched rows into the page and the token of the next page (null on the last one). */
+export function keysetPage<Row extends Cursor>(
+  rows: readonly Row[],
+  pageSize: number,
+): { page: Row[]; nextPageToken: string | null } {
+  const page = rows.slice(0, pageSize);
+  const last = page.at(-1);
+  return { page, nextPageToken: rows.length > pageSize && last ? encodePageToken(last) : null };
+}

@@ -2,7 +2,7 @@
 // (created with the regression in one transaction) and its verdict (stored once).
 import type { Prisma, PrismaClient } from '../client.js';
 import { InvalidInputError } from '../errors.js';
-import { decodePageToken, encodePageToken } from '../pagination.js';
+import { afterPageToken, keysetPage } from '../pagination.js';
 import {
   type JsonObject,
   REGRESSION_VERDICTS,
@@ -136,23 +136,14 @@ export class RegressionsRepository {
     const where: Prisma.RegressionRunWhereInput[] = [];
     if (query.suiteName !== undefined)
       where.push({ suiteName: requireString(query.suiteName, 'suiteName', 200) });
-    if (query.pageToken !== undefined) {
-      const after = decodePageToken(query.pageToken);
-      where.push({
-        OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
-      });
-    }
+    if (query.pageToken !== undefined) where.push(afterPageToken(query.pageToken));
     const rows = await this.prisma.regressionRun.findMany({
       where: { AND: where },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: pageSize + 1,
     });
-    const page = rows.slice(0, pageSize);
-    const last = page.at(-1);
-    return {
-      regressions: page.map(toRegressionRun),
-      nextPageToken: rows.length > pageSize && last ? encodePageToken(last) : null,
-    };
+    const { page, nextPageToken } = keysetPage(rows, pageSize);
+    return { regressions: page.map(toRegressionRun), nextPageToken };
   }
 
   /** The suite's regressions that have a verdict, oldest first (the latest `limit` of them). */

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Prisma, type PrismaClient, type Queryable } from '../client.js';
 import { InvalidInputError } from '../errors.js';
 import { ACTIVE_STATUSES, lockCurrentAttempt, staleAttempt } from '../fence.js';
-import { decodePageToken, encodePageToken } from '../pagination.js';
+import { afterPageToken, keysetPage } from '../pagination.js';
 import {
   type Checkpoint,
   ERROR_KINDS,
@@ -384,23 +384,14 @@ export class RunsRepository {
     }
     if (query.gridId !== undefined) where.push({ gridId: requireString(query.gridId, 'gridId', 200) });
     if (query.tag !== undefined) where.push({ tags: { has: requireString(query.tag, 'tag', 200) } });
-    if (query.pageToken !== undefined) {
-      const after = decodePageToken(query.pageToken);
-      where.push({
-        OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
-      });
-    }
+    if (query.pageToken !== undefined) where.push(afterPageToken(query.pageToken));
     const rows = await this.prisma.run.findMany({
       where: { AND: where },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: pageSize + 1,
     });
-    const page = rows.slice(0, pageSize);
-    const last = page.at(-1);
-    return {
-      runs: page.map(toRun),
-      nextPageToken: rows.length > pageSize && last ? encodePageToken(last) : null,
-    };
+    const { page, nextPageToken } = keysetPage(rows, pageSize);
+    return { runs: page.map(toRun), nextPageToken };
   }
 
   /** One UPDATE ... WHERE id AND fencing_token AND status IN (running, stopping); StaleAttemptError if none. */
