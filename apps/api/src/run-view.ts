@@ -1,82 +1,6 @@
-// How runs, metric points, evaluations and checkpoints look on the wire (snake_case JSON), with the zod schemas
-// that document them in the OpenAPI document.
+// Runs, metric points, evaluations and checkpoints as they go on the wire; the schemas live in packages/spec.
 import type { Checkpoint, Evaluation, MetricPoint, Run } from '@swavlab/db';
-import { RUN_STATUSES } from '@swavlab/db';
-import { z } from 'zod';
-
-const Timestamp = z.iso.datetime();
-const NullableNumber = z.number().nullable();
-
-export const RunProgressView = z.object({
-  epoch: z.int().nullable(),
-  step: z.int().nullable(),
-  total_steps: z.int().nullable(),
-  eta_seconds: NullableNumber,
-  /** step / total_steps when both are known. */
-  fraction: NullableNumber,
-});
-
-export const RunView = z
-  .object({
-    id: z.string(),
-    name: z.string().nullable(),
-    status: z.enum(RUN_STATUSES),
-    spec: z.record(z.string(), z.unknown()).meta({ description: 'the validated spec, defaults applied' }),
-    spec_hash: z.string(),
-    seed: z.int(),
-    tags: z.array(z.string()),
-    priority: z.int(),
-    grid_id: z.string().nullable(),
-    cell_index: z.int().nullable(),
-    axis_values: z.record(z.string(), z.unknown()).nullable(),
-    attempt: z.int(),
-    cancel_requested: z.boolean(),
-    progress: RunProgressView,
-    timings: z.object({
-      created_at: Timestamp,
-      queued_at: Timestamp,
-      started_at: Timestamp.nullable(),
-      finished_at: Timestamp.nullable(),
-      updated_at: Timestamp,
-      duration_seconds: NullableNumber.meta({
-        description: 'running time so far, or until the run finished',
-      }),
-    }),
-    error: z.object({ kind: z.string(), message: z.string(), traceback: z.string().nullable() }).nullable(),
-    device: z.string().nullable(),
-    worker_host: z.string().nullable(),
-    final_metrics: z.record(z.string(), z.unknown()).nullable(),
-  })
-  .meta({ id: 'Run' });
-
-export type RunView = z.output<typeof RunView>;
-
-export const MetricPointView = z.object({
-  step: z.int(),
-  epoch: z.int().nullable(),
-  value: NullableNumber.meta({ description: 'null for a non-finite (diverged) value' }),
-  time: Timestamp,
-});
-
-export const EvaluationView = z.object({
-  name: z.string(),
-  value: NullableNumber,
-  split: z.string(),
-  epoch: z.int(),
-  step: z.int(),
-  checkpoint_id: z.string().nullable(),
-  created_at: Timestamp,
-});
-
-export const CheckpointView = z.object({
-  epoch: z.int(),
-  step: z.int(),
-  path: z.string(),
-  sha256: z.string(),
-  bytes: z.int(),
-  attempt: z.int(),
-  created_at: Timestamp,
-});
+import type { CheckpointView, EvaluationView, MetricPointView, RunView } from '@swavlab/spec';
 
 function iso(date: Date | null): string | null {
   return date === null ? null : date.toISOString();
@@ -130,7 +54,7 @@ export function runView(run: Run, now: Date = new Date()): RunView {
   };
 }
 
-export function metricPointView(point: MetricPoint): z.output<typeof MetricPointView> {
+export function metricPointView(point: MetricPoint): MetricPointView {
   return {
     step: point.step,
     epoch: point.epoch,
@@ -139,7 +63,7 @@ export function metricPointView(point: MetricPoint): z.output<typeof MetricPoint
   };
 }
 
-export function evaluationView(evaluation: Evaluation): z.output<typeof EvaluationView> {
+export function evaluationView(evaluation: Evaluation): EvaluationView {
   return {
     name: evaluation.name,
     value: finiteOrNull(evaluation.value),
@@ -151,7 +75,7 @@ export function evaluationView(evaluation: Evaluation): z.output<typeof Evaluati
   };
 }
 
-export function checkpointView(checkpoint: Checkpoint): z.output<typeof CheckpointView> {
+export function checkpointView(checkpoint: Checkpoint): CheckpointView {
   return {
     epoch: checkpoint.epoch,
     step: checkpoint.step,

@@ -1,69 +1,18 @@
-// The parts of the REST API's JSON responses the CLI reads (snake_case, as on the wire).
+// The REST API's JSON responses as the CLI reads them (snake_case, as on the wire); runs and their records are
+// the API's own schemas from packages/spec.
+import type { EvaluationView, MetricPointView, RunProgressView, RunStatus, RunView } from '@swavlab/spec';
 
-export type RunStatus = 'queued' | 'running' | 'stopping' | 'succeeded' | 'failed' | 'canceled';
+export type Run = RunView;
+export type RunProgress = RunProgressView;
+export type MetricPoint = MetricPointView;
+export type Evaluation = EvaluationView;
+export type RunError = NonNullable<RunView['error']>;
+export type { RunStatus };
 
 export const TERMINAL: readonly RunStatus[] = ['succeeded', 'failed', 'canceled'];
 
 export function isTerminal(status: RunStatus): boolean {
   return TERMINAL.includes(status);
-}
-
-export interface RunProgress {
-  epoch: number | null;
-  step: number | null;
-  total_steps: number | null;
-  eta_seconds: number | null;
-  fraction: number | null;
-}
-
-export interface RunError {
-  kind: string;
-  message: string;
-  traceback: string | null;
-}
-
-export interface Run {
-  id: string;
-  name: string | null;
-  status: RunStatus;
-  spec: Record<string, unknown>;
-  spec_hash: string;
-  seed: number;
-  tags: string[];
-  priority: number;
-  grid_id: string | null;
-  cell_index: number | null;
-  axis_values: Record<string, unknown> | null;
-  attempt: number;
-  cancel_requested: boolean;
-  progress: RunProgress;
-  timings: {
-    created_at: string;
-    queued_at: string;
-    started_at: string | null;
-    finished_at: string | null;
-    updated_at: string;
-    duration_seconds: number | null;
-  };
-  error: RunError | null;
-  device: string | null;
-  worker_host: string | null;
-  final_metrics: Record<string, unknown> | null;
-}
-
-export interface MetricPoint {
-  step: number;
-  epoch: number | null;
-  value: number | null;
-  time: string;
-}
-
-export interface Evaluation {
-  name: string;
-  value: number | null;
-  split: string;
-  epoch: number;
-  step: number;
 }
 
 export interface RunDetail extends Run {

@@ -1,8 +1,23 @@
-// The parts of the API's responses the dashboard reads. The zod schemas in apps/api (run-view.ts, the grid,
-// query and regression routes) are the source of truth; these mirror only the fields used here.
+// The API's responses as the dashboard reads them. Runs and their records, and the regression views, are the
+// schemas of packages/spec (types only); the grid and query responses mirror the fields used here.
+import type {
+  CheckpointView,
+  EvaluationView,
+  MetricPointView,
+  RunProgressView,
+  RunStatus,
+  RunView,
+} from '@swavlab/spec';
 
-export type RunStatus = 'queued' | 'running' | 'stopping' | 'succeeded' | 'failed' | 'canceled';
+export type Run = RunView;
+export type RunProgress = RunProgressView;
+export type RunError = NonNullable<RunView['error']>;
+export type MetricPoint = MetricPointView;
+export type Evaluation = EvaluationView;
+export type Checkpoint = CheckpointView;
+export type { RunStatus };
 
+// A runtime copy of the statuses: importing values from @swavlab/spec would bundle zod into the page.
 export const RUN_STATUSES: readonly RunStatus[] = [
   'queued',
   'running',
@@ -11,61 +26,6 @@ export const RUN_STATUSES: readonly RunStatus[] = [
   'failed',
   'canceled',
 ];
-
-export interface RunProgress {
-  epoch: number | null;
-  step: number | null;
-  total_steps: number | null;
-  eta_seconds: number | null;
-  fraction: number | null;
-}
-
-export interface RunError {
-  kind: string;
-  message: string;
-  traceback: string | null;
-}
-
-export interface Run {
-  id: string;
-  name: string | null;
-  status: RunStatus;
-  spec: Record<string, unknown>;
-  spec_hash: string;
-  seed: number;
-  tags: string[];
-  grid_id: string | null;
-  cell_index: number | null;
-  axis_values: Record<string, unknown> | null;
-  attempt: number;
-  progress: RunProgress;
-  timings: {
-    created_at: string;
-    started_at: string | null;
-    finished_at: string | null;
-    duration_seconds: number | null;
-  };
-  error: RunError | null;
-  device: string | null;
-  worker_host: string | null;
-  final_metrics: Record<string, unknown> | null;
-}
-
-export interface MetricPoint {
-  step: number;
-  epoch: number | null;
-  value: number | null;
-  time: string;
-}
-
-export interface Evaluation {
-  name: string;
-  value: number | null;
-  split: string;
-  epoch: number;
-  step: number;
-  created_at: string;
-}
 
 export interface RunDetail extends Run {
   last_metrics: Record<string, MetricPoint>;
@@ -86,16 +46,6 @@ export interface MetricSeries {
 export interface RunMetrics {
   run_id: string;
   series: MetricSeries[];
-}
-
-export interface Checkpoint {
-  epoch: number;
-  step: number;
-  path: string;
-  sha256: string;
-  bytes: number;
-  attempt: number;
-  created_at: string;
 }
 
 export interface Grid {

@@ -73,5 +73,14 @@ export {
   SuiteMetric,
   Tolerance,
 } from './regression-suite.js';
+export {
+  CheckpointView,
+  EvaluationView,
+  MetricPointView,
+  RUN_STATUSES,
+  RunProgressView,
+  RunStatus,
+  RunView,
+} from './run-views.js';
 export { hashValidSpec, specHash } from './spec-hash.js';
 export { isSpecLeafPath, SPEC_LEAF_PATHS } from './spec-paths.js';

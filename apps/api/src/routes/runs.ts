@@ -8,7 +8,14 @@ import {
   publishCancel,
   QueueUnavailable,
 } from '@swavlab/queue';
-import { ExperimentSpec, hashValidSpec } from '@swavlab/spec';
+import {
+  CheckpointView,
+  EvaluationView,
+  ExperimentSpec,
+  hashValidSpec,
+  MetricPointView,
+  RunView,
+} from '@swavlab/spec';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { AppContext, RouteOptions } from '../context.js';
@@ -21,16 +28,7 @@ import { metricNames } from '../queries/metric-names.js';
 import { downsampledSeries } from '../queries/series.js';
 import { guardRedis } from '../redis-guard.js';
 import { searchRuns } from '../run-search.js';
-import {
-  CheckpointView,
-  checkpointView,
-  EvaluationView,
-  evaluationView,
-  MetricPointView,
-  metricPointView,
-  RunView,
-  runView,
-} from '../run-view.js';
+import { checkpointView, evaluationView, metricPointView, runView } from '../run-view.js';
 import { listParam, ResourceId, type ZodTypeProvider } from '../validation.js';
 
 export const Priority = z

@@ -1,0 +1,86 @@
+// How runs, metric points, evaluations and checkpoints look on the wire (snake_case JSON): the zod schemas that
+// apps/api serialises with and documents in its OpenAPI document, and the types its clients (CLI, dashboard) read.
+import { z } from 'zod';
+
+export const RUN_STATUSES = ['queued', 'running', 'stopping', 'succeeded', 'failed', 'canceled'] as const;
+export const RunStatus = z.enum(RUN_STATUSES);
+export type RunStatus = z.output<typeof RunStatus>;
+
+const Timestamp = z.iso.datetime();
+const NullableNumber = z.number().nullable();
+
+export const RunProgressView = z.object({
+  epoch: z.int().nullable(),
+  step: z.int().nullable(),
+  total_steps: z.int().nullable(),
+  eta_seconds: NullableNumber,
+  /** step / total_steps when both are known. */
+  fraction: NullableNumber,
+});
+
+export const RunView = z
+  .object({
+    id: z.string(),
+    name: z.string().nullable(),
+    status: RunStatus,
+    spec: z.record(z.string(), z.unknown()).meta({ description: 'the validated spec, defaults applied' }),
+    spec_hash: z.string(),
+    seed: z.int(),
+    tags: z.array(z.string()),
+    priority: z.int(),
+    grid_id: z.string().nullable(),
+    cell_index: z.int().nullable(),
+    axis_values: z.record(z.string(), z.unknown()).nullable(),
+    attempt: z.int(),
+    cancel_requested: z.boolean(),
+    progress: RunProgressView,
+    timings: z.object({
+      created_at: Timestamp,
+      queued_at: Timestamp,
+      started_at: Timestamp.nullable(),
+      finished_at: Timestamp.nullable(),
+      updated_at: Timestamp,
+      duration_seconds: NullableNumber.meta({
+        description: 'running time so far, or until the run finished',
+      }),
+    }),
+    error: z.object({ kind: z.string(), message: z.string(), traceback: z.string().nullable() }).nullable(),
+    device: z.string().nullable(),
+    worker_host: z.string().nullable(),
+    final_metrics: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .meta({ id: 'Run' });
+
+export type RunView = z.output<typeof RunView>;
+
+export const MetricPointView = z.object({
+  step: z.int(),
+  epoch: z.int().nullable(),
+  value: NullableNumber.meta({ description: 'null for a non-finite (diverged) value' }),
+  time: Timestamp,
+});
+
+export const EvaluationView = z.object({
+  name: z.string(),
+  value: NullableNumber,
+  split: z.string(),
+  epoch: z.int(),
+  step: z.int(),
+  checkpoint_id: z.string().nullable(),
+  created_at: Timestamp,
+});
+
+export const CheckpointView = z.object({
+  epoch: z.int(),
+  step: z.int(),
+  path: z.string(),
+  sha256: z.string(),
+  bytes: z.int(),
+  attempt: z.int(),
+  created_at: Timestamp,
+});
+
+export type RunProgressView = z.output<typeof RunProgressView>;
+export type MetricPointView = z.output<typeof MetricPointView>;
+export type EvaluationView = z.output<typeof EvaluationView>;
+export type CheckpointView = z.output<typeof CheckpointView>;
