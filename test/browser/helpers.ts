@@ -3,11 +3,9 @@
 // playwright-core, console-error capture and chart read-outs from window.__swavlabCharts.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
-import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Database, JsonObject, MetricPointInput, Run } from '@swavlab/db';
@@ -17,6 +15,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { loadConfig, parseEnvTokens } from '../../apps/api/src/config.js';
 import { type RunningApiServer, startApiServer } from '../../apps/api/src/server.js';
 import { freshDatabase } from '../../apps/api/test/harness.js';
+import { buildOnce } from '../shared/build-once.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ARTIFACTS = join(REPO_ROOT, 'test/browser/artifacts');
@@ -24,47 +23,17 @@ const DASHBOARD = join(REPO_ROOT, 'apps/dashboard');
 const CHROMIUM = '/usr/bin/chromium';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-async function newestMtime(path: string): Promise<number> {
-  const info = await stat(path);
-  if (!info.isDirectory()) return info.mtimeMs;
-  let newest = 0;
-  for (const entry of await readdir(path)) newest = Math.max(newest, await newestMtime(join(path, entry)));
-  return newest;
-}
-
-/**
- * Builds apps/dashboard (vite) when dist is missing or older than its sources. Test files run in parallel
- * processes, so a lock directory keeps two builds from writing the same files.
- */
-export async function ensureDashboardBuilt(): Promise<void> {
-  const built = join(DASHBOARD, 'dist/index.html');
-  const fresh = async () => {
-    if (!existsSync(built)) return false;
-    const sources = Math.max(
-      await newestMtime(join(DASHBOARD, 'src')),
-      await newestMtime(join(DASHBOARD, 'index.html')),
-      await newestMtime(join(DASHBOARD, 'vite.config.ts')),
-    );
-    return statSync(built).mtimeMs >= sources;
-  };
-  const lock = join(tmpdir(), 'swavlab-dashboard-build.lock');
-  for (;;) {
-    if (await fresh()) return;
-    try {
-      await mkdir(lock);
-      break;
-    } catch {
-      await sleep(500);
-    }
-  }
-  try {
-    if (!(await fresh()))
-      await promisify(execFile)(join(REPO_ROOT, 'node_modules/.bin/vite'), ['build', '--logLevel', 'warn'], {
+/** Builds apps/dashboard (vite) when dist is missing or older than its sources. */
+export function ensureDashboardBuilt(): Promise<void> {
+  return buildOnce({
+    name: 'dashboard',
+    output: join(DASHBOARD, 'dist/index.html'),
+    sources: [join(DASHBOARD, 'src'), join(DASHBOARD, 'index.html'), join(DASHBOARD, 'vite.config.ts')],
+    build: () =>
+      promisify(execFile)(join(REPO_ROOT, 'node_modules/.bin/vite'), ['build', '--logLevel', 'warn'], {
         cwd: DASHBOARD,
-      });
-  } finally {
-    await rmdir(lock);
-  }
+      }),
+  });
 }
 
 /** Debian's Chromium, headless, with a fresh profile (playwright's temporary one) and no background traffic. */

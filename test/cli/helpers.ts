@@ -1,51 +1,28 @@
 // Runs the built `swavlab` bin as a real subprocess, and `swavlab up` on a free port with its own redis-server
 // and a temporary SWAVLAB_HOME.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { buildOnce } from '../shared/build-once.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI_BIN = join(REPO_ROOT, 'apps/cli/bin/swavlab.mjs');
 const CLI_DIST = join(REPO_ROOT, 'apps/cli/dist/main.js');
 const CLI_SRC = join(REPO_ROOT, 'apps/cli/src');
 
-async function newestSource(dir: string): Promise<number> {
-  let newest = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? await newestSource(path) : (await stat(path)).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * Builds apps/cli (and what it references) when its dist is missing or older than its sources. Test files run
- * in parallel processes, so a lock directory keeps two builds from writing the same files.
- */
-export async function ensureCliBuilt(): Promise<void> {
-  const lock = join(tmpdir(), 'swavlab-cli-build.lock');
-  const fresh = async () =>
-    existsSync(CLI_DIST) && statSync(CLI_DIST).mtimeMs >= (await newestSource(CLI_SRC));
-  for (;;) {
-    if (await fresh()) return;
-    try {
-      await mkdir(lock);
-      break;
-    } catch {
-      await sleep(500);
-    }
-  }
-  try {
-    if (!(await fresh())) await promisify(execFile)('npx', ['tsc', '-b', 'apps/cli'], { cwd: REPO_ROOT });
-  } finally {
-    await rmdir(lock);
-  }
+/** Builds apps/cli (and what it references) when its dist is missing or older than its sources. */
+export function ensureCliBuilt(): Promise<void> {
+  return buildOnce({
+    name: 'cli',
+    output: CLI_DIST,
+    sources: [CLI_SRC],
+    build: () => promisify(execFile)('npx', ['tsc', '-b', 'apps/cli'], { cwd: REPO_ROOT }),
+  });
 }
 
 /** The environment of a CLI subprocess: nothing inherited that selects a server, database or Redis. */
