@@ -101,12 +101,18 @@ export interface RunningUp {
   stop(): Promise<number | null>;
 }
 
-/** `swavlab up --port 0` in `home`; resolves once it printed its URL. */
-export async function startUp(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<RunningUp> {
-  const child = spawn(process.execPath, [CLI_BIN, 'up', '--port', '0'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export interface SpawnedCli {
+  child: ChildProcess;
+  /** Everything it printed so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with its exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Starts the built `swavlab` with `args`, collecting what it prints. */
+export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): SpawnedCli {
+  const child = spawn(process.execPath, [CLI_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -116,15 +122,21 @@ export async function startUp(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promi
     err += chunk.toString('utf8');
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** `swavlab up --port 0` in `home`; resolves once it printed its URL. */
+export async function startUp(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<RunningUp> {
+  const { child, stdout, stderr, exited } = spawnCli(['up', '--port', '0'], env);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const match = /swavlab is up at (http:\/\/\S+)/.exec(out);
+    const match = /swavlab is up at (http:\/\/\S+)/.exec(stdout());
     if (match?.[1]) {
       return {
         url: match[1],
         process: child,
-        stdout: () => out,
-        stderr: () => err,
+        stdout,
+        stderr,
         stop: async () => {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
           return exited;
@@ -133,7 +145,7 @@ export async function startUp(env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promi
     }
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`swavlab up did not start (exit ${child.exitCode}):\n${out}\n${err}`);
+      throw new Error(`swavlab up did not start (exit ${child.exitCode}):\n${stdout()}\n${stderr()}`);
     }
     await sleep(100);
   }

@@ -1,19 +1,14 @@
-// `swavlab regress` end to end against a live `swavlab up` (own redis-server, embedded database, real PyTorch
-// runs): the example CI suite passes ten times on unchanged code, a planted trainer bug fails with exit code 1 and
-// a report naming the metric and the delta, one seed with a statistical tolerance is inconclusive, and the JUnit
-// files parse with the right counts.
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CLI_BIN,
   type CliResult,
   cliEnv,
   ensureCliBuilt,
   REPO_ROOT,
   type RunningUp,
   removeHome,
+  spawnCli,
   startUp,
   swavlab,
   tempHome,
@@ -149,28 +144,15 @@ describe('swavlab regress', () => {
   }, 240_000);
 
   it('Ctrl-C stops waiting (exit 130) and leaves the regression running', async () => {
-    const child = spawn(
-      process.execPath,
-      [CLI_BIN, 'regress', '--wait', '--suite', SUITE, '--baseline', 'main'],
-      {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+    const { child, stdout, stderr, exited } = spawnCli(
+      ['regress', '--wait', '--suite', SUITE, '--baseline', 'main'],
+      env,
     );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString('utf8');
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await expect.poll(() => out, { timeout: 30_000 }).toMatch(/runs done/);
+    await expect.poll(stdout, { timeout: 30_000 }).toMatch(/runs done/);
     child.kill('SIGINT');
-    expect(await exited, `${out}\n${err}`).toBe(130);
-    const id = /regression (\S+): suite/.exec(out)?.[1];
-    expect(err).toContain(`stopped waiting; regression ${id} goes on`);
+    expect(await exited, `${stdout()}\n${stderr()}`).toBe(130);
+    const id = /regression (\S+): suite/.exec(stdout())?.[1];
+    expect(stderr()).toContain(`stopped waiting; regression ${id} goes on`);
     const view = (await (await fetch(`${env.SWAVLAB_URL}/v1/regressions/${id}`)).json()) as {
       progress: { total: number };
     };
