@@ -2,19 +2,11 @@
 // table (n, mean, std, median, min, max and costs per group of cells), a rows × columns pivot, every cell with
 // its value, and re-running failed cells.
 import { type Grid, type JsonObject, RUN_STATUSES } from '@swavlab/db';
-import { DEFAULT_PRIORITY } from '@swavlab/queue';
-import {
-  canonicalJson,
-  expandGrid,
-  type GridCell,
-  GridSpec,
-  isMetricName,
-  isSpecLeafPath,
-} from '@swavlab/spec';
+import { canonicalJson, expandGrid, GridSpec, isMetricName, isSpecLeafPath } from '@swavlab/spec';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { cellRunInput, checkCellDataPaths } from '../cell-runs.js';
 import type { AppContext, RouteOptions } from '../context.js';
-import { requireDataPath } from '../data-roots.js';
 import { problemResponses } from '../openapi.js';
 import { notFound, validationProblem } from '../problem.js';
 import { CSV_CONTENT_TYPE, toCsv } from '../queries/csv.js';
@@ -263,28 +255,6 @@ async function existingRuns(ctx: AppContext, hashes: readonly string[]): Promise
   return found;
 }
 
-/** Every distinct folder a grid reads must be inside the data roots; errors name the base or the axis value. */
-async function checkGridDataPaths(
-  ctx: AppContext,
-  grid: GridSpec,
-  cells: readonly GridCell[],
-): Promise<void> {
-  const axis = grid.axes['data.path'];
-  const checked = new Set<string>();
-  for (const cell of cells) {
-    const path = cell.spec.data.path;
-    if (cell.spec.data.source !== 'folder' || path === undefined || checked.has(path)) continue;
-    checked.add(path);
-    const where = axis ? `axes["data.path"][${axis.indexOf(path)}]` : 'base.data.path';
-    await requireDataPath(cell.spec.data, ctx.config.dataRoots, where);
-  }
-}
-
-function describeCell(cell: GridCell): string {
-  const parts = Object.entries(cell.axisValues).map(([path, value]) => `${path}=${canonicalJson(value)}`);
-  return [...parts, `seed=${cell.seed}`].join(' ');
-}
-
 export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ctx }) => {
   const app = instance.withTypeProvider<ZodTypeProvider>();
 
@@ -312,7 +282,11 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
       const expansion = expandGrid(request.body);
       if (!expansion.ok) throw validationProblem(expansion.errors, 'grid');
       const { grid, cells } = expansion;
-      await checkGridDataPaths(ctx, grid, cells);
+      await checkCellDataPaths(ctx, cells, {
+        axis: 'axes["data.path"]',
+        axisValues: grid.axes['data.path'],
+        base: 'base',
+      });
 
       if (request.query.dry_run) {
         const existing = await existingRuns(
@@ -344,18 +318,7 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
           spec: grid as unknown as JsonObject,
           metricName: grid.metric.name,
           metricGoal: grid.metric.goal,
-          cells: cells.map((cell) => {
-            const { name: _name, tags, ...spec } = cell.spec;
-            return {
-              spec: spec as unknown as JsonObject,
-              specHash: cell.hash,
-              seed: cell.seed,
-              axisValues: cell.axisValues as JsonObject,
-              name: `${name} [${describeCell(cell)}]`.slice(0, 500),
-              tags: [...new Set([...grid.tags, ...tags])],
-              priority: DEFAULT_PRIORITY,
-            };
-          }),
+          cells: cells.map((cell) => cellRunInput(cell, name, grid.tags)),
         });
         await enqueueAll(
           ctx,
