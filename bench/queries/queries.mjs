@@ -90,6 +90,8 @@ const SEED_STATEMENTS = (spec) => [
      LATERAL (SELECT (${PROTOTYPES})[c % 10 + 1] AS p, (${ITERATIONS})[(c / 10) % 5 + 1] AS it,
        (${EPSILONS})[(c / 50) % 4 + 1] AS eps, c / 200 + 1 AS seed,
        timestamp '2026-01-01' + make_interval(secs => i * 60) AS ts) AS v`,
+  `INSERT INTO grid_cells (grid_id, cell_index, run_id, axis_values, seed)
+   SELECT grid_id, cell_index, id, axis_values, seed FROM runs WHERE grid_id LIKE 'bench-grid-%'`,
   // Two k-NN evaluations per run (the last one counts) and a linear probe.
   `INSERT INTO evaluations (id, run_id, name, value, split, epoch, step)
    SELECT r.id || '-' || e.name || '-' || e.epoch, r.id, e.name,

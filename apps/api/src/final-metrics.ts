@@ -29,20 +29,6 @@ function finiteValues(rows: readonly { id: string; value: number | null }[]): Ma
   );
 }
 
-/** Run id → final value of `metric`, for the runs of a grid that have one. */
-export async function gridFinalValues(
-  db: Database,
-  gridId: string,
-  metric: string,
-): Promise<Map<string, number>> {
-  return finiteValues(
-    await runSql<{ id: string; value: number | null }>(
-      db,
-      sql`SELECT runs.id, ${finalMetricSql(metric)} AS value FROM runs WHERE runs.grid_id = ${gridId}::text`,
-    ),
-  );
-}
-
 /** Run id → final value of `metric`, for those of the given runs that have one. */
 export async function runsFinalValues(
   db: Database,

@@ -67,7 +67,7 @@ function filters(search: RunSearch): Expr | undefined {
     parts.push({ kind: 'in', field: { kind: 'column', column: 'status' }, values: search.statuses });
   }
   if (search.grid !== undefined) {
-    parts.push({ kind: 'compare', field: { kind: 'column', column: 'grid' }, op: '=', value: search.grid });
+    parts.push({ kind: 'compare', field: { kind: 'grid' }, op: '=', value: search.grid });
   }
   if (search.tag !== undefined)
     parts.push({ kind: 'compare', field: { kind: 'tag' }, op: '=', value: search.tag });

@@ -265,6 +265,53 @@ describe.each(BACKENDS)('query API on %s', (backend) => {
     );
   });
 
+  it('counts the cells a later, overlapping grid shares with this one in that grid too', async () => {
+    // Extending the prototypes axis re-submits the cells of 30 and 100: they are the runs that already exist.
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/v1/grids',
+      payload: {
+        name: 'extended',
+        base: tinySpec(),
+        axes: { 'swav.prototypes': [30, 100, 1000], 'swav.sinkhorn_iterations': [1] },
+        seeds: SEEDS,
+        metric: { name: 'knn_top1@20', goal: 'max' },
+      },
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    const extended = response.json();
+    expect(extended.runs).toMatchObject({ created: 3, deduplicated: 6 });
+    expect(extended.status_counts).toMatchObject({ succeeded: 6, queued: 3, total: 9 });
+
+    const results = (await get(`/v1/grids/${extended.id}/results`)).json();
+    expect(results.runs_not_finished).toBe(3);
+    const shared = results.groups.map((g: { key: Record<string, number>; n: number; mean: number }) => [
+      g.key['swav.prototypes'],
+      g.n,
+      g.mean,
+    ]);
+    expect(shared).toHaveLength(2);
+    for (const [prototypes, n, groupMean] of shared) {
+      expect(n).toBe(3);
+      expect(groupMean).toBeCloseTo(mean(cell(prototypes, 1).map((run) => run.knn)), 12);
+    }
+    const cells = (await get(`/v1/grids/${extended.id}/cells`)).json().cells;
+    expect(cells.map((c: { cell_index: number }) => c.cell_index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+
+    const listed = (await get(`/v1/runs?grid=${extended.id}&page_size=100`)).json().runs;
+    expect(listed).toHaveLength(9);
+    const searched = (
+      await get(`/v1/runs?page_size=100&q=${encodeURIComponent(`grid = '${extended.id}'`)}`)
+    ).json();
+    expect(searched.runs).toHaveLength(9);
+    const inBoth = `grid = '${gridId}' and grid = '${extended.id}'`;
+    expect((await get(`/v1/runs?page_size=100&q=${encodeURIComponent(inBoth)}`)).json().runs).toHaveLength(6);
+    const notInFirst = `grid != '${gridId}' and grid = '${extended.id}'`;
+    expect(
+      (await get(`/v1/runs?page_size=100&q=${encodeURIComponent(notInFirst)}`)).json().runs,
+    ).toHaveLength(3);
+  });
+
   it('rejects a bad metric, path or format with a 400 naming the field, and an unknown grid with 404', async () => {
     const field = async (url: string) =>
       expectProblem(await get(url), 400, 'validation_failed').errors[0]?.path;

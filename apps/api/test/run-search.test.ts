@@ -62,6 +62,10 @@ describe('searchRuns on PGlite', () => {
     ['model.small_stem = false and seed = 31', ["it's hard", 'k300', 'k3000']],
     ['swav.crops_for_assign = 1', []],
     ["model.arch > 'a'", ["it's hard", 'k300', 'k3000']],
+    // None of these runs is a cell of a grid (membership across grids: apps/api/test/queries.test.ts).
+    ['grid = NULL', ["it's hard", 'k300', 'k3000']],
+    ['grid != NULL', []],
+    ["grid IN ('g1') OR grid LIKE '%'", []],
   ])('%s', async (q, expected) => {
     expect(await names(q)).toEqual(expected);
   });

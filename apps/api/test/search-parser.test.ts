@@ -65,7 +65,7 @@ describe('parseSearch', () => {
       { kind: 'in', field: { kind: 'spec', path: ['model', 'arch'] }, values: ['tiny', 'resnet18'] },
       { kind: 'like', field: { kind: 'tag' }, pattern: 'abl%' },
       { kind: 'compare', field: { kind: 'column', column: 'name' }, op: '!=', value: null },
-      { kind: 'compare', field: { kind: 'column', column: 'grid' }, op: '=', value: 'g1' },
+      { kind: 'compare', field: { kind: 'grid' }, op: '=', value: 'g1' },
       { kind: 'compare', field: { kind: 'column', column: 'id' }, op: '=', value: 'r1' },
       {
         kind: 'not',

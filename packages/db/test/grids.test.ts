@@ -44,7 +44,8 @@ describe.each(testBackends())('grids on $kind', (backend) => {
     );
     expect(runs[2]?.run.axisValues).toEqual({ 'swav.prototypes': 3000 });
     expect(await db.grids.getGrid(grid.id)).toEqual(grid);
-    expect((await db.grids.gridRuns(grid.id)).map((r) => r.cellIndex)).toEqual([0, 1, 2, 3]);
+    const listed = await db.runs.listRuns({ gridId: grid.id });
+    expect(listed.runs.map((r) => r.id).sort()).toEqual(runs.map((r) => r.run.id).sort());
     expect(await db.grids.getGrid('no-such-grid')).toBeNull();
   });
 
@@ -73,17 +74,35 @@ describe.each(testBackends())('grids on $kind', (backend) => {
     expect((await db.grids.gridStatusCounts(grid.id))?.queued).toBe(2);
   });
 
-  it('reuses existing runs for identical cells, adopting those that belong to no grid', async () => {
+  it('reuses existing runs for identical cells: adopts those of no grid, shares those of another grid', async () => {
     const standalone = cell(500, 1);
     const { run } = await db.runs.createRun(standalone);
     const first = await db.grids.createGrid(gridOf([standalone, cell(500, 2)]));
     expect(first.runs.map((r) => r.created)).toEqual([false, true]);
     expect(first.runs[0]?.run).toMatchObject({ id: run.id, gridId: first.grid.id, cellIndex: 0 });
 
-    // The same cells in a second grid stay with the first grid: a run has one grid.
-    const second = await db.grids.createGrid(gridOf([standalone]));
-    expect(second.runs[0]?.run).toMatchObject({ id: run.id, gridId: first.grid.id });
-    expect((await db.grids.gridStatusCounts(second.grid.id))?.total).toBe(0);
+    // A second grid with an overlapping cell shares that run: it is a cell of both grids, while the run
+    // keeps the grid that created it.
+    const second = await db.grids.createGrid(gridOf([cell(700, 1), standalone]));
+    expect(second.runs.map((r) => r.created)).toEqual([true, false]);
+    expect(second.runs[1]?.run).toMatchObject({ id: run.id, gridId: first.grid.id });
+    expect((await db.grids.gridStatusCounts(second.grid.id))?.total).toBe(2);
+    expect((await db.grids.gridStatusCounts(first.grid.id))?.total).toBe(2);
+    const cells = await db.query<{ cell_index: number; run_id: string }>`
+      SELECT cell_index, run_id FROM grid_cells WHERE grid_id = ${second.grid.id} ORDER BY cell_index`;
+    expect(cells).toEqual([
+      { cell_index: 0, run_id: second.runs[0]?.run.id },
+      { cell_index: 1, run_id: run.id },
+    ]);
+    expect((await db.runs.listRuns({ gridId: second.grid.id })).runs.map((r) => r.id)).toContain(run.id);
+
+    // Re-running a grid's failed cells also re-queues a shared run that failed.
+    const claim = await db.runs.claimRun(run.id, { workerHost: 'h', device: 'cpu' });
+    await db.runs.finishRun(run.id, claim?.token ?? '', {
+      status: 'failed',
+      error: { kind: 'crashed', message: 'x' },
+    });
+    expect((await db.grids.requeueFailedRuns(second.grid.id)).map((r) => r.id)).toEqual([run.id]);
   });
 
   it('writes nothing when a cell is invalid, naming the cell', async () => {

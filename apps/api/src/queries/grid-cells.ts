@@ -10,13 +10,14 @@ export const EPOCH_SECONDS = 'epoch_seconds';
 export const PEAK_MEMORY_BYTES = 'peak_memory_bytes';
 
 /**
- * One row per run of the grid: id, cell_index, seed, status, axis_values, `key` (a jsonb array of the values at
+ * One row per cell of the grid (its run may be shared with other grids): the run's id and status, the cell's
+ * cell_index, seed and axis_values, `key` (a jsonb array of the values at
  * `keyPaths`, JSON null where a spec lacks one), `value` (the final value of `metric`, NULL when missing),
  * `epoch_seconds` (mean of the run's epoch_seconds points), `peak_memory_bytes` (their maximum) and
  * `wall_seconds` (finished_at − started_at).
  */
 export function gridCellsSql(gridId: string, metric: string, keyPaths: readonly string[]): Sql {
-  return sql`SELECT runs.id, runs.cell_index, runs.seed, runs.status::text AS status, runs.axis_values,
+  return sql`SELECT runs.id, gc.cell_index, gc.seed, runs.status::text AS status, gc.axis_values,
       jsonb_build_array(${joinSql(keyPaths.map(specPathSql), ', ')}) AS key,
       ${finalMetricSql(metric)} AS value,
       (SELECT avg(NULLIF(m.value, 'NaN'::float8)) FROM metric_points m
@@ -24,7 +25,7 @@ export function gridCellsSql(gridId: string, metric: string, keyPaths: readonly 
       (SELECT max(NULLIF(m.value, 'NaN'::float8)) FROM metric_points m
         WHERE m.run_id = runs.id AND m.name = ${PEAK_MEMORY_BYTES}::text) AS peak_memory_bytes,
       EXTRACT(EPOCH FROM runs.finished_at - runs.started_at)::float8 AS wall_seconds
-    FROM runs WHERE runs.grid_id = ${gridId}::text`;
+    FROM grid_cells gc JOIN runs ON runs.id = gc.run_id WHERE gc.grid_id = ${gridId}::text`;
 }
 
 export interface GridCellRow {

@@ -1,12 +1,14 @@
 // The syntax tree of a run search expression, after field names have been resolved and checked.
 
 /** Run columns a search can compare directly. */
-export type RunColumn = 'status' | 'name' | 'id' | 'grid';
+export type RunColumn = 'status' | 'name' | 'id';
 
 export type FieldRef =
   | { kind: 'column'; column: RunColumn }
   /** Matches when any of the run's tags satisfies the comparison. */
   | { kind: 'tag' }
+  /** Matches when any grid the run is a cell of satisfies it (grids share runs); `grid = NULL`: in no grid. */
+  | { kind: 'grid' }
   /** The run's final value of a metric: latest evaluation, or last training point. */
   | { kind: 'metric'; name: string; source: 'evaluation' | 'training' }
   /** A leaf of the stored spec (defaults applied), e.g. ['swav', 'prototypes']. */

@@ -22,7 +22,6 @@ const COLUMNS: Record<RunColumn, Sql> = {
   status: sql`runs.status::text`,
   name: sql`runs.name`,
   id: sql`runs.id`,
-  grid: sql`runs.grid_id`,
 };
 
 function numberParam(value: number): Sql {
@@ -66,8 +65,25 @@ function compareSpec(path: readonly string[], op: CompareOp, value: Literal): Sq
   return sql`CASE WHEN jsonb_typeof(${json}) = 'string' THEN ${text} END${SQL_OPS[op]}${textParam(String(value))}`;
 }
 
-function tagMatch(condition: (tag: Sql) => Sql): Sql {
-  return sql`EXISTS (SELECT 1 FROM unnest(runs.tags) AS t(tag) WHERE ${condition(sql`t.tag`)})`;
+type SetMatch = (condition: (member: Sql) => Sql) => Sql;
+
+/** Whether some tag of the run meets the condition. */
+const tagMatch: SetMatch = (condition) =>
+  sql`EXISTS (SELECT 1 FROM unnest(runs.tags) AS t(tag) WHERE ${condition(sql`t.tag`)})`;
+
+/** Whether some grid the run is a cell of meets the condition. */
+const gridMatch: SetMatch = (condition) =>
+  sql`EXISTS (SELECT 1 FROM grid_cells gc WHERE gc.run_id = runs.id AND ${condition(sql`gc.grid_id`)})`;
+
+/** `x = v` on a set: some member is v (or, for NULL, there is none); `x != v`: no member is v (or some is). */
+function compareSet(set: SetMatch, op: CompareOp, value: Literal): Sql {
+  if (value === null) {
+    const any = set(() => sql`true`);
+    return op === '=' ? sql`NOT ${any}` : any;
+  }
+  return op === '!='
+    ? sql`NOT ${set((member) => sql`${member} = ${textParam(String(value))}`)}`
+    : set((member) => compareColumn(member, op, value));
 }
 
 function comparison(expr: Extract<Expr, { kind: 'compare' }>): Sql {
@@ -76,10 +92,9 @@ function comparison(expr: Extract<Expr, { kind: 'compare' }>): Sql {
     case 'column':
       return compareColumn(COLUMNS[field.column], op, value);
     case 'tag':
-      // `tag != 'x'`: the run does not carry tag x (rather than "carries some other tag").
-      return op === '!='
-        ? sql`NOT ${tagMatch((tag) => sql`${tag} = ${textParam(String(value))}`)}`
-        : tagMatch((tag) => compareColumn(tag, op, value));
+      return compareSet(tagMatch, op, value);
+    case 'grid':
+      return compareSet(gridMatch, op, value);
     case 'metric':
       return sql`${finalMetricSql(field.name, field.source)}${SQL_OPS[op]}${numberParam(value as number)}`;
     case 'spec':
@@ -93,6 +108,8 @@ function membership(field: FieldRef, values: readonly Literal[]): Sql {
       return sql`${COLUMNS[field.column]} IN ${inList(values, (v) => textParam(String(v)))}`;
     case 'tag':
       return tagMatch((tag) => sql`${tag} IN ${inList(values, (v) => textParam(String(v)))}`);
+    case 'grid':
+      return gridMatch((grid) => sql`${grid} IN ${inList(values, (v) => textParam(String(v)))}`);
     case 'metric':
       return sql`${finalMetricSql(field.name, field.source)} IN ${inList(values, (v) => numberParam(v as number))}`;
     case 'spec':
@@ -107,6 +124,8 @@ function like(field: FieldRef, pattern: string): Sql {
       return sql`${COLUMNS[field.column]} LIKE ${param}`;
     case 'tag':
       return tagMatch((tag) => sql`${tag} LIKE ${param}`);
+    case 'grid':
+      return gridMatch((grid) => sql`${grid} LIKE ${param}`);
     case 'metric':
       throw new Error('LIKE on a metric is rejected by the parser');
     case 'spec': {

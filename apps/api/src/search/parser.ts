@@ -171,9 +171,8 @@ class Parser {
   private resolveField(segments: string[], text: string, at: Token): FieldRef {
     const [head, ...rest] = segments;
     if (rest.length === 0) {
-      if (head === 'status' || head === 'name' || head === 'id' || head === 'grid') {
-        return { kind: 'column', column: head };
-      }
+      if (head === 'status' || head === 'name' || head === 'id') return { kind: 'column', column: head };
+      if (head === 'grid') return { kind: 'grid' };
       if (head === 'tag' || head === 'tags') return { kind: 'tag' };
     }
     if (head === 'metrics') {
@@ -272,7 +271,9 @@ class Parser {
     }
     if (ordering) {
       const plainEquality =
-        field.ref.kind === 'tag' || (field.ref.kind === 'column' && field.ref.column === 'status');
+        field.ref.kind === 'tag' ||
+        field.ref.kind === 'grid' ||
+        (field.ref.kind === 'column' && field.ref.column === 'status');
       if (plainEquality) this.fail(`=, !=, IN or LIKE: ${field.text} cannot be ordered`, opToken);
       if (typeof value === 'boolean')
         this.fail('a number or a string (booleans cannot be ordered)', valueToken);
@@ -286,7 +287,11 @@ class Parser {
     if (ref.kind === 'metric' && typeof value !== 'number') {
       this.fail(`a number: ${field.text} is numeric`, token);
     }
-    if ((ref.kind === 'column' || ref.kind === 'tag') && typeof value !== 'string' && value !== null) {
+    if (
+      (ref.kind === 'column' || ref.kind === 'tag' || ref.kind === 'grid') &&
+      typeof value !== 'string' &&
+      value !== null
+    ) {
       this.fail(`a quoted string: ${field.text} is text`, token);
     }
     if (

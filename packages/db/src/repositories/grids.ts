@@ -1,4 +1,5 @@
-// Grids: an ablation grid and the runs of its cells, created together in one transaction.
+// Grids: an ablation grid, its cells and their runs, created together in one transaction. A cell whose spec
+// already has a run (of another grid, say) is that run: grids share runs, their cells say which.
 import type { PrismaClient } from '../client.js';
 import { InvalidInputError } from '../errors.js';
 import {
@@ -64,6 +65,16 @@ export class GridsRepository {
         input.cells.map((cell, cellIndex) => ({ ...cell, gridId: grid.id, cellIndex })),
         'cells',
       );
+      // Every cell is recorded here, also those whose run another grid created first.
+      await tx.gridCell.createMany({
+        data: input.cells.map((cell, cellIndex) => ({
+          gridId: grid.id,
+          cellIndex,
+          runId: (runs[cellIndex] as CreateRunResult).run.id,
+          axisValues: requireJsonObject(cell.axisValues, `cells[${cellIndex}].axisValues`),
+          seed: cell.seed,
+        })),
+      });
       return { grid: toGrid(grid), runs };
     });
   }
@@ -73,16 +84,10 @@ export class GridsRepository {
     return row === null ? null : toGrid(row);
   }
 
-  /** The grid's runs in cell order. */
-  async gridRuns(id: string): Promise<Run[]> {
-    const rows = await this.prisma.run.findMany({ where: { gridId: id }, orderBy: { cellIndex: 'asc' } });
-    return rows.map(toRun);
-  }
-
   /** Re-queues the grid's failed and canceled runs (POST /v1/grids/{id}/rerun-failed) and returns them. */
   async requeueFailedRuns(id: string): Promise<Run[]> {
     const rows = await this.prisma.run.updateManyAndReturn({
-      where: { gridId: id, status: { in: ['failed', 'canceled'] } },
+      where: { gridCells: { some: { gridId: id } }, status: { in: ['failed', 'canceled'] } },
       data: resetToQueued(),
     });
     return rows.map(toRun);
@@ -94,7 +99,7 @@ export class GridsRepository {
     if (grid === null) return null;
     const groups = await this.prisma.run.groupBy({
       by: ['status'],
-      where: { gridId: id },
+      where: { gridCells: { some: { gridId: id } } },
       _count: { _all: true },
     });
     const counts = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>;

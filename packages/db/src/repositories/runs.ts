@@ -382,7 +382,9 @@ export class RunsRepository {
       const statuses = Array.isArray(query.status) ? query.status : [query.status];
       where.push({ status: { in: statuses.map((s, i) => requireOneOf(s, RUN_STATUSES, `status[${i}]`)) } });
     }
-    if (query.gridId !== undefined) where.push({ gridId: requireString(query.gridId, 'gridId', 200) });
+    if (query.gridId !== undefined) {
+      where.push({ gridCells: { some: { gridId: requireString(query.gridId, 'gridId', 200) } } });
+    }
     if (query.tag !== undefined) where.push({ tags: { has: requireString(query.tag, 'tag', 200) } });
     if (query.pageToken !== undefined) where.push(afterPageToken(query.pageToken));
     const rows = await this.prisma.run.findMany({
