@@ -12,6 +12,7 @@ import {
   DEMO_METRIC,
   DEMO_ROWS,
   type DemoSize,
+  demoCrops,
   demoGrid,
   FULL_DEMO,
   QUICK_DEMO,
@@ -71,7 +72,7 @@ function describeGrid(size: DemoSize): string {
   return (
     `prototypes {${size.prototypes.join(', ')}} x Sinkhorn iterations {${size.iterations.join(', ')}}, ` +
     `${size.seeds.length} seed(s): ${cells * size.seeds.length} runs of ${size.epochs} epochs on ${size.images} ` +
-    'synthetic 16 px images, tiny backbone, k-NN evaluation'
+    `synthetic ${size.imageSize} px images (crops ${demoCrops(size)}), tiny backbone, k-NN evaluation`
   );
 }
 
