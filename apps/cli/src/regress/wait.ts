@@ -87,14 +87,43 @@ export interface WaitOptions {
   /** Where progress goes: stdout normally, stderr when stdout carries JSON. */
   stream: NodeJS.WriteStream;
   pollMs?: number;
+  /** How long an unreachable server (or 502, 503, 504 answers) is waited out before giving up; default 2 min. */
+  outageMs?: number;
   /** Stops waiting (SIGINT); the regression's latest state is returned. */
   signal?: AbortSignal;
+}
+
+/** A restart of the server or a proxy's hiccup, which the regression itself survives. */
+function isTransient(error: unknown): boolean {
+  if (error instanceof ApiError) return error.status === 502 || error.status === 503 || error.status === 504;
+  return error instanceof CliError && error.exitCode === EXIT.unreachable;
+}
+
+/** The regression's state, riding out a server that is briefly away (a CI job should not fail on a restart). */
+async function pollRegression(
+  client: ApiClient,
+  id: string,
+  options: WaitOptions,
+  line: StatusLine,
+): Promise<RegressionView> {
+  let since: number | undefined;
+  for (;;) {
+    try {
+      return await getRegression(client, id);
+    } catch (error) {
+      since ??= Date.now();
+      const away = Date.now() - since;
+      if (!isTransient(error) || away > (options.outageMs ?? 120_000) || options.signal?.aborted) throw error;
+      line.update(`${(error as Error).message}; retrying (${formatDuration(away / 1000)})`);
+      await sleep(options.pollMs ?? 1_000, undefined, { signal: options.signal }).catch(() => undefined);
+    }
+  }
 }
 
 /**
  * Polls regression `id` until it is finished (its verdict stored) or `signal` aborts. On a terminal the progress
  * line is redrawn in place with a bar and the elapsed time; otherwise (CI logs) one line is printed per change
- * of the counts, so that a long wait does not flood the log.
+ * of the counts, so that a long wait does not flood the log. A server that is briefly away is waited out.
  */
 export async function waitForVerdict(
   client: ApiClient,
@@ -104,7 +133,7 @@ export async function waitForVerdict(
   const line = new StatusLine(options.stream);
   const started = Date.now();
   let lastCounts = '';
-  let view = await getRegression(client, id);
+  let view = await pollRegression(client, id, options, line);
   while (view.status !== 'finished' && !options.signal?.aborted) {
     const counts = progressCounts(view.progress);
     const elapsed = `elapsed ${formatDuration((Date.now() - started) / 1000)}`;
@@ -117,7 +146,7 @@ export async function waitForVerdict(
     }
     lastCounts = counts;
     await sleep(options.pollMs ?? 1_000, undefined, { signal: options.signal }).catch(() => undefined);
-    if (!options.signal?.aborted) view = await getRegression(client, id);
+    if (!options.signal?.aborted) view = await pollRegression(client, id, options, line);
   }
   line.finish();
   return view;
