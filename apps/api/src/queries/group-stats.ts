@@ -25,6 +25,12 @@ export interface GroupStats {
   withoutValue: number;
 }
 
+/** A group's statistics as the API shows them, in results and in pivot cells alike. */
+export function groupStatsView(group: GroupStats) {
+  const { n, mean, std, median, min, max, runIds } = group;
+  return { n, mean, std, median, min, max, run_ids: runIds };
+}
+
 interface GroupRow {
   key: unknown[];
   n: number;

@@ -1,17 +1,9 @@
 // Lays out groups keyed by (row value, column value) as a rows × columns table, the shape of a paper's
 // ablation table.
 import { canonicalJson } from '@swavlab/spec';
-import type { GroupStats } from './group-stats.js';
+import { type GroupStats, groupStatsView } from './group-stats.js';
 
-export interface PivotCell {
-  n: number;
-  mean: number | null;
-  std: number | null;
-  median: number | null;
-  min: number | null;
-  max: number | null;
-  run_ids: string[];
-}
+export type PivotCell = ReturnType<typeof groupStatsView>;
 
 export interface Pivot {
   rowValues: unknown[];
@@ -46,15 +38,7 @@ export function pivot(groups: readonly GroupStats[]): Pivot {
     if (group.n === 0) continue;
     const i = rows.index.get(canonicalJson(group.key[0] ?? null)) as number;
     const j = columns.index.get(canonicalJson(group.key[1] ?? null)) as number;
-    (cells[i] as (PivotCell | null)[])[j] = {
-      n: group.n,
-      mean: group.mean,
-      std: group.std,
-      median: group.median,
-      min: group.min,
-      max: group.max,
-      run_ids: group.runIds,
-    };
+    (cells[i] as (PivotCell | null)[])[j] = groupStatsView(group);
   }
   return { rowValues: rows.values, columnValues: columns.values, cells };
 }

@@ -11,7 +11,7 @@ import { problemResponses } from '../openapi.js';
 import { notFound, validationProblem } from '../problem.js';
 import { CSV_CONTENT_TYPE, toCsv } from '../queries/csv.js';
 import { gridCells } from '../queries/grid-cells.js';
-import { type GroupStats, groupStats } from '../queries/group-stats.js';
+import { groupStats, groupStatsView } from '../queries/group-stats.js';
 import { pivot } from '../queries/pivot.js';
 import { joinSql, runSql, sql } from '../sql.js';
 import { listParam, queryBoolean, ResourceId, type ZodTypeProvider } from '../validation.js';
@@ -219,11 +219,6 @@ function gridAxes(grid: Grid): string[] {
   return Object.keys((grid.spec.axes ?? {}) as JsonObject).sort();
 }
 
-function statsView(group: GroupStats) {
-  const { n, mean, std, median, min, max, runIds } = group;
-  return { n, mean, std, median, min, max, run_ids: runIds };
-}
-
 async function gridView(ctx: AppContext, grid: Grid) {
   const counts = await ctx.db.grids.gridStatusCounts(grid.id);
   if (counts === null) throw notFound('grid', grid.id);
@@ -387,7 +382,7 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
         .filter((group) => group.n > 0)
         .map((group) => ({
           key: Object.fromEntries(groupBy.map((path, i) => [path, group.key[i] ?? null])),
-          ...statsView(group),
+          ...groupStatsView(group),
           costs: {
             epoch_seconds_mean: group.epochSecondsMean,
             peak_memory_bytes_max: group.peakMemoryBytesMax,
