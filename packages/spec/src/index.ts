@@ -37,7 +37,7 @@ export {
 export { gridToJsonSchema, toJsonSchema } from './json-schema.js';
 export { isMetricName, LINEAR_METRICS, TRAINING_METRICS } from './metrics.js';
 export { type ParseResult, parseExperimentSpec } from './parse-spec.js';
-export { formatPath, getAtPath, setAtPath, splitDottedPath } from './paths.js';
+export { formatPath, getAtPath, isPlainObject, setAtPath, splitDottedPath } from './paths.js';
 export {
   BaselineMetric,
   BaselineRequest,

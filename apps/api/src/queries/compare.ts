@@ -1,6 +1,6 @@
 // Side-by-side comparison of runs: which spec leaves differ, and each run's final metrics and evaluations.
 import type { Database, JsonObject, Run } from '@swavlab/db';
-import { canonicalJson, getAtPath } from '@swavlab/spec';
+import { canonicalJson, getAtPath, isPlainObject } from '@swavlab/spec';
 import { finalMetricSql, type MetricSource } from '../final-metrics.js';
 import { joinSql, runSql, sql } from '../sql.js';
 import { metricNames } from './metric-names.js';
@@ -9,10 +9,6 @@ export interface SpecDifference {
   path: string;
   /** The value at `path` in each run's spec, null where a spec lacks it. */
   values: unknown[];
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Dotted paths of the leaves (anything but a non-empty object; arrays are leaves) of `value`. */
