@@ -2,6 +2,7 @@
 and provides the tiny training spec the trainer tests share."""
 
 import copy
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -45,3 +46,10 @@ def tiny_spec() -> SpecFactory:
         return _merge(TINY_SPEC, changes)
 
     return make
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago, for a process group's rendezvous."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from swavlab.checkpoint import load_checkpoint
-from conftest import SpecFactory
+from conftest import SpecFactory, free_port
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_two_gloo_processes_train_one_epoch(tiny_spec: SpecFactory, tmp_path: Path) -> None:
@@ -41,7 +34,17 @@ def test_two_gloo_processes_train_one_epoch(tiny_spec: SpecFactory, tmp_path: Pa
         procs.append(
             subprocess.Popen(cmd, cwd=PACKAGE_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         )
-    outputs = [p.communicate(timeout=120) for p in procs]
+    try:
+        outputs = [p.communicate(timeout=120) for p in procs]
+    except subprocess.TimeoutExpired:
+        # A hung rendezvous or collective: stop both ranks and fail with what each printed, so the cause shows.
+        for p in procs:
+            p.kill()
+        printed = [p.communicate() for p in procs]
+        raise AssertionError(
+            "the two ranks did not finish within 120 s:\n"
+            + "\n".join(f"rank {rank} stderr:\n{err[-4000:]}" for rank, (_, err) in enumerate(printed))
+        ) from None
     for proc, (_, err) in zip(procs, outputs):
         assert proc.returncode == 0, err
 

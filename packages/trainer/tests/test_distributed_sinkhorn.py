@@ -1,6 +1,5 @@
 """Sinkhorn over two gloo processes equals single-process Sinkhorn on the concatenated batch."""
 
-import socket
 from pathlib import Path
 
 import torch
@@ -8,6 +7,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
 
+from conftest import free_port
 from swavlab.distributed import all_reduce_sum, is_distributed, rank, world_size
 from swavlab.sinkhorn import sinkhorn
 
@@ -22,12 +22,6 @@ def global_scores() -> torch.Tensor:
     embeddings = F.normalize(torch.randn(96, 16, generator=generator), dim=1)
     prototypes = F.normalize(torch.randn(N_PROTOTYPES, 16, generator=generator), dim=1)
     return embeddings @ prototypes.t()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def worker(process_rank: int, port: int, out_dir: str) -> None:
