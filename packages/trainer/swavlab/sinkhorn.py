@@ -1,12 +1,21 @@
-"""Sinkhorn-Knopp codes for SwAV (Caron et al. 2020, Eq. 5 and Appendix A.1), in scaling-vector form.
+"""Sinkhorn-Knopp codes for SwAV (Caron et al. 2020, Eq. 5 and Appendix A.1).
 
-The paper's pseudo-code rewrites the whole K x B matrix Q = exp(scores / eps)^T on every
-iteration: divide by the total, then alternately divide rows by their sums (times K) and columns by
-their sums (times B). Every one of those steps multiplies Q by a diagonal matrix on one side, so
-after any number of iterations Q = diag(u) exp(scores / eps)^T diag(v) for a prototype vector u and a
-sample vector v. Iterating only on u and v costs two matrix-vector
-products per iteration instead of several full passes over the matrix, and the codes are formed once
-at the end. The result is the same up to fp32 rounding.
+The paper's pseudo-code builds Q = exp(scores / eps)^T, divides it by its total, then alternately
+divides every prototype row by its sum (and K) and every sample column by its sum (and B), and
+finally multiplies by B. This module performs the same normalisations on the [B, K] matrix, with
+less work per iteration:
+
+* Constant factors are left out (the total, K, B): every normalisation is followed by one along the
+  other axis, which cancels them, and the last one makes every sample's codes sum to 1, which is
+  what the final multiplication by B gives.
+* One buffer is allocated (with huge pages on Linux: see hugepages.py) and written once by exp; each
+  iteration rewrites it twice, in place, as multiplications by reciprocals. The pseudo-code allocates
+  two such matrices and rewrites the matrix with a division four times per iteration.
+* On the CPU the rows are processed in blocks that fit the core's cache: a sample normalisation and
+  the next iteration's prototype sums read a block once.
+
+All element-wise work stays on one threading runtime (no BLAS mat-vecs in the common case): on a
+small CPU, switching between OpenMP and OpenBLAS threads costs more than the passes it saves.
 """
 
 import contextlib
@@ -14,9 +23,14 @@ import contextlib
 import torch
 
 from .distributed import all_reduce_max, all_reduce_sum
+from .hugepages import empty_hugepages
 
-# Floor of a prototype's mass: scales stay below 1e30 / K and sample masses below 1e30, far inside fp32.
+# Floor of a prototype's mass, so that a prototype whose entries all underflowed keeps a finite scale.
 _MIN_MASS = 1e-30
+# A sample whose best entry exp(b) is below e^-40 is lifted by its own b (see _exponentiate).
+_LIFT_BELOW = -40.0
+# Size of the CPU row blocks: the 2 MiB L2 of a recent x86 core.
+_CPU_BLOCK_BYTES = 2 << 20
 
 
 def _autocast_disabled(device: torch.device) -> contextlib.AbstractContextManager[None]:
@@ -24,6 +38,35 @@ def _autocast_disabled(device: torch.device) -> contextlib.AbstractContextManage
     if device.type in ("cpu", "cuda"):
         return torch.autocast(device_type=device.type, enabled=False)
     return contextlib.nullcontext()
+
+
+def _row_blocks(codes: torch.Tensor) -> list[torch.Tensor]:
+    """Views of consecutive rows: cache-sized blocks on the CPU, the whole matrix elsewhere."""
+    if codes.device.type != "cpu":
+        return [codes]
+    rows = max(1, _CPU_BLOCK_BYTES // max(1, codes.shape[1] * codes.element_size()))
+    return list(codes.split(rows))
+
+
+def _exponentiate(block: torch.Tensor, scores: torch.Tensor, shift: torch.Tensor, epsilon: float) -> torch.Tensor:
+    """Writes exp((scores - a) / eps) into `block` and returns its prototype sums (first Sinkhorn step).
+
+    `shift` is -a / eps with a_k the largest score of prototype k over the (global) batch: every
+    exponent is <= 0 and every prototype has an entry of exactly 1, so its sum is >= 1 and never
+    underflows; the shift cancels in the first prototype normalisation. A sample far from every
+    prototype (best exponent b < -40, which cosines allow for eps below ~0.05) would lose its whole row
+    to underflow at small eps; it is lifted by -b instead. Its true weight in the prototype sums is
+    e^b < e^-40 against sums >= 1, below fp32's resolution, so it is left out of them, and from the
+    first sample normalisation on the lift cancels.
+    """
+    torch.add(shift, scores, alpha=1.0 / epsilon, out=block)
+    best = block.amax(dim=1)
+    lifted = best < _LIFT_BELOW
+    # On the CPU the check is free and almost always false; on a GPU it would wait for the device.
+    if block.device.type == "cpu" and not bool(lifted.any()):
+        return block.exp_().sum(dim=0)
+    block.sub_(best.mul_(lifted).unsqueeze(1)).exp_()
+    return torch.mv(block.t(), lifted.logical_not_().to(block.dtype))
 
 
 @torch.no_grad()
@@ -45,35 +88,21 @@ def sinkhorn(scores: torch.Tensor, epsilon: float = 0.05, iterations: int = 3) -
 
     with _autocast_disabled(scores.device):
         scores = scores.float()
-        n_samples, n_prototypes = scores.shape
-        # exp(scores / eps) leaves fp32 beyond |score / eps| ~ 88, so each entry is shifted by its
-        # prototype's best score a_k and then by its sample's largest remaining value b_i. Every exponent
-        # is then <= 0 (no overflow) and every row and every column holds an entry of exactly 1 (a
-        # prototype's best sample has b_i = 0), so neither a sample's codes nor a prototype's share
-        # underflow to zeros, which a one-sided shift allows for epsilon below ~0.023 (cosines span 2):
-        # NaN codes. The prototype shift must be global so that all ranks scale a prototype by the same
-        # constant; it cancels in the first prototype normalisation.
-        prototype_max = all_reduce_max(scores.amax(dim=0))
-        # (scores - a) / eps with the shift and scale fused into the one pass that allocates.
-        kernel = torch.add(prototype_max.div_(-epsilon), scores, alpha=1.0 / epsilon)
-        sample_shift = kernel.amax(dim=1)
-        kernel.sub_(sample_shift.unsqueeze(1)).exp_()
-        # The sample shift multiplied row i by exp(-b_i); starting the sample scaling at exp(b_i) <= 1
-        # undoes it, so the first prototype sums are the paper's.
-        sample_scale = sample_shift.exp_()
+        # The shift must be global so that every rank scales a prototype by the same constant.
+        shift = all_reduce_max(scores.amax(dim=0)).div_(-epsilon)
+        codes = empty_hugepages(tuple(scores.shape), torch.float32, scores.device)
+        blocks = _row_blocks(codes)
+        mass = torch.zeros_like(shift)
+        for block, block_scores in zip(blocks, scores.split(blocks[0].shape[0])):
+            mass += _exponentiate(block, block_scores, shift, epsilon)
 
-        # The paper's division by the total sum is a uniform factor that cancels in the final per-sample
-        # normalisation, so it is left out. The divisions by K and B stay: they keep the total mass at 1
-        # after every step, without them the scales grow by a factor ~B/K per iteration and overflow.
-        # B is counted rather than assumed equal on every rank. u = prototype_scale, v = sample_scale.
-        global_batch = all_reduce_sum(torch.tensor(float(n_samples), device=scores.device))
-        for _ in range(iterations):
-            prototype_mass = all_reduce_sum(torch.mv(kernel.t(), sample_scale))
-            # Where epsilon is tiny, a prototype may be liked only by samples whose starting scale underflowed
-            # (b_i < ~-87): the floor keeps its scale finite instead of 0 * inf = NaN.
-            prototype_scale = prototype_mass.clamp_(min=_MIN_MASS).mul_(n_prototypes).reciprocal_()
-            sample_mass = torch.mv(kernel, prototype_scale)
-            sample_scale = sample_mass.mul(global_batch).reciprocal_()
-
-        # The last sample step, formed once: codes[i, k] = kernel[i, k] u[k] / sum_k' kernel[i, k'] u[k'].
-        return kernel.mul_(prototype_scale).div_(sample_mass.unsqueeze(1))
+        for iteration in range(iterations):
+            inverse_mass = all_reduce_sum(mass).clamp_(min=_MIN_MASS).reciprocal_()
+            more = iteration < iterations - 1
+            mass = torch.zeros_like(inverse_mass)
+            for block in blocks:
+                block.mul_(inverse_mass)  # prototype step
+                block.mul_(block.sum(dim=1, keepdim=True).reciprocal_())  # sample step: rows sum to 1
+                if more:  # the next prototype step's sums, while the block is in cache
+                    mass += block.sum(dim=0)
+        return codes

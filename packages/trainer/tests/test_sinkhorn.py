@@ -56,7 +56,7 @@ def test_rows_sum_to_one_and_prototypes_share_the_mass() -> None:
 
     plain_softmax = torch.softmax(scores / 0.05, dim=1)
     few = sinkhorn(scores, 0.05, 3)
-    # The spec allows up to 1000 iterations: the scaling vectors must not drift out of fp32's range.
+    # The spec allows up to 1000 iterations: the codes must not drift out of fp32's range.
     many = sinkhorn(scores, 0.05, 1000)
     for codes in (few, many):
         torch.testing.assert_close(codes.sum(dim=1), torch.ones(n_samples), rtol=0, atol=1e-5)
@@ -129,6 +129,16 @@ def test_epsilon_beyond_fp64_still_gives_codes() -> None:
     codes = sinkhorn(scores, 0.001, 10)
     assert bool(torch.isfinite(codes).all()) and bool((codes >= 0).all())
     torch.testing.assert_close(codes.sum(dim=1), torch.ones(256), rtol=0, atol=1e-5)
+
+
+def test_a_matrix_of_several_cpu_row_blocks_matches_the_oracle() -> None:
+    # 1200 x 1000 fp32 is 4.8 MB: three row blocks on the CPU. Outlier samples sit in the last block
+    # only, so one block takes the lifted path and the others do not.
+    scores = cosine_scores(1200, 1000, seed=14)
+    scores[-5:] = 0.2 * scores[-5:] - 0.8
+    for epsilon in (0.05, 0.01):
+        codes = sinkhorn(scores, epsilon, 3)
+        torch.testing.assert_close(codes, appendix_a1(scores.double(), epsilon, 3).float(), rtol=0, atol=1e-5)
 
 
 def test_no_gradient_and_input_untouched() -> None:
