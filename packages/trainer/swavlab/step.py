@@ -70,7 +70,7 @@ class SwAVStep:
         self.epsilon = float(swav_spec["epsilon"])
         self.iterations = int(swav_spec["sinkhorn_iterations"])
         self.assignment = str(swav_spec["assignment"])
-        self.memory_format = torch.channels_last if device.type == "cuda" else torch.contiguous_format
+        self.memory_format = core.memory_format
 
     def to_device(self, groups: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """Move a collated batch (one tensor per resolution) to the device without blocking."""

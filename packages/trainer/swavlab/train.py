@@ -155,7 +155,7 @@ class _Run:
         self.total_steps = self.epochs * self.iters_per_epoch
         self.log_every = log_interval(self.iters_per_epoch)
 
-        self.core: SwAVModel = build_model(spec, channels_last=device.type == "cuda").to(device)
+        self.core: SwAVModel = build_model(spec, channels_last=True).to(device)
         self.model = ddp.wrap_model(self.core, info, device, bool(runtime["sync_bn"]))
         self.optimizer = build_optimizer(self.core, optim)
         self.schedule = lr_schedule(
