@@ -20,6 +20,7 @@ def test_two_gloo_processes_train_one_epoch(tiny_spec: SpecFactory, tmp_path: Pa
     spec_file.write_text(json.dumps(spec))
     port = free_port()
     procs = []
+    logs = []
     for rank in range(2):
         env = {
             **os.environ,
@@ -31,20 +32,25 @@ def test_two_gloo_processes_train_one_epoch(tiny_spec: SpecFactory, tmp_path: Pa
             "MASTER_PORT": str(port),
         }
         cmd = [sys.executable, "-m", "swavlab", "train", "--spec", str(spec_file), "--out", str(tmp_path / "run"), "--json"]
-        procs.append(
-            subprocess.Popen(cmd, cwd=PACKAGE_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        )
+        # Files, not pipes: a rank blocked on a full pipe that nobody reads would stall the other
+        # rank's collectives too.
+        out, err = tmp_path / f"rank{rank}.out", tmp_path / f"rank{rank}.err"
+        logs.append((out, err))
+        with out.open("w") as stdout, err.open("w") as stderr:
+            procs.append(subprocess.Popen(cmd, cwd=PACKAGE_ROOT, env=env, stdout=stdout, stderr=stderr, text=True))
     try:
-        outputs = [p.communicate(timeout=120) for p in procs]
+        for p in procs:
+            p.wait(timeout=120)
     except subprocess.TimeoutExpired:
         # A hung rendezvous or collective: stop both ranks and fail with what each printed, so the cause shows.
         for p in procs:
             p.kill()
-        printed = [p.communicate() for p in procs]
+            p.wait()
         raise AssertionError(
             "the two ranks did not finish within 120 s:\n"
-            + "\n".join(f"rank {rank} stderr:\n{err[-4000:]}" for rank, (_, err) in enumerate(printed))
+            + "\n".join(f"rank {rank} stderr:\n{err.read_text()[-4000:]}" for rank, (_, err) in enumerate(logs))
         ) from None
+    outputs = [(out.read_text(), err.read_text()) for out, err in logs]
     for proc, (_, err) in zip(procs, outputs):
         assert proc.returncode == 0, err
 
