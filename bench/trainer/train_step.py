@@ -15,6 +15,9 @@ other processes hits both alike.
   the model on its own, codes come from the pseudo-code Sinkhorn (bench/trainer/sinkhorn.py), the
   swapped prediction loss of Eq. 6 is summed crop pair by crop pair.
 
+The process runs with the memory setting `swavlab.train` applies (`keep_freed_memory`: freed
+blocks stay in glibc's heap), which both loops share.
+
 Prints images/s of each and `ratio` = ours / plain (medians over the rounds).
 """
 
@@ -35,6 +38,7 @@ import torch.nn.functional as F
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "packages" / "trainer"))
 
+from swavlab.cpu_memory import keep_freed_memory  # noqa: E402
 from swavlab.loader import collate_by_resolution  # noqa: E402
 from swavlab.models import SwAVModel, build_model  # noqa: E402
 from swavlab.optim import build_optimizer  # noqa: E402
@@ -104,6 +108,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2, help="steps per loop per round")
     args = parser.parse_args()
     torch.set_num_threads(2)
+    kept = keep_freed_memory()
 
     torch.manual_seed(0)
     plain_model = build_model(SPEC)
@@ -144,7 +149,7 @@ def main() -> None:
     images = BATCH * args.steps
     ours_ips = images / statistics.median(ours_times)
     plain_ips = images / statistics.median(plain_times)
-    print(f"torch {torch.__version__}, cpu, threads {torch.get_num_threads()}")
+    print(f"torch {torch.__version__}, cpu, threads {torch.get_num_threads()}, freed memory kept: {kept}")
     print(f"resnet18 small stem, crops 2x32+4x16, batch {BATCH}, 3000 prototypes, LARS; {args.rounds} rounds x {args.steps} steps")
     print(f"plain Appendix A.1 loop (per-crop forward): {plain_ips:.1f} images/s")
     print(f"swavlab SwAVStep (grouped, channels-last):  {ours_ips:.1f} images/s")

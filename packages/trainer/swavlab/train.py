@@ -35,6 +35,7 @@ from .amp import autocast_dtype, make_grad_scaler
 from .checkpoint import CheckpointWriter, SavedCheckpoint, load_checkpoint
 from .code_stats import code_statistics
 from .collapse import CollapseDetector
+from .cpu_memory import keep_freed_memory
 from .distributed import all_reduce_sum
 from .events import (
     Event,
@@ -128,6 +129,7 @@ class _Run:
         self.batch_size = int(optim["batch_size"])
 
         configure_threads(int(runtime["threads"]), info.local_world_size)
+        keep_freed_memory()
         seed_everything(self.seed)
         data = _data_module()
         self.train_set, self.test_set = data.build_datasets(spec["data"], self.seed)

@@ -1,5 +1,6 @@
 """Sinkhorn codes against the paper's Appendix A.1 pseudo-code, plus the properties the loss relies on."""
 
+import importlib
 import math
 
 import pytest
@@ -139,6 +140,17 @@ def test_a_matrix_of_several_cpu_row_blocks_matches_the_oracle() -> None:
     for epsilon in (0.05, 0.01):
         codes = sinkhorn(scores, epsilon, 3)
         torch.testing.assert_close(codes, appendix_a1(scores.double(), epsilon, 3).float(), rtol=0, atol=1e-5)
+
+
+def test_one_shift_and_per_prototype_shift_give_the_same_codes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cosines at eps 0.05 span at most 40 eps: the matrix is shifted by its one largest score. Forcing
+    # the path that small epsilons take (per-prototype shift, row check) must not change the codes.
+    module = importlib.import_module("swavlab.sinkhorn")
+    scores = cosine_scores(700, 900, seed=15)
+    one_shift = sinkhorn(scores, 0.05, 3)
+    monkeypatch.setattr(module, "_ONE_SHIFT_RANGE", 0.0)
+    per_prototype = sinkhorn(scores, 0.05, 3)
+    torch.testing.assert_close(one_shift, per_prototype, rtol=0, atol=1e-6)
 
 
 def test_no_gradient_and_input_untouched() -> None:
