@@ -15,11 +15,11 @@ import json
 import math
 import os
 import signal
-import sys
 import traceback
 from collections.abc import Callable
 from typing import Any
 
+from .libc import libc_function
 from .spec import SpecError
 from .stop import STOP, install_stop_signal
 from .train import train
@@ -37,13 +37,9 @@ def _offset_pythonia_request_ids() -> None:
 
 
 def _set_parent_death_signal() -> None:
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-    except (OSError, AttributeError):
-        return
+    prctl = libc_function("prctl", [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong])
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
 
 
 _offset_pythonia_request_ids()

@@ -8,11 +8,10 @@ systems or C libraries, CUDA tensors) both helpers do nothing.
 """
 
 import ctypes
-import ctypes.util
-import sys
-from collections.abc import Callable
 
 import torch
+
+from .libc import libc_function
 
 _HUGE_PAGE = 2 << 20
 _MADV_HUGEPAGE = 14
@@ -20,22 +19,8 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
 _MAX_INT = 2**31 - 1
 
-
-def _libc_function(name: str, argtypes: list[type]) -> Callable[..., int] | None:
-    """A function of the C library on Linux, or None (another system, or not in this C library)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function = getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True), name)
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = argtypes
-    function.restype = ctypes.c_int
-    return function
-
-
-_mallopt = _libc_function("mallopt", [ctypes.c_int, ctypes.c_int])
-_madvise = _libc_function("madvise", [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int])
+_mallopt = libc_function("mallopt", [ctypes.c_int, ctypes.c_int])
+_madvise = libc_function("madvise", [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int])
 
 
 def keep_freed_memory() -> bool:
