@@ -52,7 +52,9 @@ const Swav = z.strictObject({
     .min(0)
     .max(1_000_000)
     .default(0)
-    .meta({ description: '0 = no queue; otherwise a multiple of optim.batch_size × runtime.gpus' }),
+    .meta({
+      description: '0 = no queue; otherwise a multiple of optim.batch_size × the ranks (runtime.gpus or runtime.processes)',
+    }),
   queue_start_epoch: z.int().min(0).default(15),
   crops: Crops,
   crops_for_assign: z
@@ -70,13 +72,24 @@ const Optim = z.strictObject({
   start_warmup: z.number().min(0).default(0.3),
   weight_decay: z.number().min(0).lte(1).default(1e-6),
   momentum: z.number().min(0).lt(1).default(0.9),
-  batch_size: z.int().min(1).max(65536).default(64).meta({ description: 'per device' }),
+  batch_size: z.int().min(1).max(65536).default(64).meta({ description: 'per rank (GPU or CPU process)' }),
   epochs: z.int().min(1).max(10000).default(100),
 });
 
 const Runtime = z.strictObject({
   device: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
-  gpus: z.int().min(1).max(64).default(1),
+  gpus: z
+    .int()
+    .min(1)
+    .max(64)
+    .default(1)
+    .meta({ description: 'GPUs of the run, one torch.distributed rank (NCCL) each' }),
+  processes: z
+    .int()
+    .min(1)
+    .max(64)
+    .default(1)
+    .meta({ description: 'CPU processes of a CPU run, one torch.distributed rank (gloo) each' }),
   precision: z.enum(['fp32', 'fp16', 'bf16']).default('fp32'),
   sync_bn: z.boolean().default(true),
   workers: z.int().min(0).max(64).default(4),

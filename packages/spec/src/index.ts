@@ -10,6 +10,7 @@ export {
   parseCrops,
   totalCrops,
 } from './crops.js';
+export { type DeviceDemand, deviceDemand, type RuntimeDevices, rankCount } from './devices.js';
 export { type ExpandGridResult, expandGrid, type GridCell } from './expand-grid.js';
 export {
   ExperimentSpec,

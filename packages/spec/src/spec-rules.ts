@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { totalCrops } from './crops.js';
+import { rankCount } from './devices.js';
 import type { ExperimentSpecFields } from './experiment-spec.js';
 
 type Fields = z.output<typeof ExperimentSpecFields>;
@@ -52,18 +53,47 @@ function cropsForAssignRule(spec: Fields, ctx: Context): void {
   }
 }
 
-// The queue is filled batch by batch on every device, so its length must be whole global batches.
+// The queue is filled batch by batch on every rank, so its length must be whole global batches.
 function queueLengthRule(spec: Fields, ctx: Context): void {
   const { queue_length } = spec.swav;
   const { batch_size } = spec.optim;
-  const { gpus } = spec.runtime;
-  const step = batch_size * gpus;
+  const ranks = rankCount(spec.runtime);
+  const step = batch_size * ranks;
   if (queue_length > 0 && queue_length % step !== 0) {
     ctx.addIssue({
       code: 'custom',
       path: ['swav', 'queue_length'],
       input: queue_length,
-      message: `must be a multiple of batch_size × gpus (${batch_size} × ${gpus} = ${step}); got ${queue_length}`,
+      message: `must be a multiple of batch_size × ranks (${batch_size} × ${ranks} = ${step}); got ${queue_length}`,
+    });
+  }
+}
+
+// runtime.gpus counts GPUs and runtime.processes CPU processes; a run is one or the other.
+function ranksRule(spec: Fields, ctx: Context): void {
+  const { device, gpus, processes } = spec.runtime;
+  if (gpus > 1 && processes > 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['runtime', 'processes'],
+      input: processes,
+      message: `cannot be combined with runtime.gpus ${gpus}: a run has one rank per GPU or one per CPU process, not both`,
+    });
+  }
+  if (gpus > 1 && device === 'cpu') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['runtime', 'gpus'],
+      input: gpus,
+      message: 'needs GPUs but runtime.device is "cpu"; for several CPU processes set runtime.processes instead',
+    });
+  }
+  if (processes > 1 && device === 'cuda') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['runtime', 'processes'],
+      input: processes,
+      message: 'is for CPU runs but runtime.device is "cuda"; a CUDA run has one process per GPU (runtime.gpus)',
     });
   }
 }
@@ -85,5 +115,6 @@ export function checkSpecRules(spec: Fields, ctx: Context): void {
   dataPathRule(spec, ctx);
   cropsForAssignRule(spec, ctx);
   queueLengthRule(spec, ctx);
+  ranksRule(spec, ctx);
   warmupRule(spec, ctx);
 }

@@ -104,6 +104,7 @@ export const specInput: fc.Arbitrary<ExperimentSpecInput> = fc
         {
           device: fc.constantFrom('auto' as const, 'cpu' as const, 'cuda' as const),
           gpus: fc.integer({ min: 1, max: 64 }),
+          processes: fc.integer({ min: 1, max: 64 }),
           precision: fc.constantFrom('fp32' as const, 'fp16' as const, 'bf16' as const),
           sync_bn: fc.boolean(),
           workers: fc.integer({ min: 0, max: 64 }),
@@ -145,10 +146,20 @@ export const specInput: fc.Arbitrary<ExperimentSpecInput> = fc
     { requiredKeys: [] },
   )
   .map(({ queueBatches, ...spec }) => {
-    if (!queueBatches || !spec.swav) return spec;
-    const step = (spec.optim?.batch_size ?? 64) * (spec.runtime?.gpus ?? 1);
-    return { ...spec, swav: { ...spec.swav, queue_length: queueBatches * step } };
+    const runtime = spec.runtime && validRanks(spec.runtime);
+    const withRuntime = runtime ? { ...spec, runtime } : spec;
+    if (!queueBatches || !spec.swav) return withRuntime;
+    const step = (spec.optim?.batch_size ?? 64) * Math.max(runtime?.gpus ?? 1, runtime?.processes ?? 1);
+    return { ...withRuntime, swav: { ...spec.swav, queue_length: queueBatches * step } };
   });
+
+/** GPU ranks only where GPUs may be used, CPU processes only where the CPU may be, never both. */
+function validRanks<R extends { device?: string; gpus?: number; processes?: number }>(runtime: R): R {
+  const { gpus = 1, processes = 1, device = 'auto' } = runtime;
+  if (gpus > 1 && device !== 'cpu') return { ...runtime, processes: 1 };
+  if (processes > 1 && device !== 'cuda') return { ...runtime, gpus: 1 };
+  return { ...runtime, gpus: 1, processes: 1 };
+}
 
 /** A deterministic pseudo-random generator (mulberry32), so a failing shuffle can be replayed from its seed. */
 export function randomSource(seed: number): () => number {

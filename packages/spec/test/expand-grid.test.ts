@@ -220,7 +220,7 @@ describe('expandGrid: rejections', () => {
       {
         path: 'cells[3].swav.queue_length',
         message:
-          'in cell (optim.batch_size=100, swav.queue_length=3840, seed=31): must be a multiple of batch_size × gpus (100 × 1 = 100); got 3840',
+          'in cell (optim.batch_size=100, swav.queue_length=3840, seed=31): must be a multiple of batch_size × ranks (100 × 1 = 100); got 3840',
       },
     ]);
   });

@@ -58,7 +58,7 @@ describe('defaults', () => {
           batch_size: 64,
           epochs: 100,
         },
-        runtime: { device: 'auto', gpus: 1, precision: 'fp32', sync_bn: true, workers: 4, threads: 0 },
+        runtime: { device: 'auto', gpus: 1, processes: 1, precision: 'fp32', sync_bn: true, workers: 4, threads: 0 },
         checkpoint: { every_epochs: 1, keep_last: 2 },
         eval: {
           every_epochs: 0,
@@ -182,6 +182,7 @@ const LIMITS: [string, unknown, unknown, unknown, unknown][] = [
   ['optim.batch_size', 1, 65536, 0, 65537],
   ['optim.epochs', 10, 10000, 0, 10001],
   ['runtime.gpus', 1, 64, 0, 65],
+  ['runtime.processes', 1, 64, 0, 65],
   ['runtime.workers', 0, 64, -1, 65],
   ['runtime.threads', 0, 256, -1, 257],
   ['checkpoint.every_epochs', 0, 10000, -1, 10001],
@@ -291,11 +292,11 @@ describe('cross-field rules', () => {
     ]);
   });
 
-  it('requires queue_length to be a multiple of batch_size × gpus', () => {
+  it('requires queue_length to be a multiple of batch_size × ranks', () => {
     expect(errorsOf({ swav: { queue_length: 100 } })).toEqual([
       {
         path: 'swav.queue_length',
-        message: 'must be a multiple of batch_size × gpus (64 × 1 = 64); got 100',
+        message: 'must be a multiple of batch_size × ranks (64 × 1 = 64); got 100',
       },
     ]);
     expect(
@@ -303,11 +304,46 @@ describe('cross-field rules', () => {
     ).toEqual([
       {
         path: 'swav.queue_length',
-        message: 'must be a multiple of batch_size × gpus (64 × 7 = 448); got 3840',
+        message: 'must be a multiple of batch_size × ranks (64 × 7 = 448); got 3840',
+      },
+    ]);
+    expect(
+      errorsOf({ swav: { queue_length: 192 }, optim: { batch_size: 64 }, runtime: { processes: 2 } }),
+    ).toEqual([
+      {
+        path: 'swav.queue_length',
+        message: 'must be a multiple of batch_size × ranks (64 × 2 = 128); got 192',
       },
     ]);
     accepts({ swav: { queue_length: 3840 }, optim: { batch_size: 64 }, runtime: { gpus: 2 } });
+    accepts({ swav: { queue_length: 256 }, optim: { batch_size: 64 }, runtime: { processes: 4 } });
     accepts({ swav: { queue_length: 0 }, optim: { batch_size: 7 } });
+  });
+
+  it('keeps GPU ranks and CPU processes apart', () => {
+    expect(errorsOf({ runtime: { gpus: 2, processes: 2 } })).toEqual([
+      {
+        path: 'runtime.processes',
+        message:
+          'cannot be combined with runtime.gpus 2: a run has one rank per GPU or one per CPU process, not both',
+      },
+    ]);
+    expect(errorsOf({ runtime: { device: 'cpu', gpus: 2 } })).toEqual([
+      {
+        path: 'runtime.gpus',
+        message: 'needs GPUs but runtime.device is "cpu"; for several CPU processes set runtime.processes instead',
+      },
+    ]);
+    expect(errorsOf({ runtime: { device: 'cuda', processes: 2 } })).toEqual([
+      {
+        path: 'runtime.processes',
+        message:
+          'is for CPU runs but runtime.device is "cuda"; a CUDA run has one process per GPU (runtime.gpus)',
+      },
+    ]);
+    accepts({ runtime: { device: 'cpu', processes: 4 } });
+    accepts({ runtime: { device: 'auto', processes: 4 } });
+    accepts({ runtime: { device: 'auto', gpus: 8 } });
   });
 
   it('requires warmup_epochs <= epochs', () => {

@@ -5,6 +5,7 @@ import {
   formatCrops,
   getAtPath,
   parseExperimentSpec,
+  rankCount,
   SPEC_LEAF_PATHS,
   SpecValidationError,
   setAtPath,
@@ -103,7 +104,7 @@ describe('specHash', () => {
     };
     if (path === 'data.path') return [`${value}x`];
     if (path === 'swav.queue_length') {
-      const step = spec.optim.batch_size * spec.runtime.gpus;
+      const step = spec.optim.batch_size * rankCount(spec.runtime);
       return [spec.swav.queue_length + step, spec.swav.queue_length - step];
     }
     if (path === 'swav.crops') return ['2x32+2x16', '2x32+3x16'];

@@ -10,7 +10,6 @@ an empty message: they come back inside the result, traceback included.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import math
 import os
@@ -19,12 +18,11 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from .libc import libc_function
+from .libc import die_with_parent
 from .spec import SpecError
 from .stop import STOP, install_stop_signal
 from .train import train
 
-_PR_SET_PDEATHSIG = 1
 _REQUEST_ID_OFFSET = 10**12
 _OPTION_KEYS = frozenset({"out_dir", "resume_from"})
 
@@ -36,14 +34,8 @@ def _offset_pythonia_request_ids() -> None:
         executor.i = max(executor.i, _REQUEST_ID_OFFSET)
 
 
-def _set_parent_death_signal() -> None:
-    prctl = libc_function("prctl", [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong])
-    if prctl is not None:
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-
-
 _offset_pythonia_request_ids()
-_set_parent_death_signal()
+die_with_parent()
 install_stop_signal(signal.SIGUSR1)
 
 

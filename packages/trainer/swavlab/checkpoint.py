@@ -20,7 +20,8 @@ from typing import Any
 
 import torch
 
-CHECKPOINT_FORMAT = 1
+# 2: per-rank state (queue, RNG streams) in `ranks`, one entry per rank; 1 had rank 0's at the top level.
+CHECKPOINT_FORMAT = 2
 _NAME = re.compile(r"^ckpt-e(\d{4,})-s(\d{8,})\.pt$")
 _TEMP_PREFIX = ".ckpt-"
 _TEMP_SUFFIX = ".tmp"

@@ -1,17 +1,25 @@
-"""Multi-process data parallelism when launched by torchrun; nothing at all otherwise.
+"""Multi-process data parallelism: joining the process group, and wrapping the model for it.
 
-One device must just work without a launcher (SWAV_REFERENCE.md, pitfall 4), so the process group
-is only created when the environment says so (``WORLD_SIZE > 1``, as torchrun sets it).
+One device must just work without a launcher, so the process group is only created for a run of
+several ranks: started by :mod:`swavlab.launcher` from the spec's ``runtime.gpus`` /
+``runtime.processes``, or by torchrun (``WORLD_SIZE > 1`` in the environment).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+from .sync_batchnorm import convert_to_process_group_batchnorm
+
+# Long enough for rank 0's evaluation while the other ranks wait at a barrier; a rank that dies is
+# noticed by the launcher's monitor long before this.
+COLLECTIVE_TIMEOUT = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -46,14 +54,22 @@ def launch_info_from_env() -> LaunchInfo:
     )
 
 
-def init_process_group(info: LaunchInfo, device: torch.device) -> None:
-    """Join the torchrun group: NCCL between GPUs, gloo on CPU (no-op for a single process)."""
+def init_process_group(info: LaunchInfo, device: torch.device, store: dist.Store | None = None) -> None:
+    """Join the group: NCCL between GPUs, gloo on CPU (no-op for a single process).
+
+    ``store`` is the rendezvous rank 0 created itself (launcher); without one the environment's
+    MASTER_ADDR/MASTER_PORT are used, as torchrun and the launcher's other ranks set them.
+    """
     if not info.distributed or dist.is_initialized():
         return
     if device.type == "cuda":
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
-    dist.init_process_group(backend=backend, init_method="env://", world_size=info.world_size, rank=info.rank)
+    # env:// puts its keys under "default_pg"; a store given directly must too, or the two sides never meet.
+    rendezvous = {"store": dist.PrefixStore("default_pg", store)} if store is not None else {"init_method": "env://"}
+    dist.init_process_group(
+        backend=backend, world_size=info.world_size, rank=info.rank, timeout=COLLECTIVE_TIMEOUT, **rendezvous
+    )
 
 
 def destroy_process_group() -> None:
@@ -69,14 +85,17 @@ def barrier() -> None:
 
 
 def wrap_model(model: nn.Module, info: LaunchInfo, device: torch.device, sync_bn: bool) -> nn.Module:
-    """DDP-wrap ``model`` for a multi-process run, with synchronised BatchNorm on GPUs.
+    """DDP-wrap ``model`` for a multi-process run, with BatchNorm over the global batch when ``sync_bn``.
 
-    SyncBatchNorm only runs on CUDA tensors (torch 1.13 and 2.x), so on CPU the ranks keep local
-    BatchNorm batch statistics (DDP still broadcasts rank 0's running statistics each forward).
+    On GPUs that is torch's SyncBatchNorm; on the CPU, where it does not run, the gloo version of
+    :mod:`swavlab.sync_batchnorm`, on a process group of its own so that its collectives never
+    interleave with DDP's gradient buckets.
     """
     if not info.distributed:
         return model
     if sync_bn and device.type == "cuda":
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    elif sync_bn:
+        model = convert_to_process_group_batchnorm(model, dist.new_group(backend="gloo"))
     device_ids = [device.index] if device.type == "cuda" else None
     return nn.parallel.DistributedDataParallel(model, device_ids=device_ids)

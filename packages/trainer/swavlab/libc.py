@@ -2,6 +2,7 @@
 
 import ctypes
 import ctypes.util
+import signal
 import sys
 from collections.abc import Callable
 
@@ -27,3 +28,14 @@ def libc_function(name: str, argtypes: list[type]) -> Callable[..., int] | None:
     function.argtypes = argtypes
     function.restype = ctypes.c_int
     return function
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``): an orphaned
+    trainer would keep a GPU or CPU cores busy. A no-op where prctl is missing."""
+    prctl = libc_function("prctl", [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong])
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)

@@ -6,21 +6,35 @@ import os
 import random
 import resource
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
 
+from .spec import SpecError
 
-def select_device(requested: str, local_rank: int = 0) -> torch.device:
-    """``auto`` → CUDA when available else CPU; ``cuda`` without a GPU is a clear error."""
+
+def select_device(runtime: Mapping[str, Any], local_rank: int = 0) -> torch.device:
+    """The device of one rank for a validated ``runtime`` section.
+
+    Several CPU processes run on the CPU; several GPUs need that many visible (rank r takes the
+    r-th); ``auto`` is CUDA when available. A request the host cannot meet is a SpecError naming
+    the field.
+    """
+    requested, gpus = str(runtime["device"]), int(runtime["gpus"])
+    if int(runtime["processes"]) > 1:
+        return torch.device("cpu")
     if requested == "auto":
-        requested = "cuda" if torch.cuda.is_available() else "cpu"
-    if requested == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError("runtime.device: 'cuda' requested but no CUDA device is visible")
-        return torch.device("cuda", local_rank % torch.cuda.device_count())
-    return torch.device("cpu")
+        requested = "cuda" if torch.cuda.is_available() or gpus > 1 else "cpu"
+    if requested == "cpu":
+        return torch.device("cpu")
+    visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if visible < gpus or visible == 0:
+        field = "runtime.gpus" if gpus > 1 else "runtime.device"
+        wanted = f"{gpus} GPUs" if gpus > 1 else "a CUDA device"
+        raise SpecError([{"path": field, "message": f"the run needs {wanted} but {visible} are visible here"}])
+    return torch.device("cuda", local_rank % visible)
 
 
 def available_cores() -> int:

@@ -374,6 +374,7 @@ _SCHEMA: Final = _object(
                 {
                     "device": (_enum("auto", "cpu", "cuda"), "auto"),
                     "gpus": (_int(1, 64), 1),
+                    "processes": (_int(1, 64), 1),
                     "precision": (_enum("fp32", "fp16", "bf16"), "fp32"),
                     "sync_bn": (_bool, True),
                     "workers": (_int(0, 64), 4),
@@ -426,6 +427,27 @@ def _valid(*values: Any) -> bool:
     return all(v is not _INVALID for v in values)
 
 
+def rank_count(runtime: dict[str, Any]) -> int:
+    """The run's torch.distributed ranks: ``runtime.gpus`` on GPUs, ``runtime.processes`` on the CPU."""
+    return max(int(runtime["gpus"]), int(runtime["processes"]))
+
+
+def _ranks_rules(runtime: dict[str, Any], errors: Errors) -> None:
+    device, gpus, processes = runtime["device"], runtime["gpus"], runtime["processes"]
+    if not _valid(device, gpus, processes):
+        return
+    if gpus > 1 and processes > 1:
+        _fail(
+            errors,
+            "runtime.processes",
+            f"cannot be combined with runtime.gpus {gpus}: a run has one rank per GPU or one per CPU process, not both",
+        )
+    if gpus > 1 and device == "cpu":
+        _fail(errors, "runtime.gpus", "needs GPUs but runtime.device is 'cpu'; for several CPU processes set runtime.processes instead")
+    if processes > 1 and device == "cuda":
+        _fail(errors, "runtime.processes", "is for CPU runs but runtime.device is 'cuda'; a CUDA run has one process per GPU (runtime.gpus)")
+
+
 def _cross_field_rules(spec: dict[str, Any], errors: Errors) -> None:
     """Rules spanning several fields; each runs only when the fields it reads are valid."""
     data, swav, optim, runtime = spec["data"], spec["swav"], spec["optim"], spec["runtime"]
@@ -437,18 +459,21 @@ def _cross_field_rules(spec: dict[str, Any], errors: Errors) -> None:
     if isinstance(optim, dict) and _valid(optim["warmup_epochs"], optim["epochs"]):
         if optim["warmup_epochs"] > optim["epochs"]:
             _fail(errors, "optim.warmup_epochs", f"must be <= optim.epochs ({optim['epochs']}); got {optim['warmup_epochs']}")
+    if isinstance(runtime, dict):
+        _ranks_rules(runtime, errors)
     if not isinstance(swav, dict):
         return
     if isinstance(optim, dict) and isinstance(runtime, dict):
         length = swav["queue_length"]
-        if _valid(length, optim["batch_size"], runtime["gpus"]) and length > 0:
-            step = optim["batch_size"] * runtime["gpus"]
+        if _valid(length, optim["batch_size"], runtime["gpus"], runtime["processes"]) and length > 0:
+            ranks = rank_count(runtime)
+            step = optim["batch_size"] * ranks
             if length % step != 0:
                 _fail(
                     errors,
                     "swav.queue_length",
-                    f"must be a multiple of optim.batch_size * runtime.gpus "
-                    f"({optim['batch_size']} * {runtime['gpus']} = {step}); got {length}",
+                    f"must be a multiple of optim.batch_size * ranks "
+                    f"({optim['batch_size']} * {ranks} = {step}); got {length}",
                 )
     crops, assign = swav["crops"], swav["crops_for_assign"]
     if not _valid(assign):

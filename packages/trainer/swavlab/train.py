@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 
 from . import ddp
 from .amp import autocast_dtype, make_grad_scaler
@@ -48,6 +49,7 @@ from .events import (
     status_event,
 )
 from .feature_queue import FeatureQueue
+from .launcher import RankFailed, RankProcesses
 from .loader import build_train_loader
 from .models import SwAVModel, build_model
 from .optim import build_optimizer, lr_schedule
@@ -60,7 +62,7 @@ from .runtime import (
     seed_everything,
     select_device,
 )
-from .spec import SpecError, validate_spec
+from .spec import SpecError, rank_count, validate_spec
 from .step import StepOutput, SwAVStep
 from .stop import STOP
 
@@ -99,6 +101,23 @@ def _check_resumable(spec: Mapping[str, Any], saved_spec: Mapping[str, Any], pat
         )
 
 
+def _rank_states_of(payload: Mapping[str, Any], path: str, world_size: int) -> list[dict[str, Any]]:
+    """The per-rank states of a checkpoint (format 1 kept rank 0's only, at the top level)."""
+    states = payload.get("ranks")
+    if states is None:
+        states = [{"queue": payload.get("queue"), "rng": payload["rng"]}]
+    if len(states) != world_size:
+        raise SpecError(
+            [
+                {
+                    "path": "runtime",
+                    "message": f"the checkpoint {path} holds the state of {len(states)} ranks; this run has {world_size}",
+                }
+            ]
+        )
+    return list(states)
+
+
 def _data_module() -> Any:
     # Imported on first use: it pulls in torchvision and PIL, which `import swavlab` should not pay for.
     from . import data
@@ -116,7 +135,7 @@ class _Run:
         info: ddp.LaunchInfo,
         on_event: Callable[[Event], object] | None,
         should_stop: Callable[[], bool] | None,
-        out_dir: str | Path | None,
+        out_dir: Path,
     ) -> None:
         self.spec = spec
         self.device = device
@@ -191,12 +210,23 @@ class _Run:
 
         self.writer: CheckpointWriter | None = None
         if info.is_main:
-            directory = Path(out_dir) if out_dir is not None else default_out_dir(spec)
-            self.writer = CheckpointWriter(directory, int(spec["checkpoint"]["keep_last"]))
+            self.writer = CheckpointWriter(out_dir, int(spec["checkpoint"]["keep_last"]))
 
     # --- checkpoints -------------------------------------------------------------------------
 
-    def _payload(self) -> dict[str, Any]:
+    def _rank_states(self) -> list[dict[str, Any]]:
+        """Every rank's own state (its queue and RNG streams), gathered from all ranks (a collective)."""
+        queue = self.queue.state_dict() if self.queue is not None else None
+        if queue is not None:
+            queue = {**queue, "embeddings": queue["embeddings"].cpu()}
+        state = {"queue": queue, "rng": capture_rng_state()}
+        if not self.info.distributed:
+            return [state]
+        gathered: list[Any] = [None] * self.info.world_size
+        dist.all_gather_object(gathered, state)
+        return gathered
+
+    def _payload(self, rank_states: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "spec": self.spec,
             "model": self.core.state_dict(),
@@ -205,8 +235,8 @@ class _Run:
             "epoch": self.epochs_completed,
             "step": self.step,
             "schedule": {"iteration": self.step, "lr": float(self.schedule[min(self.step, self.total_steps - 1)])},
-            "queue": self.queue.state_dict() if self.queue is not None else None,
-            "rng": capture_rng_state(),
+            "world_size": self.info.world_size,
+            "ranks": rank_states,
             "metrics": {
                 "collapse": self.collapse.state_dict(),
                 "loss_window": {"sum": float(self.loss_sum.item()), "count": self.loss_count},
@@ -228,8 +258,9 @@ class _Run:
         if not finite:
             self.diverged_message = "non-finite weights or loss found before writing a checkpoint"
             return False
+        rank_states = self._rank_states()
         if self.writer is not None and (self.writer.last is None or self.writer.last.step != self.step):
-            saved = self.writer.save(self._payload(), self.epochs_completed, self.step)
+            saved = self.writer.save(self._payload(rank_states), self.epochs_completed, self.step)
             self.events.emit({"type": "checkpoint", **saved.as_dict()})
         ddp.barrier()
         return True
@@ -244,10 +275,11 @@ class _Run:
             self.scaler.load_state_dict(payload["scaler"])
         self.step = int(payload["step"])
         self.epochs_completed = int(payload["epoch"])
-        if payload.get("queue") is not None:
+        mine = _rank_states_of(payload, path, self.info.world_size)[self.info.rank]
+        if mine["queue"] is not None:
             self.queue = self._new_queue()
-            self.queue.load_state_dict(payload["queue"])
-        restore_rng_state(payload["rng"])
+            self.queue.load_state_dict(mine["queue"])
+        restore_rng_state(mine["rng"])
         metrics = payload["metrics"]
         self.collapse.load_state_dict(metrics["collapse"])
         window = metrics["loss_window"]
@@ -444,18 +476,48 @@ def train(
     is a checkpoint of the same spec to continue from.
     """
     validated = validate_spec(spec)
+    ranks = rank_count(validated["runtime"])
     info = ddp.launch_info_from_env()
-    device = select_device(str(validated["runtime"]["device"]), info.local_rank)
+    launching = ranks > 1 and not info.distributed
+    if launching:
+        info = ddp.LaunchInfo(world_size=ranks, rank=0, local_rank=0, local_world_size=ranks)
+    elif info.world_size != ranks:
+        field = "runtime.gpus" if int(validated["runtime"]["gpus"]) > 1 else "runtime.processes"
+        raise SpecError(
+            [{"path": field, "message": f"the spec asks for {ranks} ranks but the launcher started {info.world_size}"}]
+        )
+    device = select_device(validated["runtime"], info.local_rank)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # crop sizes are fixed: pick the fastest kernels once
     autocast_dtype(str(validated["runtime"]["precision"]), device)  # reject unusable precisions first
-    owns_group = info.distributed and not torch.distributed.is_initialized()
-    ddp.init_process_group(info, device)
+    directory = Path(out_dir) if out_dir is not None else default_out_dir(validated)
+    owns_group = info.distributed and not dist.is_initialized()
+    store: dist.TCPStore | None = None
+    others: RankProcesses | None = None
+    if launching:
+        # Port 0: the store binds a free port itself, so two runs on one host never race for one.
+        store = dist.TCPStore("127.0.0.1", 0, ranks, True, ddp.COLLECTIVE_TIMEOUT, wait_for_workers=False)
+        resume = str(resume_from) if resume_from is not None else None
+        others = RankProcesses(ranks, int(store.port), validated, directory, resume)
     try:
-        run = _Run(validated, device, info, on_event, should_stop, out_dir)
+        ddp.init_process_group(info, device, store)
+        run = _Run(validated, device, info, on_event, should_stop, directory)
         if resume_from is not None:
             run.resume(str(resume_from))
-        return run.execute()
+        result = run.execute()
+    except BaseException as error:
+        if others is not None:
+            try:
+                others.close(ok=False)
+            except RankFailed as failed:
+                # Every rank checks the spec alike: rank 0's SpecError is the cause, not the others' exit.
+                if not isinstance(error, SpecError):
+                    raise failed from error
+        raise
+    else:
+        if others is not None:
+            others.close(ok=True)
+        return result
     finally:
         STOP.clear()
         if owns_group:

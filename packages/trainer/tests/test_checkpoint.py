@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from swavlab.checkpoint import (
+    CHECKPOINT_FORMAT,
     CheckpointWriter,
     atomic_torch_save,
     checkpoint_name,
@@ -72,7 +73,7 @@ def test_load_round_trip_with_rng_state(tmp_path: Path) -> None:
     expected = torch.rand(4)
     torch.manual_seed(99)
     loaded = load_checkpoint(saved.path)
-    assert loaded["format"] == 1
+    assert loaded["format"] == CHECKPOINT_FORMAT
     assert torch.equal(loaded["model"]["w"], torch.full((3,), 2.5))
     restore_rng_state(loaded["rng"])
     assert torch.equal(torch.rand(4), expected)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from swavlab.spec import DEFAULTS, SpecError, parse_crops, validate_spec
+from swavlab.spec import DEFAULTS, SpecError, parse_crops, rank_count, validate_spec
 
 
 def errors_of(spec: Any) -> list[dict[str, str]]:
@@ -57,7 +57,7 @@ def test_empty_spec_gets_every_documented_default() -> None:
             "batch_size": 64,
             "epochs": 100,
         },
-        "runtime": {"device": "auto", "gpus": 1, "precision": "fp32", "sync_bn": True, "workers": 4, "threads": 0},
+        "runtime": {"device": "auto", "gpus": 1, "processes": 1, "precision": "fp32", "sync_bn": True, "workers": 4, "threads": 0},
         "checkpoint": {"every_epochs": 1, "keep_last": 2},
         "eval": {
             "every_epochs": 0,
@@ -209,11 +209,22 @@ def test_queue_length_must_be_a_multiple_of_the_global_batch() -> None:
     assert errors == [
         {
             "path": "swav.queue_length",
-            "message": "must be a multiple of optim.batch_size * runtime.gpus (256 * 4 = 1024); got 3840",
+            "message": "must be a multiple of optim.batch_size * ranks (256 * 4 = 1024); got 3840",
         }
+    ]
+    assert errors_of({"swav": {"queue_length": 96}, "optim": {"batch_size": 16}, "runtime": {"processes": 4}}) == [
+        {"path": "swav.queue_length", "message": "must be a multiple of optim.batch_size * ranks (16 * 4 = 64); got 96"}
     ]
     # The rule is skipped when one of its inputs is itself invalid: only that field is reported.
     assert paths_of({"swav": {"queue_length": 100}, "optim": {"batch_size": 0}}) == ["optim.batch_size"]
+
+
+def test_gpu_ranks_and_cpu_processes_are_kept_apart() -> None:
+    assert paths_of({"runtime": {"gpus": 2, "processes": 2}}) == ["runtime.processes"]
+    assert paths_of({"runtime": {"device": "cpu", "gpus": 2}}) == ["runtime.gpus"]
+    assert paths_of({"runtime": {"device": "cuda", "processes": 2}}) == ["runtime.processes"]
+    assert validate_spec({"runtime": {"device": "cpu", "processes": 3}})["runtime"]["processes"] == 3
+    assert rank_count(validate_spec({"runtime": {"gpus": 4}})["runtime"]) == 4
 
 
 def test_crop_notation_is_parsed_with_the_paper_scales() -> None:

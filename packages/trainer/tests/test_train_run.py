@@ -68,7 +68,7 @@ def test_queue_fixed_prototypes_hard_assignment_bf16(tiny_spec: SpecFactory, tmp
     result = swavlab.train(spec, out_dir=tmp_path)
     assert result["status"] == "succeeded"
     payload = load_checkpoint(result["last_checkpoint"]["path"])
-    assert payload["queue"]["filled"] == 16
+    assert payload["ranks"][0]["queue"]["filled"] == 16
     prototypes = payload["model"]["prototypes.weight"]
     assert torch.allclose(prototypes.norm(dim=1), torch.ones(prototypes.shape[0]), atol=1e-5)
     # Fixed prototypes never move, while the rest of the network trains.
