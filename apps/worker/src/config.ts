@@ -23,8 +23,13 @@ export interface WorkerConfig {
   home: string;
   /** SWAVLAB_ARTIFACTS (default `$SWAVLAB_HOME/artifacts`): attempt folders and checkpoints. */
   artifactsDir: string;
-  /** One concurrent job per slot (SWAVLAB_SLOTS, default one per visible GPU, else 1). */
+  /** Device slots, one rank of a run each (SWAVLAB_SLOTS, default one per visible GPU, else 1). */
   slots: Slot[];
+  /**
+   * How long a run that needs more slots than are free may be overtaken by later runs that fit, before it
+   * reserves the slots that free up (SWAVLAB_RESERVE_AFTER_MS, 10 min).
+   */
+  reserveAfterMs: number;
   /** PYTHON_BIN; undefined → the first of python3, /usr/bin/python3 that imports torch. */
   pythonBin: string | undefined;
   /** The Python module whose `run(spec_json, on_event, options_json)` trains (default swavlab.bridge). */
@@ -52,12 +57,13 @@ export interface WorkerConfig {
   logLevel: LogLevel;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+function positiveInt(env: NodeJS.ProcessEnv, name: string, min = 1): number | undefined {
   const text = env[name];
   if (text === undefined || text === '') return undefined;
   const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`${name}: expected a positive integer, got ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
+    const what = min === 0 ? 'an integer >= 0' : 'a positive integer';
+    throw new RangeError(`${name}: expected ${what}, got ${JSON.stringify(text)}`);
   }
   return value;
 }
@@ -101,6 +107,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv, gpus: readonly strin
     home,
     artifactsDir: resolve(nonEmpty(env, 'SWAVLAB_ARTIFACTS') ?? join(home, 'artifacts')),
     slots: planSlots(gpus, positiveInt(env, 'SWAVLAB_SLOTS')),
+    reserveAfterMs: positiveInt(env, 'SWAVLAB_RESERVE_AFTER_MS', 0) ?? 600_000,
     pythonBin: nonEmpty(env, 'PYTHON_BIN'),
     trainerModule: DEFAULT_MODULE,
     trainerPythonPath: [DEFAULT_TRAINER_ROOT],

@@ -22,11 +22,11 @@ import {
 } from '@swavlab/db';
 import { issuesToText, parseExperimentSpec } from '@swavlab/spec';
 import { attemptDir } from './artifacts.js';
+import type { Reservation } from './device-scheduler.js';
 import type { WorkerConfig } from './config.js';
 import { type CollapseNote, EventSink, type ProgressReport } from './event-sink.js';
 import type { Logger } from './logger.js';
 import { chooseResumePoint } from './resume.js';
-import type { Slot } from './slots.js';
 
 export interface RunJobDeps {
   db: Database;
@@ -50,7 +50,10 @@ export interface RunJobRequest {
   runId: string;
   /** From the job payload: must match the run's, or the job is not this run's. */
   specHash: string;
-  slot: Slot;
+  /** The device slots the scheduler gave this run (none for a run that cannot be scheduled). */
+  devices: Pick<Reservation, 'device' | 'env'>;
+  /** Set when no live worker can hold the run: it is claimed and failed with kind `spec` and this message. */
+  unschedulable?: string;
   /** No delivery follows this one: an infrastructure failure becomes the run's final status. */
   finalDelivery: boolean;
   /** Live progress (job.updateProgress), after each progress write. */
@@ -144,7 +147,7 @@ export class RunJob {
 
   async #execute(): Promise<RunJobOutcome> {
     const { db, logger, config } = this.#deps;
-    const { runId, slot } = this.#request;
+    const { runId, devices } = this.#request;
     let claim: ClaimedRun | null;
     try {
       const run = await db.runs.getRun(runId);
@@ -155,7 +158,7 @@ export class RunJob {
           message: `the job's spec hash ${this.#request.specHash} is not the run's (${run.specHash})`,
         };
       }
-      claim = await db.runs.claimRun(runId, { workerHost: config.workerName, device: slot.device });
+      claim = await db.runs.claimRun(runId, { workerHost: config.workerName, device: devices.device });
       if (claim === null) {
         const now = await db.runs.getRun(runId);
         return { kind: 'skipped', reason: `the run is ${now?.status ?? 'gone'}` };
@@ -179,7 +182,7 @@ export class RunJob {
 
   async #runAttempt(claim: ClaimedRun): Promise<RunJobOutcome> {
     const { db, logger, config, pythonBin } = this.#deps;
-    const { runId, slot } = this.#request;
+    const { runId, devices, unschedulable } = this.#request;
     const { token } = claim;
     const attempt = claim.run.attempt;
 
@@ -187,6 +190,7 @@ export class RunJob {
     if (!parsed.ok) {
       return this.#fail(token, { kind: 'spec', message: issuesToText(parsed.errors) }, null, []);
     }
+    if (unschedulable !== undefined) return this.#fail(token, { kind: 'spec', message: unschedulable }, null, []);
     if (this.#stopReason !== undefined) return this.#stopped(token, null, []);
 
     const resume = await chooseResumePoint(db, runId, claim.resumeFrom, config.artifactsDir, logger);
@@ -199,7 +203,7 @@ export class RunJob {
     logger.info('attempt starts', {
       runId,
       attempt,
-      device: slot.device,
+      device: devices.device,
       outDir,
       resumeFrom: resume?.file ?? null,
       resumeStep,
@@ -230,7 +234,7 @@ export class RunJob {
         pythonBin,
         module: config.trainerModule,
         pythonPath: config.trainerPythonPath,
-        env: slot.env,
+        env: devices.env,
         onEvent: (event) => sink.push(event),
         onOutput: (text, stream) => logger.debug('trainer output', { runId, attempt, stream, text }),
         cancelGraceMs: config.cancelGraceMs,

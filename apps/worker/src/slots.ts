@@ -1,14 +1,14 @@
-// Device slots: one concurrent job per slot, each pinned to its GPU through CUDA_VISIBLE_DEVICES (BullMQ has
-// no notion of resources, so the worker's concurrency is the number of slots and each job takes one).
+// Device slots: what a worker owns. A slot holds one rank of a run: a GPU (through CUDA_VISIBLE_DEVICES) or,
+// on a host without GPUs, a share of the CPU. The DeviceScheduler hands them out to runs.
 import { execFile } from 'node:child_process';
 
-/** Where one job runs. */
+/** One device slot of the worker. */
 export interface Slot {
   index: number;
-  /** Recorded on the run: `cuda:<physical GPU id>` or `cpu`. */
+  /** `cuda:<physical GPU id>` or `cpu`. */
   device: string;
-  /** Environment of the job's process tree (CUDA_VISIBLE_DEVICES). */
-  env: Record<string, string>;
+  /** The physical GPU id of a GPU slot. */
+  gpu?: string;
 }
 
 const NVIDIA_SMI_TIMEOUT_MS = 10_000;
@@ -44,28 +44,6 @@ export function planSlots(gpus: readonly string[], count?: number): Slot[] {
   }
   return Array.from({ length: total }, (_, index) => {
     const gpu = gpus.length === 0 ? undefined : gpus[index % gpus.length];
-    return gpu === undefined
-      ? { index, device: 'cpu', env: { CUDA_VISIBLE_DEVICES: '' } }
-      : { index, device: `cuda:${gpu}`, env: { CUDA_VISIBLE_DEVICES: gpu } };
+    return gpu === undefined ? { index, device: 'cpu' } : { index, device: `cuda:${gpu}`, gpu };
   });
-}
-
-/** Hands out free slots; the worker's concurrency equals the pool size, so one is free for every job. */
-export class SlotPool {
-  readonly #free: Slot[];
-
-  constructor(readonly slots: readonly Slot[]) {
-    this.#free = [...slots];
-  }
-
-  acquire(): Slot {
-    const slot = this.#free.shift();
-    if (slot === undefined) throw new Error(`all ${this.slots.length} device slots are busy`);
-    return slot;
-  }
-
-  release(slot: Slot): void {
-    if (!this.#free.includes(slot)) this.#free.push(slot);
-    this.#free.sort((a, b) => a.index - b.index);
-  }
 }

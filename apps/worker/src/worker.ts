@@ -1,25 +1,43 @@
-// The BullMQ side: one Worker on the `pretrain` queue with one concurrent job per device slot. Each job becomes
-// a RunJob; its outcome decides the job's fate (completed, failed without retry, retried, or handed back on
-// shutdown). Cancels reach the RunJob from any host through the CancelListener.
+// The BullMQ side: one Worker on the `pretrain` queue, taking up to one job per device slot. Each job first gets
+// its run's ranks from the DeviceScheduler (or, when this worker can never hold it, is handed to another worker
+// or failed), then becomes a RunJob; its outcome decides the job's fate (completed, failed without retry,
+// retried, or handed back on shutdown). Cancels reach the job from any host through the CancelListener.
 import type { Database } from '@swavlab/db';
-import { type PretrainJob, QUEUE_NAME, redisConnectionOptions } from '@swavlab/queue';
+import {
+  announceWorker,
+  describeWorkers,
+  largestCapacity,
+  liveWorkers,
+  type PretrainJob,
+  QUEUE_NAME,
+  redisConnectionOptions,
+  retireWorker,
+  WORKER_HEARTBEAT_MS,
+  workersKey,
+} from '@swavlab/queue';
+import { type DeviceDemand, deviceDemand, parseExperimentSpec } from '@swavlab/spec';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CancelListener } from './cancel-listener.js';
 import type { WorkerConfig } from './config.js';
+import { DeviceScheduler, NeverFits, type Reservation, WaitAborted } from './device-scheduler.js';
 import type { ProgressReport } from './event-sink.js';
 import type { Logger } from './logger.js';
 import { RunJob, type RunJobOutcome } from './run-job.js';
-import { type Slot, SlotPool } from './slots.js';
 
 /** A job this worker is running. */
 export interface ActiveRun {
   runId: string;
   attempt: number | undefined;
   device: string;
+  /** Device slots it holds (its ranks). */
+  ranks: number;
   runnerPid: number | undefined;
   pythonPid: number | undefined;
 }
+
+// A job this worker can never hold goes back to the queue for this long, so that a bigger worker takes it.
+const HAND_BACK_DELAY_MS = 2_000;
 
 export interface SwavWorkerDeps {
   config: WorkerConfig;
@@ -66,16 +84,39 @@ function liveProgress(job: Job<PretrainJob>, logger: Logger): (progress: Progres
 
 export class SwavWorker {
   readonly #deps: SwavWorkerDeps;
-  readonly #slots: SlotPool;
-  readonly #active = new Map<string, { job: RunJob; slot: Slot }>();
+  readonly #scheduler: DeviceScheduler;
+  readonly #active = new Map<string, { job: RunJob; reservation: Reservation }>();
+  /** Jobs waiting for device slots; aborted on shutdown. */
+  readonly #waits = new Set<AbortController>();
   #bull: Worker<PretrainJob, void> | undefined;
   #subscriber: Redis | undefined;
+  #registry: Redis | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
   #cancels: CancelListener | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(deps: SwavWorkerDeps) {
     this.#deps = deps;
-    this.#slots = new SlotPool(deps.config.slots);
+    this.#scheduler = new DeviceScheduler(deps.config.slots, { reserveAfterMs: deps.config.reserveAfterMs });
+  }
+
+  get #workersKey(): string {
+    return workersKey(this.#deps.config.queuePrefix);
+  }
+
+  /** Refresh this worker's entry in the registry (other workers and the API read what it can hold). */
+  async #announce(): Promise<void> {
+    const { config, logger } = this.#deps;
+    if (this.#registry === undefined) return;
+    try {
+      await announceWorker(this.#registry, this.#workersKey, {
+        name: config.workerName,
+        slots: this.#scheduler.capacity('cpu'),
+        gpus: this.#scheduler.capacity('gpu'),
+      });
+    } catch (error) {
+      logger.debug('cannot refresh the worker registry', { error });
+    }
   }
 
   /** Subscribes to cancels and starts taking jobs. */
@@ -104,6 +145,11 @@ export class SwavWorker {
       ...config.lock,
       autorun: false,
     });
+    this.#registry = new Redis(redisConnectionOptions(config.redisUrl, 'worker'));
+    this.#registry.on('error', (error) => logger.debug('registry connection', { error }));
+    await this.#announce();
+    this.#heartbeat = setInterval(() => void this.#announce(), WORKER_HEARTBEAT_MS);
+    this.#heartbeat.unref();
     bull.on('error', (error) => logger.warn('queue connection', { error }));
     bull.on('lockRenewalFailed', (jobIds) =>
       logger.warn('lost the lock of jobs; another worker may take them over', { jobIds }),
@@ -120,14 +166,16 @@ export class SwavWorker {
       worker: config.workerName,
       slots: config.slots.map((slot) => slot.device),
       queuePrefix: config.queuePrefix ?? 'bull',
+      reserveAfterMs: config.reserveAfterMs,
     });
   }
 
   activeRuns(): ActiveRun[] {
-    return [...this.#active.values()].map(({ job, slot }) => ({
+    return [...this.#active.values()].map(({ job, reservation }) => ({
       runId: job.runId,
       attempt: job.attempt,
-      device: slot.device,
+      device: reservation.device,
+      ranks: reservation.slots.length,
       runnerPid: job.runnerPid,
       pythonPid: job.pythonPid,
     }));
@@ -148,6 +196,7 @@ export class SwavWorker {
     logger.info('worker shutting down', { active: this.#active.size, timeoutMs });
     const bull = this.#bull;
     const drained = bull?.close() ?? Promise.resolve();
+    for (const wait of this.#waits) wait.abort();
     for (const { job } of this.#active.values()) job.stop('shutdown');
 
     const killAfter = Math.max(0, timeoutMs - config.killGraceMs - REQUEUE_MARGIN_MS);
@@ -171,6 +220,13 @@ export class SwavWorker {
       await bull?.close(true).catch((error: unknown) => logger.warn('forced close', { error }));
     }
     await this.#cancels?.stop().catch((error: unknown) => logger.warn('cancel listener stop', { error }));
+    clearInterval(this.#heartbeat);
+    if (this.#registry !== undefined) {
+      await retireWorker(this.#registry, this.#workersKey, config.workerName).catch((error: unknown) =>
+        logger.debug('cannot leave the worker registry', { error }),
+      );
+      this.#registry.disconnect();
+    }
     this.#subscriber?.disconnect();
     logger.info('worker stopped');
   }
@@ -190,27 +246,72 @@ export class SwavWorker {
     }
   }
 
+  /** The run's device needs, from its stored spec (an unreadable spec asks for one slot: the claim fails it). */
+  async #demandOf(runId: string): Promise<DeviceDemand> {
+    const run = await this.#deps.db.runs.getRun(runId);
+    const parsed = run === null ? undefined : parseExperimentSpec(run.spec);
+    return parsed?.ok ? deviceDemand(parsed.spec.runtime) : { ranks: 1, kind: 'any' };
+  }
+
+  /**
+   * A run this worker can never hold: back to the queue when another live worker can hold it, else failed with
+   * kind `spec` and a message that lists what the workers have.
+   */
+  async #neverFits(
+    job: Job<PretrainJob>,
+    token: string | undefined,
+    payload: PretrainJob,
+    demand: DeviceDemand,
+    reason: string,
+  ): Promise<void> {
+    const { config, logger } = this.#deps;
+    const workers = this.#registry === undefined ? [] : await liveWorkers(this.#registry, this.#workersKey);
+    const others = workers.filter((worker) => worker.name !== config.workerName);
+    if (largestCapacity(others, demand.kind) >= demand.ranks) {
+      logger.info('run needs a bigger worker; handed back to the queue', { runId: payload.runId, reason });
+      await job.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, token);
+      throw new DelayedError();
+    }
+    const field = demand.kind === 'gpu' ? 'runtime.gpus' : 'runtime.processes';
+    const message =
+      `${field}: ${reason}, and no live worker can hold ${demand.ranks} ranks ` +
+      `(${describeWorkers(workers)}); start a worker with more ${demand.kind === 'gpu' ? 'GPUs' : 'slots (SWAVLAB_SLOTS)'} or ask for fewer`;
+    return this.#settle(job, token, await this.#runJob(job, payload, { device: 'none', env: {} }, message));
+  }
+
   async #process(job: Job<PretrainJob>, token: string | undefined): Promise<void> {
-    const { runId, specHash } = checkPayload(job.data);
-    const { logger } = this.#deps;
-    const slot = this.#slots.acquire();
-    const finalDelivery = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    const runJob = new RunJob(
-      { db: this.#deps.db, logger, pythonBin: this.#deps.pythonBin, config: this.#deps.config },
-      { runId, specHash, slot, finalDelivery, onProgress: liveProgress(job, logger) },
-    );
-    this.#active.set(runId, { job: runJob, slot });
-    const unwatch = this.#cancels?.watch(runId, () => runJob.stop('cancel'));
-    if (this.#closing !== undefined) runJob.stop('shutdown');
-    let outcome: RunJobOutcome;
+    const payload = checkPayload(job.data);
+    const { runId } = payload;
+    const demand = await this.#demandOf(runId);
+    const wait = new AbortController();
+    this.#waits.add(wait);
+    const unwatch = this.#cancels?.watch(runId, () => wait.abort());
+    if (this.#closing !== undefined) wait.abort();
+    let reservation: Reservation;
     try {
-      outcome = await runJob.done;
+      reservation = await this.#scheduler.acquire(demand, wait.signal);
+    } catch (error) {
+      if (error instanceof NeverFits) return this.#neverFits(job, token, payload, demand, error.message);
+      if (!(error instanceof WaitAborted)) throw error;
+      // A cancel of a queued run ends it in the database; a shutdown hands the job back untouched.
+      if (this.#closing === undefined) return;
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
     } finally {
       unwatch?.();
-      this.#active.delete(runId);
-      this.#slots.release(slot);
+      this.#waits.delete(wait);
     }
-    logger.info('job outcome', { runId, jobId: job.id, outcome });
+    let outcome: RunJobOutcome;
+    try {
+      outcome = await this.#runJob(job, payload, reservation);
+    } finally {
+      this.#scheduler.release(reservation);
+    }
+    return this.#settle(job, token, outcome);
+  }
+
+  /** What becomes of the BullMQ job after a delivery ended with `outcome`. */
+  async #settle(job: Job<PretrainJob>, token: string | undefined, outcome: RunJobOutcome): Promise<void> {
     switch (outcome.kind) {
       case 'skipped':
       case 'finished':
@@ -225,6 +326,40 @@ export class SwavWorker {
         // Back to the queue without counting as a failed attempt: delayed until now, then waiting again.
         await job.moveToDelayed(Date.now(), token);
         throw new DelayedError();
+    }
+  }
+
+  /** One delivery of the run on `devices`, watched for cancels, listed in activeRuns while it lasts. */
+  async #runJob(
+    job: Job<PretrainJob>,
+    { runId, specHash }: PretrainJob,
+    devices: Reservation | Pick<Reservation, 'device' | 'env'>,
+    unschedulable?: string,
+  ): Promise<RunJobOutcome> {
+    const { logger } = this.#deps;
+    const finalDelivery = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const runJob = new RunJob(
+      { db: this.#deps.db, logger, pythonBin: this.#deps.pythonBin, config: this.#deps.config },
+      {
+        runId,
+        specHash,
+        devices,
+        finalDelivery,
+        onProgress: liveProgress(job, logger),
+        ...(unschedulable === undefined ? {} : { unschedulable }),
+      },
+    );
+    const reservation = 'slots' in devices ? devices : { ...devices, slots: [] };
+    this.#active.set(runId, { job: runJob, reservation });
+    const unwatch = this.#cancels?.watch(runId, () => runJob.stop('cancel'));
+    if (this.#closing !== undefined) runJob.stop('shutdown');
+    try {
+      const outcome = await runJob.done;
+      logger.info('job outcome', { runId, jobId: job.id, outcome });
+      return outcome;
+    } finally {
+      unwatch?.();
+      this.#active.delete(runId);
     }
   }
 }

@@ -26,3 +26,14 @@ export {
 } from './pretrain.js';
 export { DEFAULT_REDIS_TIMEOUT_MS, QueueUnavailable } from './timeout.js';
 export { defaultWorkerOptions } from './worker-options.js';
+export {
+  announceWorker,
+  describeWorkers,
+  largestCapacity,
+  liveWorkers,
+  retireWorker,
+  WORKER_HEARTBEAT_MS,
+  WORKER_STALE_AFTER_MS,
+  type WorkerCapacity,
+  workersKey,
+} from './worker-registry.js';

@@ -35,6 +35,7 @@ _POLL_SECONDS = 0.1
 _LOG_TAIL_BYTES = 4000
 # The children's own exit after a normal end of rank 0 (they finish their last collective first).
 _JOIN_SECONDS = 120.0
+_EXIT_VISIBLE_SECONDS = 0.5
 # The folder that holds the swavlab package, so the children import the same code as rank 0.
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -173,6 +174,12 @@ class RankProcesses:
         Raises :class:`RankFailed` when a child failed (also one that fails while finishing).
         """
         self._rank_zero_left.set()
+        if not ok:
+            # Rank 0 may have failed because a peer died: its socket closes a moment before its exit
+            # shows, so give the children that moment before killing them, or the cause is lost.
+            deadline = time.monotonic() + _EXIT_VISIBLE_SECONDS
+            while time.monotonic() < deadline and all(child.poll() is None for _, child, _ in self._children):
+                time.sleep(0.01)
         self._record_exited()
         if ok:
             deadline = time.monotonic() + _JOIN_SECONDS

@@ -41,7 +41,7 @@ def test_tiny_run_emits_events_and_a_result(tiny_spec: SpecFactory, tmp_path: Pa
     assert [(c["epoch"], c["step"]) for c in checkpoints] == [(1, 6), (2, 12)]
     assert result["last_checkpoint"] == {k: checkpoints[-1][k] for k in ("path", "sha256", "bytes", "epoch", "step")}
     payload = load_checkpoint(checkpoints[-1]["path"])
-    for key in ("spec", "model", "optimizer", "scaler", "epoch", "step", "schedule", "queue", "rng", "metrics"):
+    for key in ("spec", "model", "optimizer", "scaler", "epoch", "step", "schedule", "world_size", "ranks", "metrics"):
         assert key in payload, key
     assert payload["epoch"] == 2 and payload["step"] == 12
     assert payload["schedule"]["lr"] == pytest.approx(0.001)
