@@ -9,6 +9,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from './client.js';
 import { InvalidInputError } from './errors.js';
 import { applyMigrations, type MigrateOptions, type MigrationReport } from './migrator.js';
+import { ArtifactsRepository } from './repositories/artifacts.js';
 import { BaselinesRepository } from './repositories/baselines.js';
 import { CheckpointsRepository } from './repositories/checkpoints.js';
 import { EvaluationsRepository } from './repositories/evaluations.js';
@@ -40,6 +41,7 @@ export interface Database {
   readonly grids: GridsRepository;
   readonly metrics: MetricsRepository;
   readonly checkpoints: CheckpointsRepository;
+  readonly artifacts: ArtifactsRepository;
   readonly evaluations: EvaluationsRepository;
   readonly tokens: TokensRepository;
   readonly regressions: RegressionsRepository;
@@ -127,6 +129,7 @@ class OpenedDatabase implements Database {
   readonly grids: GridsRepository;
   readonly metrics: MetricsRepository;
   readonly checkpoints: CheckpointsRepository;
+  readonly artifacts: ArtifactsRepository;
   readonly evaluations: EvaluationsRepository;
   readonly tokens: TokensRepository;
   readonly regressions: RegressionsRepository;
@@ -147,6 +150,7 @@ class OpenedDatabase implements Database {
     this.grids = new GridsRepository(prisma);
     this.metrics = new MetricsRepository(prisma);
     this.checkpoints = new CheckpointsRepository(prisma);
+    this.artifacts = new ArtifactsRepository(prisma);
     this.evaluations = new EvaluationsRepository(prisma);
     this.tokens = new TokensRepository(prisma);
     this.regressions = new RegressionsRepository(prisma);

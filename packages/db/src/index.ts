@@ -18,6 +18,7 @@ export {
   PRISMA_MIGRATE_LOCK_KEY,
   pendingMigrations,
 } from './migrator.js';
+export type { ArtifactInput, ArtifactsRepository } from './repositories/artifacts.js';
 export {
   BaselineExistsError,
   type BaselinesRepository,
@@ -55,6 +56,7 @@ export type {
 export type { CreatedApiToken, TokensRepository } from './repositories/tokens.js';
 export {
   type ApiToken,
+  type Artifact,
   type Baseline,
   type Checkpoint,
   ERROR_KINDS,

@@ -2,6 +2,7 @@
 // see Prisma types (bigints become numbers, JSON columns become Json, the fencing token stays private).
 import type {
   ApiToken as ApiTokenModel,
+  Artifact as ArtifactModel,
   Baseline as BaselineModel,
   Checkpoint as CheckpointModel,
   Evaluation as EvaluationModel,
@@ -97,6 +98,18 @@ export interface Checkpoint {
   sha256: string;
   bytes: number;
   attempt: number;
+  createdAt: Date;
+}
+
+/** A file a run exported besides its checkpoints (name `backbone`), in the artifact store. */
+export interface Artifact {
+  runId: string;
+  name: string;
+  /** The artifact store key. */
+  path: string;
+  sha256: string;
+  bytes: number;
+  step: number;
   createdAt: Date;
 }
 
@@ -206,6 +219,10 @@ export function toMetricPoint(row: MetricPointModel): MetricPoint {
 }
 
 export function toCheckpoint(row: CheckpointModel): Checkpoint {
+  return { ...row, bytes: Number(row.bytes) };
+}
+
+export function toArtifact(row: ArtifactModel): Artifact {
   return { ...row, bytes: Number(row.bytes) };
 }
 

@@ -69,3 +69,19 @@ export function requireJsonObject<T>(value: T, path: string): T {
   }
   return value;
 }
+
+/** A size in bytes: a safe integer >= 0 (files may exceed PostgreSQL's `integer`; stored as bigint). */
+export function requireByteCount(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidInputError(path, `expected a non-negative integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** A sha256 digest: 64 lowercase hex characters. */
+export function requireSha256(value: unknown, path: string): string {
+  if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) {
+    throw new InvalidInputError(path, 'expected 64 lowercase hex characters');
+  }
+  return value;
+}

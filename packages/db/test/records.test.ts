@@ -125,6 +125,45 @@ describe.each(testBackends())('run records on $kind', (backend) => {
     ).rejects.toThrow(/^bytes: expected a non-negative integer/);
   });
 
+  it('prunes all but the newest checkpoints of a run and returns what it removed', async () => {
+    const { id, token } = await runningRun();
+    for (const step of [10, 20, 30, 40]) {
+      await db.checkpoints.addCheckpoint(id, token, {
+        epoch: step / 10,
+        step,
+        path: `run/attempt-1/s${step}.pt`,
+        sha256: 'f'.repeat(64),
+        bytes: step,
+      });
+    }
+    const removed = await db.checkpoints.pruneCheckpoints(id, token, 2);
+    expect(removed.map((c) => [c.step, c.path])).toEqual([
+      [20, 'run/attempt-1/s20.pt'],
+      [10, 'run/attempt-1/s10.pt'],
+    ]);
+    expect((await db.checkpoints.listCheckpoints(id)).map((c) => c.step)).toEqual([30, 40]);
+    expect(await db.checkpoints.pruneCheckpoints(id, token, 2)).toEqual([]);
+    expect((await db.checkpoints.getCheckpoint(id, 40))?.bytes).toBe(40);
+    expect(await db.checkpoints.getCheckpoint(id, 10)).toBeNull();
+    await expect(db.checkpoints.pruneCheckpoints(id, randomUUID(), 1)).rejects.toThrow(StaleAttemptError);
+  });
+
+  it('records one artifact per run and name, replacing it when exported again', async () => {
+    const { id, token } = await runningRun();
+    const backbone = { name: 'backbone', path: 'run/attempt-1/backbone.pt', sha256: '1'.repeat(64), step: 6 };
+    await db.artifacts.recordArtifact(id, token, { ...backbone, bytes: 3 * 2 ** 31 });
+    const again = await db.artifacts.recordArtifact(id, token, { ...backbone, bytes: 5, step: 12 });
+    expect(again).toMatchObject({ runId: id, name: 'backbone', bytes: 5, step: 12 });
+    expect(await db.artifacts.getArtifact(id, 'backbone')).toEqual(again);
+    expect(await db.artifacts.getArtifact(id, 'other')).toBeNull();
+    await expect(
+      db.artifacts.recordArtifact(id, token, { ...backbone, sha256: 'nope', bytes: 1 }),
+    ).rejects.toThrow(/^sha256: expected 64 lowercase hex characters/);
+    await expect(db.artifacts.recordArtifact(id, randomUUID(), { ...backbone, bytes: 1 })).rejects.toThrow(
+      StaleAttemptError,
+    );
+  });
+
   it('records an evaluation once per (name, split, step) and links it to its checkpoint', async () => {
     const { id, token } = await runningRun();
     const checkpoint = await db.checkpoints.addCheckpoint(id, token, {

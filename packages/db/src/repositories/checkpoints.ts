@@ -1,14 +1,19 @@
 // Checkpoints: where each saved training state lives and how to verify it.
 import type { PrismaClient } from '../client.js';
-import { InvalidInputError } from '../errors.js';
 import { lockCurrentAttempt } from '../fence.js';
 import { type Checkpoint, toCheckpoint } from '../rows.js';
-import { requireNonNegativeInt, requireString } from '../validate.js';
+import {
+  requireByteCount,
+  requireInt,
+  requireNonNegativeInt,
+  requireSha256,
+  requireString,
+} from '../validate.js';
 
 export interface CheckpointInput {
   epoch: number;
   step: number;
-  /** Relative to $SWAVLAB_ARTIFACTS or absolute; stored as given. */
+  /** The artifact store key (relative to $SWAVLAB_ARTIFACTS); stored as given. */
   path: string;
   sha256: string;
   bytes: number;
@@ -26,16 +31,8 @@ export class CheckpointsRepository {
     const epoch = requireNonNegativeInt(input.epoch, 'epoch');
     const step = requireNonNegativeInt(input.step, 'step');
     const path = requireString(input.path, 'path', 4096);
-    if (typeof input.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(input.sha256)) {
-      throw new InvalidInputError('sha256', 'expected 64 lowercase hex characters');
-    }
-    if (typeof input.bytes !== 'number' || !Number.isSafeInteger(input.bytes) || input.bytes < 0) {
-      throw new InvalidInputError(
-        'bytes',
-        `expected a non-negative integer, got ${JSON.stringify(input.bytes)}`,
-      );
-    }
-    const fields = { epoch, path, sha256: input.sha256, bytes: BigInt(input.bytes) };
+    const sha256 = requireSha256(input.sha256, 'sha256');
+    const fields = { epoch, path, sha256, bytes: BigInt(requireByteCount(input.bytes, 'bytes')) };
     return this.prisma.$transaction(async (tx) => {
       const attempt = await lockCurrentAttempt(tx, runId, token);
       const row = await tx.checkpoint.upsert({
@@ -44,6 +41,28 @@ export class CheckpointsRepository {
         update: { attempt, ...fields, createdAt: new Date() },
       });
       return toCheckpoint(row);
+    });
+  }
+
+  /** The run's checkpoint at `step`, or null. */
+  async getCheckpoint(runId: string, step: number): Promise<Checkpoint | null> {
+    const row = await this.prisma.checkpoint.findUnique({
+      where: { runId_step: { runId, step: requireNonNegativeInt(step, 'step') } },
+    });
+    return row === null ? null : toCheckpoint(row);
+  }
+
+  /**
+   * Keeps the run's `keepLast` newest checkpoints and deletes the rows of the others (as the attempt holding
+   * `token`); returns the deleted ones, whose files the caller removes from the artifact store.
+   */
+  async pruneCheckpoints(runId: string, token: string, keepLast: number): Promise<Checkpoint[]> {
+    const keep = requireInt(keepLast, 'keepLast', 1, 1_000_000);
+    return this.prisma.$transaction(async (tx) => {
+      await lockCurrentAttempt(tx, runId, token);
+      const old = await tx.checkpoint.findMany({ where: { runId }, orderBy: { step: 'desc' }, skip: keep });
+      if (old.length > 0) await tx.checkpoint.deleteMany({ where: { id: { in: old.map((row) => row.id) } } });
+      return old.map(toCheckpoint);
     });
   }
 
