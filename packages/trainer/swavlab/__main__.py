@@ -64,6 +64,8 @@ def human_line(event: dict[str, Any]) -> str:
         return f"eval: {where} {_format_values(event['values'])}"
     if kind == "checkpoint":
         return f"checkpoint: {event['path']} ({event['bytes']} bytes, sha256 {event['sha256'][:12]})"
+    if kind == "artifact":
+        return f"{event['name']}: {event['path']} ({event['bytes']} bytes, sha256 {event['sha256'][:12]})"
     if kind == "collapse_warning":
         return f"WARNING: {event['message']}; try: " + "; ".join(event["advice"])
     if kind == "diverged":
@@ -124,6 +126,8 @@ def _train_command(args: argparse.Namespace) -> int:
         print(f"result: {result['status']} after {result['epochs_completed']} epochs, {result['steps']} steps")
         if checkpoint is not None:
             print(f"last checkpoint: {checkpoint['path']}")
+        if result["backbone"] is not None:
+            print(f"backbone: {result['backbone']['path']}")
         if result["error"] is not None:
             print(f"error: {result['error']['message']}", file=sys.stderr)
     return _exit_code(result["status"])

@@ -71,6 +71,7 @@ def failure_result(kind: str, error: BaseException) -> dict[str, Any]:
         "final_metrics": {},
         "evals": {},
         "last_checkpoint": None,
+        "backbone": None,
         "error": details,
     }
 

@@ -3,8 +3,8 @@
 Every event is a plain JSON-serialisable dict with a ``type``. The service reads them over the
 pythonia bridge, where each callback is a blocking round trip and a NaN crashes Node, so events
 are (1) built with finite numbers only and (2) throttled: ``progress`` and ``metrics`` are
-coalesced to at most ``max_per_second`` deliveries, while ``status``, ``checkpoint``, ``eval``,
-``collapse_warning`` and ``diverged`` are never dropped (they flush what is pending first, so the
+coalesced to at most ``max_per_second`` deliveries, while ``status``, ``checkpoint``, ``artifact``,
+``eval``, ``collapse_warning`` and ``diverged`` are never dropped (they flush what is pending first, so the
 consumer still sees events in the order they happened).
 """
 
@@ -57,6 +57,11 @@ def metrics_event(epoch: int, step: int, values: Mapping[str, float]) -> Event:
 def checkpoint_event(path: str, sha256: str, size: int, epoch: int, step: int) -> Event:
     """A checkpoint was written atomically and is complete on disk."""
     return {"type": "checkpoint", "path": path, "sha256": sha256, "bytes": size, "epoch": epoch, "step": step}
+
+
+def artifact_event(name: str, path: str, sha256: str, size: int, step: int) -> Event:
+    """A file exported besides the checkpoints (``backbone``) is complete on disk."""
+    return {"type": "artifact", "name": name, "path": path, "sha256": sha256, "bytes": size, "step": step}
 
 
 def eval_event(epoch: int, step: int, values: Mapping[str, float]) -> Event:

@@ -33,7 +33,7 @@ import torch.distributed as dist
 
 from . import ddp
 from .amp import autocast_dtype, make_grad_scaler
-from .checkpoint import CheckpointWriter, SavedCheckpoint, load_checkpoint
+from .checkpoint import CheckpointWriter, SavedCheckpoint, file_sha256, load_checkpoint
 from .code_stats import code_statistics
 from .collapse import CollapseDetector
 from .cpu_memory import keep_freed_memory
@@ -41,6 +41,7 @@ from .distributed import all_reduce_sum
 from .events import (
     Event,
     EventThrottle,
+    artifact_event,
     collapse_warning_event,
     diverged_event,
     eval_event,
@@ -66,6 +67,8 @@ from .spec import SpecError, rank_count, validate_spec
 from .step import StepOutput, SwAVStep
 from .stop import STOP
 
+# The export of the final weights, next to the checkpoints.
+BACKBONE_FILE = "backbone.pt"
 # Sections that define what is trained; a checkpoint may only resume a spec that agrees on them.
 TRAINING_SECTIONS = ("seed", "data", "model", "swav", "optim")
 _METADATA_KEYS = ("name", "tags")
@@ -205,6 +208,7 @@ class _Run:
         self.final_metrics: dict[str, float] = {}
         self.evals: dict[str, float] = {}
         self.diverged_message = ""
+        self.backbone: dict[str, Any] | None = None
         self.session_start_step = 0
         self.session_start_time = time.perf_counter()
 
@@ -439,7 +443,19 @@ class _Run:
                 self.evaluate()
         if self.step > self.session_start_step or not self.evals:
             self.evaluate()
+        self.export_backbone()
         return self._finish("succeeded")
+
+    def export_backbone(self) -> None:
+        """Write ``backbone.pt`` (torchvision-loadable where the arch allows) from the last checkpoint (rank 0)."""
+        if self.writer is None or self.writer.last is None:
+            return
+        from .export import export_backbone
+
+        path = export_backbone(self.writer.last.path, self.writer.directory / BACKBONE_FILE)
+        sha256, size = file_sha256(path), path.stat().st_size
+        self.backbone = {"path": str(path), "sha256": sha256, "bytes": size, "step": self.step}
+        self.events.emit(artifact_event("backbone", str(path), sha256, size, self.step))
 
     def _finish(self, status: str) -> dict[str, Any]:
         error = None
@@ -456,6 +472,7 @@ class _Run:
             "final_metrics": dict(self.final_metrics),
             "evals": dict(self.evals),
             "last_checkpoint": last.as_dict() if last is not None else None,
+            "backbone": self.backbone,
             "error": error,
         }
 

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import swavlab
-from swavlab.checkpoint import list_checkpoints, load_checkpoint
+from swavlab.checkpoint import file_sha256, list_checkpoints, load_checkpoint
+from swavlab.models.backbones import build_backbone
 from swavlab.spec import SpecError
 from conftest import SpecFactory
 
@@ -41,6 +42,14 @@ def test_tiny_run_emits_events_and_a_result(tiny_spec: SpecFactory, tmp_path: Pa
     assert [(c["epoch"], c["step"]) for c in checkpoints] == [(1, 6), (2, 12)]
     assert result["last_checkpoint"] == {k: checkpoints[-1][k] for k in ("path", "sha256", "bytes", "epoch", "step")}
     payload = load_checkpoint(checkpoints[-1]["path"])
+    # The final weights are exported next to the checkpoints, and announced after the last checkpoint.
+    artifacts = [e for e in events if e["type"] == "artifact"]
+    assert [a["name"] for a in artifacts] == ["backbone"] and kinds.index("artifact") > kinds.index("checkpoint")
+    backbone = Path(artifacts[0]["path"])
+    assert backbone.parent == tmp_path and result["backbone"] == {k: artifacts[0][k] for k in ("path", "sha256", "bytes", "step")}
+    assert file_sha256(backbone) == artifacts[0]["sha256"] and artifacts[0]["step"] == 12
+    model, _ = build_backbone("tiny", True)
+    model.load_state_dict(torch.load(backbone), strict=True)
     for key in ("spec", "model", "optimizer", "scaler", "epoch", "step", "schedule", "world_size", "ranks", "metrics"):
         assert key in payload, key
     assert payload["epoch"] == 2 and payload["step"] == 12
