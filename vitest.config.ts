@@ -6,7 +6,9 @@ const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
 
 export default defineConfig({
   resolve: {
-    alias: [{ find: /^@swavlab\/(spec|db|queue|bridge|artifacts)$/, replacement: `${packagesDir}$1/src/index.ts` }],
+    alias: [
+      { find: /^@swavlab\/(spec|db|queue|bridge|artifacts)$/, replacement: `${packagesDir}$1/src/index.ts` },
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'test/**/*.test.ts'],

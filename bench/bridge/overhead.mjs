@@ -121,8 +121,13 @@ async function withWorker(db, dir, overrides, body) {
   const prefix = `swavlab-bench-${randomBytes(4).toString('hex')}`;
   const queue = createPretrainQueue(redisConnectionOptions(args.redis, 'worker'), { prefix });
   await queue.waitUntilReady();
-  const base = await loadWorkerConfig({ ...process.env, SWAVLAB_SLOTS: '1', PYTHON_BIN: args.python });
-  const config = { ...base, redisUrl: args.redis, artifactsDir: join(dir, 'artifacts'), queuePrefix: prefix };
+  const base = await loadWorkerConfig({
+    ...process.env,
+    SWAVLAB_SLOTS: '1',
+    PYTHON_BIN: args.python,
+    SWAVLAB_ARTIFACTS: join(dir, 'artifacts'),
+  });
+  const config = { ...base, redisUrl: args.redis, queuePrefix: prefix };
   const worker = await startWorker({ ...config, ...overrides }, { db, logger: createJsonLogger('warn') });
   try {
     return await body(queue);

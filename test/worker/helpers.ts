@@ -172,8 +172,14 @@ export function capturingLogger(): { logger: Logger; entries: LogEntry[] } {
   return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, entries };
 }
 
-/** Test settings: one CPU slot, short locks and stall checks so that recovery takes seconds. */
-export function testConfig(overrides: Partial<WorkerConfig> & { artifactsDir: string }): WorkerConfig {
+/**
+ * Test settings: one CPU slot, short locks and stall checks so that recovery takes seconds, and artifacts in the
+ * folder `artifactsDir`.
+ */
+export function testConfig({
+  artifactsDir,
+  ...overrides
+}: Partial<WorkerConfig> & { artifactsDir: string }): WorkerConfig {
   const base = workerConfigFromEnv(
     {
       SWAVLAB_SLOTS: '1',
@@ -182,6 +188,7 @@ export function testConfig(overrides: Partial<WorkerConfig> & { artifactsDir: st
       SWAVLAB_CANCEL_POLL_MS: '1000',
       PYTHON_BIN: PYTHON,
       REDIS_URL,
+      SWAVLAB_ARTIFACTS: artifactsDir,
     },
     [],
   );

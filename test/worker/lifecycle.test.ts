@@ -13,7 +13,6 @@ import type { WorkerConfig } from '../../apps/worker/src/config.js';
 import { COLLAPSE_WARNING_METRIC } from '../../apps/worker/src/event-sink.js';
 import type { WorkerHandle } from '../../apps/worker/src/main.js';
 import { RunJob } from '../../apps/worker/src/run-job.js';
-import { planSlots } from '../../apps/worker/src/slots.js';
 import {
   type BackendKind,
   capturingLogger,
@@ -79,15 +78,20 @@ describe.each(backends)('worker on %s', (kind) => {
     expect(done.progress).toMatchObject({ epoch: 3, step: 18, totalSteps: 18 });
     expect(done.finalMetrics).toMatchObject({ loss: expect.any(Number), 'knn_top1@5': expect.any(Number) });
 
+    // keep_last 2: the epoch-1 checkpoint's row and file are gone, the two newest stay.
     const checkpoints = await db.checkpoints.listCheckpoints(run.id);
     expect(checkpoints.map((c) => [c.epoch, c.step, c.attempt])).toEqual([
-      [1, 6, 1],
       [2, 12, 1],
       [3, 18, 1],
     ]);
     const last = checkpoints.at(-1)!;
-    expect(last.path).toBe(join(run.id, 'attempt-1', 'ckpt-e0003-s00000018.pt'));
+    expect(last.path).toBe(`${run.id}/attempt-1/ckpt-e0003-s00000018.pt`);
     expect(existsSync(join(artifactsDir, last.path))).toBe(true);
+    expect(existsSync(join(artifactsDir, run.id, 'attempt-1', 'ckpt-e0001-s00000006.pt'))).toBe(false);
+    // The exported backbone is recorded once stored, with the final step.
+    const backbone = await db.artifacts.getArtifact(run.id, 'backbone');
+    expect(backbone).toMatchObject({ path: `${run.id}/attempt-1/backbone.pt`, step: 18 });
+    expect(existsSync(join(artifactsDir, backbone!.path))).toBe(true);
 
     const steps = await metricSteps(db, run.id);
     expect(steps.length).toBeGreaterThan(3);
@@ -218,9 +222,9 @@ describe.each(backends)('worker on %s', (kind) => {
     const spec = tinySpec({ epochs: 8 });
     const { run } = await db.runs.createRun({ spec: spec.spec, specHash: spec.specHash, seed: spec.seed });
     const { logger, entries: log } = capturingLogger();
-    const [slot] = planSlots([]);
     const deps = { db, logger, pythonBin: PYTHON, config };
-    const request = { runId: run.id, specHash: spec.specHash, slot: slot!, finalDelivery: false };
+    const devices = { device: 'cpu', env: { CUDA_VISIBLE_DEVICES: '' } };
+    const request = { runId: run.id, specHash: spec.specHash, devices, finalDelivery: false };
 
     const first = new RunJob(deps, request);
     await waitFor('the first attempt to checkpoint', async () => {

@@ -61,7 +61,12 @@ describe('worker processes on postgres', () => {
   async function threeEpochRun() {
     const prefix = testPrefix();
     const queue = await openQueue(resources, prefix);
-    const run = await submitRun(db, queue, tinySpec({ epochs: 3, numImages: 512 }), 3);
+    const run = await submitRun(
+      db,
+      queue,
+      tinySpec({ epochs: 3, numImages: 512, checkpoint: { keep_last: 100 } }),
+      3,
+    );
     const env = {
       DATABASE_URL: url,
       SWAVLAB_HOME: home,

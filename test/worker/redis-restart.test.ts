@@ -82,7 +82,12 @@ describe.each(backends)('a Redis restart during a run, on %s', (kind) => {
     const config = testConfig({ artifactsDir: await tempDir(resources), queuePrefix: prefix, redisUrl });
     const { entries } = await startTestWorker(resources, db, config);
     // 10 epochs of 12 steps: the outage falls in the middle of training, however fast the machine is.
-    const run = await submitRun(db, queue, tinySpec({ epochs: 10, numImages: 256 }), 3);
+    const run = await submitRun(
+      db,
+      queue,
+      tinySpec({ epochs: 10, numImages: 256, checkpoint: { keep_last: 100 } }),
+      3,
+    );
     await waitFor('training to start', async () => ((await db.runs.getRun(run.id))?.progress.step ?? 0) > 0);
 
     await stopRedis(redis);

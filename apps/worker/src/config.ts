@@ -1,6 +1,7 @@
 // The worker's settings, from the environment (ARCHITECTURE.md, Environment) with validated overrides.
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type ArtifactStore, openArtifactStore } from '@swavlab/artifacts';
 import { DEFAULT_MODULE, DEFAULT_TRAINER_ROOT } from '@swavlab/bridge';
 import { defaultWorkerOptions } from '@swavlab/queue';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
@@ -21,8 +22,13 @@ export interface WorkerConfig {
   databaseUrl: string | undefined;
   /** SWAVLAB_HOME (default ./.swavlab). */
   home: string;
-  /** SWAVLAB_ARTIFACTS (default `$SWAVLAB_HOME/artifacts`): attempt folders and checkpoints. */
-  artifactsDir: string;
+  /**
+   * Where checkpoints and exports are stored (SWAVLAB_ARTIFACTS: a folder, default `$SWAVLAB_HOME/artifacts`, or
+   * `s3://bucket/prefix` with the S3 variables of @swavlab/artifacts).
+   */
+  artifacts: ArtifactStore;
+  /** This host's folder for the trainer's files when the store is not a folder (SWAVLAB_SCRATCH, `$SWAVLAB_HOME/scratch`). */
+  scratchDir: string;
   /** Device slots, one rank of a run each (SWAVLAB_SLOTS, default one per visible GPU, else 1). */
   slots: Slot[];
   /**
@@ -105,7 +111,8 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv, gpus: readonly strin
     redisUrl: nonEmpty(env, 'REDIS_URL'),
     databaseUrl: nonEmpty(env, 'DATABASE_URL'),
     home,
-    artifactsDir: resolve(nonEmpty(env, 'SWAVLAB_ARTIFACTS') ?? join(home, 'artifacts')),
+    artifacts: openArtifactStore(nonEmpty(env, 'SWAVLAB_ARTIFACTS') ?? join(home, 'artifacts'), env),
+    scratchDir: resolve(nonEmpty(env, 'SWAVLAB_SCRATCH') ?? join(home, 'scratch')),
     slots: planSlots(gpus, positiveInt(env, 'SWAVLAB_SLOTS')),
     reserveAfterMs: positiveInt(env, 'SWAVLAB_RESERVE_AFTER_MS', 0) ?? 600_000,
     pythonBin: nonEmpty(env, 'PYTHON_BIN'),

@@ -141,7 +141,8 @@ export class DeviceScheduler {
   }
 
   #reservation(demand: DeviceDemand, slots: Slot[]): Reservation {
-    const gpus = demand.kind === 'cpu' ? [] : slots.flatMap((slot) => (slot.gpu === undefined ? [] : [slot.gpu]));
+    const gpus =
+      demand.kind === 'cpu' ? [] : slots.flatMap((slot) => (slot.gpu === undefined ? [] : [slot.gpu]));
     return {
       slots,
       device: describeDevices(demand, slots),

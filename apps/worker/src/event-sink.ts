@@ -1,9 +1,12 @@
 // Persists one attempt's trainer events through the fencing token, in order, in batches: metric points are
 // buffered and written every flush interval (or once enough are buffered), progress is written at the same
-// cadence (latest wins), checkpoints and evaluations are written as they come (after the points before them).
+// cadence (latest wins), checkpoints, exports and evaluations are written as they come (after the points before
+// them). A checkpoint or export is recorded only once the artifact store holds it; checkpoints beyond the spec's
+// keep_last are then removed, rows and files.
+import { ArtifactCorrupt, ArtifactMissing, type ArtifactStore } from '@swavlab/artifacts';
 import type { BridgeEvent } from '@swavlab/bridge';
 import { type Database, InvalidInputError, type MetricPointInput, StaleAttemptError } from '@swavlab/db';
-import { storedPath } from './artifacts.js';
+import { artifactKey } from './artifacts.js';
 import type { Logger } from './logger.js';
 import { parseTrainerEvent } from './trainer-events.js';
 
@@ -31,7 +34,12 @@ export interface EventSinkOptions {
   runId: string;
   token: string;
   attempt: number;
-  artifactsDir: string;
+  /** Where checkpoints and exports are stored. */
+  store: ArtifactStore;
+  /** The folder the trainer's files are under; their keys are relative to it (artifacts.ts). */
+  base: string;
+  /** checkpoint.keep_last of the run's spec. */
+  keepLast: number;
   logger: Logger;
   flushIntervalMs: number;
   flushMaxPoints: number;
@@ -47,7 +55,11 @@ export interface EventSinkOptions {
 const RETRY_DELAYS_MS = [250, 1_000, 3_000, 6_000];
 
 function permanent(error: unknown): boolean {
-  return error instanceof StaleAttemptError || error instanceof InvalidInputError;
+  return (
+    error instanceof StaleAttemptError ||
+    error instanceof InvalidInputError ||
+    error instanceof ArtifactCorrupt
+  );
 }
 
 export class EventSink {
@@ -106,14 +118,33 @@ export class EventSink {
         break;
       case 'checkpoint': {
         this.#writePoints();
-        const checkpoint = { ...parsed, path: storedPath(this.#options.artifactsDir, parsed.path) };
+        const key = this.#keyOf(parsed.path);
+        if (key === undefined) break;
         this.#enqueue(async () => {
-          const row = await this.#options.db.checkpoints.addCheckpoint(
-            runId,
-            this.#options.token,
-            checkpoint,
-          );
+          if (!(await this.#stored(key, parsed.path, parsed.sha256))) return;
+          const row = await this.#options.db.checkpoints.addCheckpoint(runId, this.#options.token, {
+            ...parsed,
+            path: key,
+          });
           this.#checkpointIds.set(row.step, row.id);
+          await this.#prune();
+        });
+        break;
+      }
+      case 'artifact': {
+        this.#writePoints();
+        const key = this.#keyOf(parsed.path);
+        if (key === undefined) break;
+        this.#enqueue(async () => {
+          if (!(await this.#stored(key, parsed.path, parsed.sha256))) return;
+          const { name, sha256, bytes, step } = parsed;
+          await this.#options.db.artifacts.recordArtifact(runId, this.#options.token, {
+            name,
+            path: key,
+            sha256,
+            bytes,
+            step,
+          });
         });
         break;
       }
@@ -162,6 +193,53 @@ export class EventSink {
     }
     await this.#chain;
     if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** The store key of a file the trainer wrote; a file outside its folders stops the attempt. */
+  #keyOf(path: string): string | undefined {
+    try {
+      return artifactKey(this.#options.base, path);
+    } catch (error) {
+      this.#fail(error as Error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Puts the file into the artifact store (uploads it, for object storage); false when the trainer already
+   * replaced and deleted it (keep_last), in which case there is nothing to record.
+   */
+  async #stored(key: string, file: string, sha256: string): Promise<boolean> {
+    const { store, logger, runId, attempt } = this.#options;
+    try {
+      const started = Date.now();
+      const { bytes } = await store.put(key, file, sha256);
+      logger.debug('artifact stored', {
+        runId,
+        attempt,
+        key,
+        bytes,
+        store: store.location,
+        ms: Date.now() - started,
+      });
+      return true;
+    } catch (error) {
+      if (!(error instanceof ArtifactMissing)) throw error;
+      logger.warn('a file was gone before it could be stored; a newer one replaced it', { runId, key });
+      return false;
+    }
+  }
+
+  /** Keeps the run's keep_last newest checkpoints: older rows are deleted, then their files. */
+  async #prune(): Promise<void> {
+    const { db, store, logger, runId, token, keepLast } = this.#options;
+    for (const old of await db.checkpoints.pruneCheckpoints(runId, token, keepLast)) {
+      await store
+        .delete(old.path)
+        .catch((error: unknown) =>
+          logger.warn('cannot delete an old checkpoint', { runId, key: old.path, error }),
+        );
+    }
   }
 
   #tick(): void {

@@ -1,28 +1,21 @@
-// Which checkpoint a new attempt resumes from: the latest one whose file is still there and intact, else an
-// earlier one, else none (a fresh start). A checkpoint on a lost volume or a torn copy must not fail the retry.
+// Which checkpoint a new attempt resumes from: the latest one whose stored file is intact, else an earlier one,
+// else none (a fresh start). On a host that lacks the file, the artifact store downloads it first. A checkpoint
+// on a lost volume or a torn copy must not fail the retry; an unreachable store does (the job is retried).
+import { ArtifactCorrupt, ArtifactMissing, type ArtifactStore } from '@swavlab/artifacts';
 import type { Checkpoint, Database } from '@swavlab/db';
-import { fileSha256, resolveStoredPath } from './artifacts.js';
+import { localPathOf } from './artifacts.js';
 import type { Logger } from './logger.js';
 
 export interface ResumePoint {
   checkpoint: Checkpoint;
-  /** The checkpoint file, absolute. */
+  /** The checkpoint file on this host, absolute. */
   file: string;
 }
 
-/** Why a checkpoint cannot be resumed from, or null when it can. */
-async function unusable(file: string, checkpoint: Checkpoint): Promise<string | null> {
-  let actual: string;
-  try {
-    actual = await fileSha256(file);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT'
-      ? 'the file is missing'
-      : `the file cannot be read (${(error as Error).message})`;
-  }
-  return actual === checkpoint.sha256
-    ? null
-    : `sha256 ${actual} differs from the recorded ${checkpoint.sha256}`;
+export interface ResumeSource {
+  store: ArtifactStore;
+  /** The folder local copies go in (see artifacts.ts). */
+  base: string;
 }
 
 /**
@@ -33,7 +26,7 @@ export async function chooseResumePoint(
   db: Database,
   runId: string,
   latest: Checkpoint | null,
-  artifactsDir: string,
+  { store, base }: ResumeSource,
   logger: Logger,
 ): Promise<ResumePoint | null> {
   if (latest === null) return null;
@@ -41,15 +34,19 @@ export async function chooseResumePoint(
     .filter((checkpoint) => checkpoint.step < latest.step)
     .reverse();
   for (const checkpoint of [latest, ...older]) {
-    const file = resolveStoredPath(artifactsDir, checkpoint.path);
-    const reason = await unusable(file, checkpoint);
-    if (reason === null) return { checkpoint, file };
-    logger.warn('checkpoint not usable for resume, trying an earlier one', {
-      runId,
-      step: checkpoint.step,
-      file,
-      reason,
-    });
+    try {
+      const file = await store.fetch(checkpoint.path, checkpoint.sha256, localPathOf(base, checkpoint.path));
+      return { checkpoint, file };
+    } catch (error) {
+      if (!(error instanceof ArtifactMissing || error instanceof ArtifactCorrupt)) throw error;
+      logger.warn('checkpoint not usable for resume, trying an earlier one', {
+        runId,
+        step: checkpoint.step,
+        key: checkpoint.path,
+        store: store.location,
+        reason: error.message,
+      });
+    }
   }
   logger.warn('no usable checkpoint: the run starts from scratch', { runId });
   return null;

@@ -21,9 +21,9 @@ import {
   StaleAttemptError,
 } from '@swavlab/db';
 import { issuesToText, parseExperimentSpec } from '@swavlab/spec';
-import { attemptDir } from './artifacts.js';
-import type { Reservation } from './device-scheduler.js';
+import { attemptDir, dropScratch, localBase } from './artifacts.js';
 import type { WorkerConfig } from './config.js';
+import type { Reservation } from './device-scheduler.js';
 import { type CollapseNote, EventSink, type ProgressReport } from './event-sink.js';
 import type { Logger } from './logger.js';
 import { chooseResumePoint } from './resume.js';
@@ -35,7 +35,8 @@ export interface RunJobDeps {
   pythonBin: string;
   config: Pick<
     WorkerConfig,
-    | 'artifactsDir'
+    | 'artifacts'
+    | 'scratchDir'
     | 'trainerModule'
     | 'trainerPythonPath'
     | 'cancelGraceMs'
@@ -169,7 +170,14 @@ export class RunJob {
     }
     this.#attempt = claim.run.attempt;
     try {
-      return await this.#runAttempt(claim);
+      const outcome = await this.#runAttempt(claim);
+      // An ended run's files are all in the object store: this host's copies can go.
+      if (outcome.kind === 'finished' || outcome.kind === 'failed') {
+        await dropScratch(config.artifacts, config.scratchDir, runId).catch((error: unknown) =>
+          logger.warn('cannot remove the run scratch folder', { runId, error }),
+        );
+      }
+      return outcome;
     } catch (error) {
       if (error instanceof StaleAttemptError) {
         logger.info('a newer attempt owns the run; this one stops', { runId, attempt: this.#attempt });
@@ -190,16 +198,19 @@ export class RunJob {
     if (!parsed.ok) {
       return this.#fail(token, { kind: 'spec', message: issuesToText(parsed.errors) }, null, []);
     }
-    if (unschedulable !== undefined) return this.#fail(token, { kind: 'spec', message: unschedulable }, null, []);
+    if (unschedulable !== undefined)
+      return this.#fail(token, { kind: 'spec', message: unschedulable }, null, []);
     if (this.#stopReason !== undefined) return this.#stopped(token, null, []);
 
-    const resume = await chooseResumePoint(db, runId, claim.resumeFrom, config.artifactsDir, logger);
+    const base = localBase(config.artifacts, config.scratchDir);
+    const store = config.artifacts;
+    const resume = await chooseResumePoint(db, runId, claim.resumeFrom, { store, base }, logger);
     const resumeStep = resume?.checkpoint.step ?? -1;
     // The claim discarded records after the latest checkpoint only; falling back further discards the rest.
     if (claim.resumeFrom !== null && resumeStep < claim.resumeFrom.step) {
       await db.runs.discardAfterStep(runId, token, resumeStep);
     }
-    const outDir = await attemptDir(config.artifactsDir, runId, attempt);
+    const outDir = await attemptDir(base, runId, attempt);
     logger.info('attempt starts', {
       runId,
       attempt,
@@ -214,7 +225,9 @@ export class RunJob {
       runId,
       token,
       attempt,
-      artifactsDir: config.artifactsDir,
+      store,
+      base,
+      keepLast: parsed.spec.checkpoint.keep_last,
       logger,
       flushIntervalMs: config.flushIntervalMs,
       flushMaxPoints: config.flushMaxPoints,

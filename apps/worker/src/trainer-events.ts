@@ -10,6 +10,7 @@ export type TrainerEvent =
   | { type: 'progress'; epoch: number; step: number; totalSteps: number; etaSeconds: number | null }
   | { type: 'metrics'; epoch: number; step: number; values: MetricValues }
   | { type: 'checkpoint'; path: string; sha256: string; bytes: number; epoch: number; step: number }
+  | { type: 'artifact'; name: string; path: string; sha256: string; bytes: number; step: number }
   | { type: 'eval'; epoch: number; step: number; values: MetricValues }
   | { type: 'collapse_warning'; epoch: number; step: number; message: string; advice: string[] }
   | { type: 'diverged'; epoch: number; step: number; message: string };
@@ -77,6 +78,14 @@ function values(event: BridgeEvent): MetricValues {
   return out;
 }
 
+function sha256(event: BridgeEvent): string {
+  const value = text(event, 'sha256');
+  if (!/^[0-9a-f]{64}$/.test(value)) {
+    throw new InvalidTrainerEvent(`${event.type}.sha256`, 'expected 64 lowercase hex characters');
+  }
+  return value;
+}
+
 function strings(event: BridgeEvent, field: string): string[] {
   const value = event[field];
   if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
@@ -106,20 +115,24 @@ export function parseTrainerEvent(event: BridgeEvent): TrainerEvent | null {
         step: count(event, 'step'),
         values: values(event),
       };
-    case 'checkpoint': {
-      const sha256 = text(event, 'sha256');
-      if (!/^[0-9a-f]{64}$/.test(sha256)) {
-        throw new InvalidTrainerEvent('checkpoint.sha256', 'expected 64 lowercase hex characters');
-      }
+    case 'checkpoint':
       return {
         type: 'checkpoint',
         path: text(event, 'path'),
-        sha256,
+        sha256: sha256(event),
         bytes: count(event, 'bytes'),
         epoch: count(event, 'epoch'),
         step: count(event, 'step'),
       };
-    }
+    case 'artifact':
+      return {
+        type: 'artifact',
+        name: text(event, 'name'),
+        path: text(event, 'path'),
+        sha256: sha256(event),
+        bytes: count(event, 'bytes'),
+        step: count(event, 'step'),
+      };
     case 'collapse_warning':
       return {
         type: 'collapse_warning',

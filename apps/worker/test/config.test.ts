@@ -7,7 +7,8 @@ describe('worker configuration', () => {
     const config = workerConfigFromEnv({ SWAVLAB_HOME: '/srv/swavlab' }, []);
     expect(config.slots).toEqual([{ index: 0, device: 'cpu' }]);
     expect(config.reserveAfterMs).toBe(600_000);
-    expect(config.artifactsDir).toBe('/srv/swavlab/artifacts');
+    expect(config.artifacts.location).toBe('file:/srv/swavlab/artifacts');
+    expect(config.scratchDir).toBe('/srv/swavlab/scratch');
     expect(config.lock).toEqual({
       lockDuration: 180_000,
       lockRenewTime: 60_000,
@@ -34,7 +35,7 @@ describe('worker configuration', () => {
       },
       ['0', '1'],
     );
-    expect(config.artifactsDir).toBe('/data/artifacts');
+    expect(config.artifacts.location).toBe('file:/data/artifacts');
     expect(config.slots.map((slot) => slot.device)).toEqual(['cuda:0', 'cuda:1', 'cuda:0']);
     expect(config.lock).toMatchObject({ lockDuration: 9000, lockRenewTime: 3000, stalledInterval: 2000 });
     expect(config).toMatchObject({
@@ -52,6 +53,8 @@ describe('worker configuration', () => {
     [{ SWAVLAB_LOCK_DURATION_MS: 'soon' }, /^SWAVLAB_LOCK_DURATION_MS:/],
     [{ SWAVLAB_SHUTDOWN_TIMEOUT_MS: '-1' }, /^SWAVLAB_SHUTDOWN_TIMEOUT_MS:/],
     [{ SWAVLAB_RESERVE_AFTER_MS: '-5' }, /^SWAVLAB_RESERVE_AFTER_MS: expected an integer >= 0, got "-5"$/],
+    [{ SWAVLAB_ARTIFACTS: 's3://x' }, /^SWAVLAB_ARTIFACTS: expected s3:\/\/<bucket>/],
+    [{ SWAVLAB_ARTIFACTS: 's3://bucket', SWAVLAB_S3_ENDPOINT: 'nohttp' }, /^SWAVLAB_S3_ENDPOINT:/],
     [{ SWAVLAB_LOG_LEVEL: 'loud' }, /^SWAVLAB_LOG_LEVEL: expected one of debug, info, warn, error/],
   ])('rejects %o naming the variable', (env, message) => {
     expect(() => workerConfigFromEnv(env, [])).toThrow(message);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FileArtifactStore } from '@swavlab/artifacts';
 import { type Database, openDatabase } from '@swavlab/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../src/logger.js';
@@ -10,10 +11,12 @@ import { chooseResumePoint } from '../src/resume.js';
 describe('choosing the checkpoint to resume from', () => {
   let db: Database;
   let artifacts: string;
+  let source: { store: FileArtifactStore; base: string };
 
   beforeAll(async () => {
     db = await openDatabase({ url: 'memory://' });
     artifacts = await mkdtemp(join(tmpdir(), 'swavlab-resume-'));
+    source = { store: new FileArtifactStore(artifacts), base: artifacts };
   });
   afterAll(async () => {
     await db.close();
@@ -28,7 +31,7 @@ describe('choosing the checkpoint to resume from', () => {
     await mkdir(join(artifacts, run.id), { recursive: true });
     for (const step of steps) {
       const content = `checkpoint at ${step}`;
-      const path = join(run.id, `ckpt-${step}.pt`);
+      const path = `${run.id}/ckpt-${step}.pt`;
       await writeFile(join(artifacts, path), content);
       const sha256 = createHash('sha256').update(content).digest('hex');
       await db.checkpoints.addCheckpoint(run.id, claim!.token, {
@@ -60,7 +63,7 @@ describe('choosing the checkpoint to resume from', () => {
   it('takes the latest checkpoint when its file is intact', async () => {
     const { runId, latest } = await runWithCheckpoints([1, 2]);
     const { logger, warnings } = recordingLogger();
-    const point = await chooseResumePoint(db, runId, latest, artifacts, logger);
+    const point = await chooseResumePoint(db, runId, latest, source, logger);
     expect(point?.checkpoint.step).toBe(2);
     expect(point?.file).toBe(join(artifacts, runId, 'ckpt-2.pt'));
     expect(warnings).toEqual([]);
@@ -70,20 +73,20 @@ describe('choosing the checkpoint to resume from', () => {
     const { runId, latest } = await runWithCheckpoints([1, 2, 3]);
     await writeFile(join(artifacts, runId, 'ckpt-3.pt'), 'torn');
     const { logger, warnings } = recordingLogger();
-    const point = await chooseResumePoint(db, runId, latest, artifacts, logger);
+    const point = await chooseResumePoint(db, runId, latest, source, logger);
     expect(point?.checkpoint.step).toBe(2);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/differs from the recorded/);
+    expect(warnings[0]).toMatch(/has sha256 [0-9a-f]{64}, expected/);
   });
 
   it('starts from scratch, with warnings, when no checkpoint file is usable', async () => {
     const { runId, latest } = await runWithCheckpoints([1, 2]);
     await rm(join(artifacts, runId), { recursive: true });
     const { logger, warnings } = recordingLogger();
-    expect(await chooseResumePoint(db, runId, latest, artifacts, logger)).toBeNull();
+    expect(await chooseResumePoint(db, runId, latest, source, logger)).toBeNull();
     expect(warnings).toEqual([
-      expect.stringMatching(/the file is missing/),
-      expect.stringMatching(/the file is missing/),
+      expect.stringMatching(/ckpt-2.pt does not exist/),
+      expect.stringMatching(/ckpt-1.pt does not exist/),
       expect.stringMatching(/starts from scratch/),
     ]);
   });

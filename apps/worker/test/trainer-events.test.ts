@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { storedPath } from '../src/artifacts.js';
+import { artifactKey, localPathOf } from '../src/artifacts.js';
 import { InvalidTrainerEvent, parseTrainerEvent } from '../src/trainer-events.js';
 
 const sha256 = 'a'.repeat(64);
@@ -21,6 +21,16 @@ describe('trainer events', () => {
       parseTrainerEvent({ type: 'checkpoint', path: '/a/b.pt', sha256, bytes: 10, epoch: 1, step: 6 }),
     ).toEqual({ type: 'checkpoint', path: '/a/b.pt', sha256, bytes: 10, epoch: 1, step: 6 });
     expect(
+      parseTrainerEvent({
+        type: 'artifact',
+        name: 'backbone',
+        path: '/a/backbone.pt',
+        sha256,
+        bytes: 9,
+        step: 6,
+      }),
+    ).toEqual({ type: 'artifact', name: 'backbone', path: '/a/backbone.pt', sha256, bytes: 9, step: 6 });
+    expect(
       parseTrainerEvent({ type: 'collapse_warning', epoch: 1, step: 4, message: 'm', advice: ['x'] }),
     ).toMatchObject({ advice: ['x'] });
     expect(parseTrainerEvent({ type: 'status', status: 'running' })).toEqual({
@@ -37,6 +47,11 @@ describe('trainer events', () => {
       'metrics.values.loss: expected a number or null',
     ],
     [{ type: 'checkpoint', path: 'p', sha256: 'XYZ', bytes: 1, epoch: 1, step: 1 }, 'checkpoint.sha256'],
+    [{ type: 'artifact', name: 'b', path: 'p', sha256: '0', bytes: 1, step: 1 }, 'artifact.sha256'],
+    [
+      { type: 'artifact', path: 'p', sha256: 'a'.repeat(64), bytes: 1, step: 1 },
+      'artifact.name: expected a string',
+    ],
     [{ type: 'eval', epoch: 1, step: 1, values: [] }, 'eval.values: expected an object'],
     [{ type: 'collapse_warning', epoch: 1, step: 1, message: 'm', advice: [1] }, 'collapse_warning.advice'],
   ])('rejects %o naming the field', (event, message) => {
@@ -45,10 +60,12 @@ describe('trainer events', () => {
   });
 });
 
-describe('stored artifact paths', () => {
-  it('are relative inside the artifacts root and absolute outside it', () => {
-    expect(storedPath('/data/artifacts', '/data/artifacts/run/attempt-1/c.pt')).toBe('run/attempt-1/c.pt');
-    expect(storedPath('/data/artifacts/', '/data/artifacts-old/c.pt')).toBe('/data/artifacts-old/c.pt');
-    expect(storedPath('/data/artifacts', '/elsewhere/c.pt')).toBe('/elsewhere/c.pt');
+describe('artifact keys of trainer files', () => {
+  it('are paths relative to the attempt folders, and nothing outside them gets one', () => {
+    expect(artifactKey('/data/artifacts', '/data/artifacts/run/attempt-1/c.pt')).toBe('run/attempt-1/c.pt');
+    expect(localPathOf('/scratch', 'run/attempt-1/c.pt')).toBe('/scratch/run/attempt-1/c.pt');
+    expect(() => artifactKey('/data/artifacts/', '/data/artifacts-old/c.pt')).toThrow(/outside its attempt/);
+    expect(() => artifactKey('/data/artifacts', '/elsewhere/c.pt')).toThrow(/outside its attempt/);
+    expect(() => artifactKey('/data/artifacts', '/data/artifacts')).toThrow(/outside its attempt/);
   });
 });

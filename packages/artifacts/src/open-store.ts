@@ -31,7 +31,9 @@ function staticCredentials(env: S3Environment) {
     throw new RangeError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: set both or neither');
   }
   const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
-  return { credentials: { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) } };
+  return {
+    credentials: { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) },
+  };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -65,7 +67,8 @@ function forcePathStyle(env: S3Environment, endpoint: string | undefined): boole
 
 /** The S3 client for `env` (static credentials from it, else the SDK's default chain). */
 export function s3ClientFromEnv(env: S3Environment): S3Client {
-  const endpoint = nonEmpty(env.SWAVLAB_S3_ENDPOINT) ?? nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? nonEmpty(env.AWS_ENDPOINT_URL);
+  const endpoint =
+    nonEmpty(env.SWAVLAB_S3_ENDPOINT) ?? nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? nonEmpty(env.AWS_ENDPOINT_URL);
   if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) {
     throw new RangeError(`SWAVLAB_S3_ENDPOINT: expected an http(s) URL, got ${JSON.stringify(endpoint)}`);
   }

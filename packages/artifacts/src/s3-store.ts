@@ -38,7 +38,9 @@ export interface S3StoreOptions {
 function isNotFound(error: unknown): boolean {
   const failure = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
   return (
-    failure?.name === 'NoSuchKey' || failure?.name === 'NotFound' || failure?.$metadata?.httpStatusCode === 404
+    failure?.name === 'NoSuchKey' ||
+    failure?.name === 'NotFound' ||
+    failure?.$metadata?.httpStatusCode === 404
   );
 }
 
@@ -116,7 +118,12 @@ export class S3ArtifactStore implements ArtifactStore {
     return { bytes };
   }
 
-  async #putInParts(Key: string, file: string, bytes: number, Metadata: Record<string, string>): Promise<void> {
+  async #putInParts(
+    Key: string,
+    file: string,
+    bytes: number,
+    Metadata: Record<string, string>,
+  ): Promise<void> {
     const { UploadId } = await this.#client.send(
       new CreateMultipartUploadCommand({
         Bucket: this.#bucket,
@@ -125,7 +132,8 @@ export class S3ArtifactStore implements ArtifactStore {
         Metadata,
       }),
     );
-    if (UploadId === undefined) throw new Error(`${this.location}: the server returned no multipart upload id`);
+    if (UploadId === undefined)
+      throw new Error(`${this.location}: the server returned no multipart upload id`);
     try {
       const parts: { ETag: string; PartNumber: number }[] = [];
       for (let start = 0, PartNumber = 1; start < bytes; start += this.#partBytes, PartNumber += 1) {
@@ -182,7 +190,9 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async stat(key: string): Promise<{ bytes: number } | null> {
     try {
-      const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#objectKey(key) }));
+      const head = await this.#client.send(
+        new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#objectKey(key) }),
+      );
       return { bytes: head.ContentLength ?? 0 };
     } catch (error) {
       if (isNotFound(error)) return null;
@@ -199,7 +209,8 @@ export class S3ArtifactStore implements ArtifactStore {
           ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end}` }),
         }),
       );
-      if (!(object.Body instanceof Readable)) throw new Error(`${this.location}: ${key} has no readable body`);
+      if (!(object.Body instanceof Readable))
+        throw new Error(`${this.location}: ${key} has no readable body`);
       return object.Body;
     } catch (error) {
       if (isNotFound(error)) throw new ArtifactMissing(`artifact ${key}: not in ${this.location}`);

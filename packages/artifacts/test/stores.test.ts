@@ -129,7 +129,10 @@ describe('artifact keys and locations', () => {
       /^SWAVLAB_S3_ENDPOINT: expected an http\(s\) URL/,
     );
     expect(() =>
-      openArtifactStore('s3://bucket', { SWAVLAB_S3_ENDPOINT: 'http://h:1', SWAVLAB_S3_FORCE_PATH_STYLE: 'yes' }),
+      openArtifactStore('s3://bucket', {
+        SWAVLAB_S3_ENDPOINT: 'http://h:1',
+        SWAVLAB_S3_FORCE_PATH_STYLE: 'yes',
+      }),
     ).toThrow(/^SWAVLAB_S3_FORCE_PATH_STYLE: expected true or false/);
     expect(openArtifactStore('s3://my-bucket/runs/', {}).location).toBe('s3://my-bucket/runs');
     expect(openArtifactStore('file:/srv/a', {}).location).toBe('file:/srv/a');

@@ -34,7 +34,8 @@ function parseEntry(name: string, text: string): WorkerCapacity | undefined {
     const value: unknown = JSON.parse(text);
     if (typeof value !== 'object' || value === null) return undefined;
     const { slots, gpus, heartbeatAt } = value as Record<string, unknown>;
-    if (typeof slots !== 'number' || typeof gpus !== 'number' || typeof heartbeatAt !== 'number') return undefined;
+    if (typeof slots !== 'number' || typeof gpus !== 'number' || typeof heartbeatAt !== 'number')
+      return undefined;
     return { name, slots, gpus, heartbeatAt };
   } catch {
     return undefined;

@@ -47,14 +47,10 @@ const Swav = z.strictObject({
   assignment: z.enum(['soft', 'hard']).default('soft'),
   prototypes_mode: z.enum(['learned', 'fixed']).default('learned'),
   freeze_prototypes_iters: z.int().min(0).max(10_000_000).default(313),
-  queue_length: z
-    .int()
-    .min(0)
-    .max(1_000_000)
-    .default(0)
-    .meta({
-      description: '0 = no queue; otherwise a multiple of optim.batch_size × the ranks (runtime.gpus or runtime.processes)',
-    }),
+  queue_length: z.int().min(0).max(1_000_000).default(0).meta({
+    description:
+      '0 = no queue; otherwise a multiple of optim.batch_size × the ranks (runtime.gpus or runtime.processes)',
+  }),
   queue_start_epoch: z.int().min(0).default(15),
   crops: Crops,
   crops_for_assign: z

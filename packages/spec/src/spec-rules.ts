@@ -85,7 +85,8 @@ function ranksRule(spec: Fields, ctx: Context): void {
       code: 'custom',
       path: ['runtime', 'gpus'],
       input: gpus,
-      message: 'needs GPUs but runtime.device is "cpu"; for several CPU processes set runtime.processes instead',
+      message:
+        'needs GPUs but runtime.device is "cpu"; for several CPU processes set runtime.processes instead',
     });
   }
   if (processes > 1 && device === 'cuda') {
@@ -93,7 +94,8 @@ function ranksRule(spec: Fields, ctx: Context): void {
       code: 'custom',
       path: ['runtime', 'processes'],
       input: processes,
-      message: 'is for CPU runs but runtime.device is "cuda"; a CUDA run has one process per GPU (runtime.gpus)',
+      message:
+        'is for CPU runs but runtime.device is "cuda"; a CUDA run has one process per GPU (runtime.gpus)',
     });
   }
 }

@@ -58,7 +58,15 @@ describe('defaults', () => {
           batch_size: 64,
           epochs: 100,
         },
-        runtime: { device: 'auto', gpus: 1, processes: 1, precision: 'fp32', sync_bn: true, workers: 4, threads: 0 },
+        runtime: {
+          device: 'auto',
+          gpus: 1,
+          processes: 1,
+          precision: 'fp32',
+          sync_bn: true,
+          workers: 4,
+          threads: 0,
+        },
         checkpoint: { every_epochs: 1, keep_last: 2 },
         eval: {
           every_epochs: 0,
@@ -331,7 +339,8 @@ describe('cross-field rules', () => {
     expect(errorsOf({ runtime: { device: 'cpu', gpus: 2 } })).toEqual([
       {
         path: 'runtime.gpus',
-        message: 'needs GPUs but runtime.device is "cpu"; for several CPU processes set runtime.processes instead',
+        message:
+          'needs GPUs but runtime.device is "cpu"; for several CPU processes set runtime.processes instead',
       },
     ]);
     expect(errorsOf({ runtime: { device: 'cuda', processes: 2 } })).toEqual([

@@ -2,12 +2,7 @@
 import type { PrismaClient } from '../client.js';
 import { lockCurrentAttempt } from '../fence.js';
 import { type Artifact, toArtifact } from '../rows.js';
-import {
-  requireByteCount,
-  requireNonNegativeInt,
-  requireSha256,
-  requireString,
-} from '../validate.js';
+import { requireByteCount, requireNonNegativeInt, requireSha256, requireString } from '../validate.js';
 
 export interface ArtifactInput {
   /** `backbone`. */
