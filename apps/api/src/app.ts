@@ -14,6 +14,7 @@ import { adminRoutes } from './routes/admin.js';
 import { baselineRoutes } from './routes/baselines.js';
 import { compareRoutes } from './routes/compare.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { downloadRoutes } from './routes/downloads.js';
 import { gridRoutes } from './routes/grids.js';
 import { operationsRoutes } from './routes/operations.js';
 import { regressionRoutes } from './routes/regressions.js';
@@ -79,6 +80,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await registerOpenApi(app);
   await app.register(runRoutes, { prefix: '/v1', ctx });
   await app.register(runEventRoutes, { prefix: '/v1', ctx });
+  await app.register(downloadRoutes, { prefix: '/v1', ctx });
   await app.register(gridRoutes, { prefix: '/v1', ctx });
   await app.register(compareRoutes, { prefix: '/v1', ctx });
   await app.register(regressionRoutes, { prefix: '/v1', ctx });

@@ -1,6 +1,8 @@
 // The API server's configuration, read from the environment; every bad value is reported with its variable.
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { type ArtifactStore, openArtifactStore } from '@swavlab/artifacts';
 import { isScope, type Scope } from './scopes.js';
 
 /** A token given in SWAVLAB_API_TOKENS; only its sha256 is kept in memory. */
@@ -24,6 +26,8 @@ export interface ApiConfig {
   /** PostgreSQL URL; undefined selects the embedded PGlite under `home`. */
   databaseUrl: string | undefined;
   home: string;
+  /** Where checkpoints and backbones are read from for downloads (SWAVLAB_ARTIFACTS, as the workers). */
+  artifacts: ArtifactStore;
   redisUrl: string;
   /** Prefix of the API's own Redis keys (idempotency records, rate-limit counters). */
   redisPrefix: string;
@@ -127,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     rateLimitPerMinute: integer(env, 'SWAVLAB_API_RATE_LIMIT', 1200, 0, 1_000_000),
     databaseUrl: env.DATABASE_URL || undefined,
     home: env.SWAVLAB_HOME || './.swavlab',
+    artifacts: artifactStore(env),
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     redisPrefix: env.SWAVLAB_REDIS_PREFIX || 'swavlab',
     queuePrefix: env.SWAVLAB_QUEUE_PREFIX || undefined,
@@ -134,6 +139,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     sseHeartbeatMs: integer(env, 'SWAVLAB_SSE_HEARTBEAT_MS', 15_000, 100, 600_000),
     logLevel,
   };
+}
+
+function artifactStore(env: NodeJS.ProcessEnv): ArtifactStore {
+  try {
+    return openArtifactStore(
+      env.SWAVLAB_ARTIFACTS || join(env.SWAVLAB_HOME || './.swavlab', 'artifacts'),
+      env,
+    );
+  } catch (error) {
+    const [variable, ...reason] = (error as Error).message.split(': ');
+    throw new ConfigError(variable ?? 'SWAVLAB_ARTIFACTS', reason.join(': '));
+  }
 }
 
 /** Whether `host` only accepts connections from this machine. */

@@ -39,6 +39,8 @@ describe('GET /openapi.json', () => {
         'GET /v1/runs',
         'GET /v1/runs/{id}',
         'GET /v1/runs/{id}/checkpoints',
+        'GET /v1/runs/{id}/checkpoints/{step}/file',
+        'GET /v1/runs/{id}/backbone',
         'GET /v1/runs/{id}/events',
         'GET /v1/runs/{id}/metrics',
         'POST /v1/grids',
