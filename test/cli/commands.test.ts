@@ -1,5 +1,7 @@
 // The `swavlab` client commands against a live `swavlab up` (own redis-server, embedded database, temp home):
 // output, --json, exit codes, spec-file errors, authentication, and the home lock.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -227,6 +229,39 @@ describe('runs', () => {
     const again = await swavlab(['submit', file], env);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`run ${runId} already exists for this spec (succeeded)`);
+  });
+
+  it('downloads the backbone and a checkpoint, verified, and resumes a partial download', async () => {
+    const backbone = join(home, 'backbone.pt');
+    const result = await swavlab(['download', runId, '-o', backbone], env);
+    expect(result.code, result.stderr).toBe(0);
+    const bytes = await readFile(backbone);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    expect(result.stdout.trim()).toBe(
+      `${backbone}: ${(bytes.length / 1024).toFixed(1)} KiB, sha256 ${sha256} verified`,
+    );
+    // Not a terminal: the progress goes to stderr, one line per redraw, ending at the whole size.
+    expect(result.stderr).toMatch(/\[#{24}\] [\d.]+ KiB \/ [\d.]+ KiB/);
+
+    // An interrupted download left its first half and the ETag it belongs to: only the rest is fetched.
+    const resumed = join(home, 'resumed.pt');
+    await writeFile(`${resumed}.partial`, bytes.subarray(0, 1000));
+    await writeFile(`${resumed}.partial.etag`, `"${sha256}"`);
+    const again = await swavlab(['download', runId, '-o', resumed, '--json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual({ path: resumed, bytes: bytes.length, sha256 });
+    expect((await readFile(resumed)).equals(bytes)).toBe(true);
+    expect(existsSync(`${resumed}.partial`) || existsSync(`${resumed}.partial.etag`)).toBe(false);
+
+    const checkpoint = await swavlab(['download', runId, '--checkpoint', 'latest', '--json'], env, home);
+    expect(checkpoint.code, checkpoint.stderr).toBe(0);
+    expect(JSON.parse(checkpoint.stdout)).toMatchObject({ path: `${runId}-checkpoint-latest.pt` });
+
+    const unknown = await swavlab(['download', runId, '--checkpoint', '99999'], env, home);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(`has no checkpoint at step 99999`);
+    const bad = await swavlab(['download', runId, '--checkpoint', 'first'], env);
+    expect(bad.code).toBe(2);
   });
 
   it('lists runs as a table and as JSON', async () => {

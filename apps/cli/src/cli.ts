@@ -3,6 +3,7 @@
 import type { Command } from './command.js';
 import { cancelCommand } from './commands/cancel.js';
 import { demoCommand } from './commands/demo.js';
+import { downloadCommand } from './commands/download.js';
 import { gridCommand } from './commands/grid.js';
 import { lsCommand } from './commands/ls.js';
 import { regressCommand } from './commands/regress.js';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   showCommand,
   watchCommand,
   cancelCommand,
+  downloadCommand,
   resultsCommand,
   regressCommand,
   tokenCommand,
