@@ -283,6 +283,8 @@ export class SwavWorker {
     const payload = checkPayload(job.data);
     const { runId } = payload;
     const demand = await this.#demandOf(runId);
+    const received = Date.now();
+    this.#deps.logger.info('job received', { runId, ranks: demand.ranks, kind: demand.kind });
     const wait = new AbortController();
     this.#waits.add(wait);
     const unwatch = this.#cancels?.watch(runId, () => wait.abort());
@@ -301,6 +303,11 @@ export class SwavWorker {
       unwatch?.();
       this.#waits.delete(wait);
     }
+    this.#deps.logger.info('device slots granted', {
+      runId,
+      device: reservation.device,
+      waitedMs: Date.now() - received,
+    });
     let outcome: RunJobOutcome;
     try {
       outcome = await this.#runJob(job, payload, reservation);
