@@ -5,6 +5,7 @@ import { type Grid, type JsonObject, RUN_STATUSES } from '@swavlab/db';
 import { canonicalJson, expandGrid, GridSpec, isMetricName, isSpecLeafPath } from '@swavlab/spec';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { requireCapacity } from '../capacity.js';
 import { cellRunInput, checkCellDataPaths } from '../cell-runs.js';
 import type { AppContext, RouteOptions } from '../context.js';
 import { problemResponses } from '../openapi.js';
@@ -282,6 +283,10 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
         axisValues: grid.axes['data.path'],
         base: 'base',
       });
+      await requireCapacity(
+        ctx,
+        cells.map((cell) => ({ spec: cell.spec, prefix: `cells[${cell.index}].` })),
+      );
 
       if (request.query.dry_run) {
         const existing = await existingRuns(

@@ -18,6 +18,7 @@ import {
 } from '@swavlab/spec';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { requireCapacity } from '../capacity.js';
 import type { AppContext, RouteOptions } from '../context.js';
 import { requireDataPath } from '../data-roots.js';
 import { withDeadline } from '../deadline.js';
@@ -127,6 +128,7 @@ async function submitRun(
 ): Promise<{ status: 200 | 201; body: z.input<typeof SubmittedRun> }> {
   const { priority, ...spec } = submission;
   await requireDataPath(spec.data, ctx.config.dataRoots, 'data.path');
+  await requireCapacity(ctx, [{ spec, prefix: '' }]);
   const { name, tags, ...stored } = spec;
   const { run, created } = await ctx.db.runs.createRun({
     spec: stored as unknown as JsonObject,
