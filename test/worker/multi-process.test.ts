@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../apps/api/src/app.js';
 import { loadConfig } from '../../apps/api/src/config.js';
+import type { WorkerHandle } from '../../apps/worker/src/main.js';
 import {
   buildWorker,
   freshDatabase,
@@ -67,6 +68,7 @@ describe('a 2-process CPU run through REST, the worker and the bridge', () => {
   const resources = new Resources();
   let db: Database;
   let app: FastifyInstance;
+  let worker: WorkerHandle;
 
   beforeAll(async () => {
     ({ db } = await freshDatabase('pglite', resources));
@@ -81,11 +83,11 @@ describe('a 2-process CPU run through REST, the worker and the bridge', () => {
       config: { ...loadConfig({}), logLevel: 'silent', redisPrefix: prefix, rateLimitPerMinute: 0 },
     });
     resources.add(() => app.close());
-    await startTestWorker(
+    ({ worker } = await startTestWorker(
       resources,
       db,
       testConfig({ artifactsDir: await tempDir(resources), queuePrefix: prefix, slots: twoSlots() }),
-    );
+    ));
   });
   afterAll(() => resources.cleanup());
 
@@ -142,6 +144,48 @@ describe('a 2-process CPU run through REST, the worker and the bridge', () => {
     expect(new Set(usage).size).toBe(usage.length);
     const evaluations = await db.evaluations.listEvaluations(two);
     expect(evaluations.map((e) => [e.name, e.step])).toEqual([['knn_top1@5', 6]]);
+  });
+
+  /** A 2-process run of many epochs, started, with the process ids of its ranks. */
+  async function runningTwoProcessRun() {
+    const base = tinySpec({ epochs: 200, checkpoint: { every_epochs: 0 } }).spec as ExperimentSpecInput & {
+      runtime: object;
+    };
+    const id = await submit({ ...base, runtime: { ...base.runtime, processes: 2 } });
+    const active = await waitFor('the run to be training', async () => {
+      const run = worker.activeRuns().find((one) => one.runId === id);
+      const steps = await metricSteps(db, id);
+      return run?.runnerPid !== undefined && steps.length > 0 ? run : undefined;
+    });
+    const pgid = active.runnerPid as number;
+    const ranks = pythonProcesses(pgid);
+    expect(ranks).toHaveLength(2);
+    return { id, pgid, ranks };
+  }
+
+  it('cancels a 2-process run: one checkpoint, from rank 0, and no process left', async () => {
+    const { id, pgid } = await runningTwoProcessRun();
+    const response = await app.inject({ method: 'POST', url: `/v1/runs/${id}/cancel` });
+    expect(response.statusCode, response.body).toBe(200);
+    const run = await waitForStatus(db, id, ['canceled', 'failed', 'succeeded']);
+    expect(run.status).toBe('canceled');
+    const checkpoints = await db.checkpoints.listCheckpoints(id);
+    expect(checkpoints).toHaveLength(1);
+    expect(checkpoints[0]?.step).toBe((await metricSteps(db, id)).at(-1)); // the step it stopped after
+    await waitFor('the job processes to be gone', () => groupMembers(pgid).length === 0, 10_000, 50);
+  });
+
+  it('fails a 2-process run as crashed within 5 s when a rank dies, naming it, and leaves no process', async () => {
+    const { id, pgid, ranks } = await runningTwoProcessRun();
+    const rank1 = ranks.find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('swavlab.rank'));
+    expect(rank1).toBeDefined();
+    process.kill(rank1 as number, 'SIGKILL');
+    const killedAt = Date.now();
+    const run = await waitForStatus(db, id, ['failed', 'canceled', 'succeeded']);
+    expect(Date.now() - killedAt).toBeLessThan(5_000);
+    expect(run.error?.kind).toBe('crashed');
+    expect(run.error?.message).toMatch(/^rank 1 of the run was killed by SIGKILL/);
+    await waitFor('the job processes to be gone', () => groupMembers(pgid).length === 0, 10_000, 50);
   });
 
   it('refuses a run no live worker can hold, naming the field and what the workers have', async () => {

@@ -378,6 +378,7 @@ class _Run:
             self.loss_count += 1
             self.step += 1
             self.window_steps += 1
+            self._progress(epoch)
             position = self.step - epoch * self.iters_per_epoch
             if position % self.log_every == 0 or position == self.iters_per_epoch:
                 outcome = self._log_point(epoch, output, stop_local)
@@ -385,7 +386,6 @@ class _Run:
                     return "diverged"
                 if outcome == "stop":
                     return "stopped"
-            self._progress(epoch)
         return "completed"
 
     def _end_epoch(self, epoch_seconds: float) -> None:
