@@ -53,3 +53,15 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def stop_after(steps: int) -> Callable[[], bool]:
+    """should_stop that answers True from the poll before step `steps + 1` on."""
+    polls = 0
+
+    def should_stop() -> bool:
+        nonlocal polls
+        polls += 1
+        return polls > steps
+
+    return should_stop

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import torch
 
 import swavlab
 from swavlab.checkpoint import list_checkpoints, load_checkpoint
-from conftest import SpecFactory, free_port
+from conftest import SpecFactory, free_port, stop_after
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,17 +27,6 @@ def _losses(events: list[dict[str, Any]]) -> dict[int, float]:
 def _max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
     assert a.keys() == b.keys()
     return max(float((a[k].double() - b[k].double()).abs().max()) for k in a)
-
-
-def _stop_after(steps: int) -> Callable[[], bool]:
-    polls = 0
-
-    def should_stop() -> bool:
-        nonlocal polls
-        polls += 1
-        return polls > steps
-
-    return should_stop
 
 
 def _children_of(pid: int) -> list[int]:
@@ -82,7 +70,7 @@ def test_each_rank_resumes_its_own_queue_and_rng(tiny_spec: SpecFactory, tmp_pat
     assert full["status"] == "succeeded" and full["steps"] == 6
 
     # Ranks agree on a stop at the next log point (every step here): asked before step 5, stopped after it.
-    stopped = swavlab.train(spec, should_stop=_stop_after(4), out_dir=tmp_path / "stopped")
+    stopped = swavlab.train(spec, should_stop=stop_after(4), out_dir=tmp_path / "stopped")
     assert stopped["status"] == "canceled" and stopped["steps"] == 5
     saved = load_checkpoint(stopped["last_checkpoint"]["path"])
     queues = [state["queue"]["embeddings"] for state in saved["ranks"]]
@@ -99,7 +87,7 @@ def test_each_rank_resumes_its_own_queue_and_rng(tiny_spec: SpecFactory, tmp_pat
 
 
 def test_a_checkpoint_of_another_world_size_is_refused(tiny_spec: SpecFactory, tmp_path: Path) -> None:
-    single = swavlab.train(tiny_spec(eval={"knn": None}), should_stop=_stop_after(6), out_dir=tmp_path / "one")
+    single = swavlab.train(tiny_spec(eval={"knn": None}), should_stop=stop_after(6), out_dir=tmp_path / "one")
     two = tiny_spec(runtime={"processes": 2}, eval={"knn": None})
     try:
         swavlab.train(two, out_dir=tmp_path / "two", resume_from=single["last_checkpoint"]["path"])

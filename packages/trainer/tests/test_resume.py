@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import swavlab
 from swavlab.checkpoint import load_checkpoint
 from swavlab.spec import SpecError
 from swavlab.step import StepOutput, SwAVStep
-from conftest import SpecFactory
+from conftest import SpecFactory, stop_after
 
 
 @pytest.fixture
@@ -29,18 +29,6 @@ def step_losses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
 
     monkeypatch.setattr(SwAVStep, "__call__", recording_call)
     yield losses
-
-
-def stop_after(steps: int) -> Callable[[], bool]:
-    """should_stop that answers True from the poll before step `steps + 1` on."""
-    polls = 0
-
-    def should_stop() -> bool:
-        nonlocal polls
-        polls += 1
-        return polls > steps
-
-    return should_stop
 
 
 def final_weights(result: dict[str, Any]) -> dict[str, torch.Tensor]:
