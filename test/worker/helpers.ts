@@ -189,6 +189,8 @@ export function testConfig({
       PYTHON_BIN: PYTHON,
       REDIS_URL,
       SWAVLAB_ARTIFACTS: artifactsDir,
+      // Reconciler passes only where a test asks for them.
+      SWAVLAB_RECONCILE_INTERVAL_MS: '0',
     },
     [],
   );

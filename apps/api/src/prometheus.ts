@@ -71,14 +71,32 @@ export class Histogram {
   }
 }
 
+function renderFamily(
+  type: 'gauge' | 'counter',
+  name: string,
+  help: string,
+  samples: readonly { labels: Labels; value: number }[],
+): string {
+  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
+  for (const sample of samples)
+    lines.push(`${name}${renderLabels(sample.labels)} ${renderNumber(sample.value)}`);
+  return `${lines.join('\n')}\n`;
+}
+
 /** A gauge family whose samples are computed when scraped. */
 export function renderGauge(
   name: string,
   help: string,
   samples: readonly { labels: Labels; value: number }[],
 ): string {
-  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`];
-  for (const sample of samples)
-    lines.push(`${name}${renderLabels(sample.labels)} ${renderNumber(sample.value)}`);
-  return `${lines.join('\n')}\n`;
+  return renderFamily('gauge', name, help, samples);
+}
+
+/** A counter family kept elsewhere (e.g. in Redis) and read when scraped. */
+export function renderCounter(
+  name: string,
+  help: string,
+  samples: readonly { labels: Labels; value: number }[],
+): string {
+  return renderFamily('counter', name, help, samples);
 }

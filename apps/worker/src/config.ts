@@ -36,6 +36,10 @@ export interface WorkerConfig {
    * reserves the slots that free up (SWAVLAB_RESERVE_AFTER_MS, 10 min).
    */
   reserveAfterMs: number;
+  /** Time between reconciler passes (SWAVLAB_RECONCILE_INTERVAL_MS, 30 s; 0 = this worker never reconciles). */
+  reconcileIntervalMs: number;
+  /** A running run whose job is gone counts as abandoned after this long without a write (SWAVLAB_SILENT_RUN_MS, 10 min). */
+  silentRunMs: number;
   /** PYTHON_BIN; undefined → the first of python3, /usr/bin/python3 that imports torch. */
   pythonBin: string | undefined;
   /** The Python module whose `run(spec_json, on_event, options_json)` trains (default swavlab.bridge). */
@@ -115,6 +119,8 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv, gpus: readonly strin
     scratchDir: resolve(nonEmpty(env, 'SWAVLAB_SCRATCH') ?? join(home, 'scratch')),
     slots: planSlots(gpus, positiveInt(env, 'SWAVLAB_SLOTS')),
     reserveAfterMs: positiveInt(env, 'SWAVLAB_RESERVE_AFTER_MS', 0) ?? 600_000,
+    reconcileIntervalMs: positiveInt(env, 'SWAVLAB_RECONCILE_INTERVAL_MS', 0) ?? 30_000,
+    silentRunMs: positiveInt(env, 'SWAVLAB_SILENT_RUN_MS') ?? 600_000,
     pythonBin: nonEmpty(env, 'PYTHON_BIN'),
     trainerModule: DEFAULT_MODULE,
     trainerPythonPath: [DEFAULT_TRAINER_ROOT],

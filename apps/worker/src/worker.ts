@@ -5,10 +5,13 @@
 import type { Database } from '@swavlab/db';
 import {
   announceWorker,
+  createPretrainQueue,
   describeWorkers,
   largestCapacity,
   liveWorkers,
   type PretrainJob,
+  type PretrainQueue,
+  pretrainJobOptions,
   QUEUE_NAME,
   redisConnectionOptions,
   retireWorker,
@@ -23,6 +26,7 @@ import type { WorkerConfig } from './config.js';
 import { DeviceScheduler, NeverFits, type Reservation, WaitAborted } from './device-scheduler.js';
 import type { ProgressReport } from './event-sink.js';
 import type { Logger } from './logger.js';
+import { Reconciler } from './reconciler.js';
 import { RunJob, type RunJobOutcome } from './run-job.js';
 
 /** A job this worker is running. */
@@ -92,6 +96,8 @@ export class SwavWorker {
   #subscriber: Redis | undefined;
   #registry: Redis | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
+  #producer: PretrainQueue | undefined;
+  #reconciler: Reconciler | undefined;
   #cancels: CancelListener | undefined;
   #closing: Promise<void> | undefined;
 
@@ -150,6 +156,24 @@ export class SwavWorker {
     await this.#announce();
     this.#heartbeat = setInterval(() => void this.#announce(), WORKER_HEARTBEAT_MS);
     this.#heartbeat.unref();
+    if (config.reconcileIntervalMs > 0) {
+      this.#producer = createPretrainQueue(
+        redisConnectionOptions(config.redisUrl, 'worker'),
+        config.queuePrefix === undefined ? {} : { prefix: config.queuePrefix },
+      );
+      this.#reconciler = new Reconciler({
+        db,
+        redis: this.#registry,
+        queue: this.#producer,
+        queuePrefix: config.queuePrefix,
+        owner: config.workerName,
+        intervalMs: config.reconcileIntervalMs,
+        silentRunMs: config.silentRunMs,
+        maxAttempts: pretrainJobOptions.attempts,
+        logger,
+      });
+      this.#reconciler.start();
+    }
     bull.on('error', (error) => logger.warn('queue connection', { error }));
     bull.on('lockRenewalFailed', (jobIds) =>
       logger.warn('lost the lock of jobs; another worker may take them over', { jobIds }),
@@ -221,6 +245,8 @@ export class SwavWorker {
     }
     await this.#cancels?.stop().catch((error: unknown) => logger.warn('cancel listener stop', { error }));
     clearInterval(this.#heartbeat);
+    await this.#reconciler?.stop().catch((error: unknown) => logger.warn('reconciler stop', { error }));
+    await this.#producer?.close().catch((error: unknown) => logger.warn('reconciler queue close', { error }));
     if (this.#registry !== undefined) {
       await retireWorker(this.#registry, this.#workersKey, config.workerName).catch((error: unknown) =>
         logger.debug('cannot leave the worker registry', { error }),

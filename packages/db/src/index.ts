@@ -52,6 +52,7 @@ export type {
   RunOutcome,
   RunPage,
   RunsRepository,
+  ScanRunsQuery,
 } from './repositories/runs.js';
 export type { CreatedApiToken, TokensRepository } from './repositories/tokens.js';
 export {

@@ -9,6 +9,7 @@ export {
   type RedisRole,
   redisConnectionOptions,
 } from './connection.js';
+export { claimLeadership, releaseLeadership } from './leadership.js';
 export {
   createPretrainQueue,
   DEFAULT_PRIORITY,
@@ -24,6 +25,14 @@ export {
   type QueueDepth,
   queueDepth,
 } from './pretrain.js';
+export {
+  countReconcilerActions,
+  RECONCILER_ACTIONS,
+  type ReconcilerAction,
+  reconcilerActions,
+  reconcilerActionsKey,
+  reconcilerLeaderKey,
+} from './reconciler-actions.js';
 export { DEFAULT_REDIS_TIMEOUT_MS, QueueUnavailable } from './timeout.js';
 export { defaultWorkerOptions } from './worker-options.js';
 export {

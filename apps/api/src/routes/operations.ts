@@ -1,6 +1,12 @@
 // Operations endpoints: liveness, readiness (database and Redis), and Prometheus metrics.
 import { RUN_STATUSES } from '@swavlab/db';
-import { QUEUE_NAME, queueDepth } from '@swavlab/queue';
+import {
+  QUEUE_NAME,
+  queueDepth,
+  RECONCILER_ACTIONS,
+  reconcilerActions,
+  reconcilerActionsKey,
+} from '@swavlab/queue';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { RouteOptions } from '../context.js';
@@ -8,7 +14,7 @@ import { withDeadline } from '../deadline.js';
 import { problemResponses } from '../openapi.js';
 import { ProblemError } from '../problem.js';
 import type { Histogram } from '../prometheus.js';
-import { PROMETHEUS_CONTENT_TYPE, renderGauge } from '../prometheus.js';
+import { PROMETHEUS_CONTENT_TYPE, renderCounter, renderGauge } from '../prometheus.js';
 import { runSql, sql } from '../sql.js';
 import type { ZodTypeProvider } from '../validation.js';
 
@@ -89,8 +95,9 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (in
       schema: {
         summary: 'Prometheus metrics',
         description:
-          'Queue depth by state (swavlab_queue_jobs), runs by status (swavlab_runs) and request latency ' +
-          '(http_request_duration_seconds{method, route, status}).',
+          "Queue depth by state (swavlab_queue_jobs), runs by status (swavlab_runs), the reconciler's repairs " +
+          '(swavlab_reconciler_actions_total{action}) and request latency (http_request_duration_seconds{method, ' +
+          'route, status}).',
         tags: ['operations'],
         response: {
           200: {
@@ -102,8 +109,9 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (in
       },
     },
     async (_request, reply) => {
-      const [depth, statusRows] = await Promise.all([
+      const [depth, actions, statusRows] = await Promise.all([
         queueDepth(ctx.queue),
+        reconcilerActions(ctx.redis, reconcilerActionsKey(ctx.config.queuePrefix)),
         runSql<{ status: string; count: number }>(
           ctx.db,
           sql`SELECT status::text AS status, count(*)::int AS count FROM runs GROUP BY status`,
@@ -120,6 +128,11 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (in
           'swavlab_runs',
           'Runs in the database by status.',
           RUN_STATUSES.map((status) => ({ labels: { status }, value: byStatus.get(status) ?? 0 })),
+        ),
+        renderCounter(
+          'swavlab_reconciler_actions_total',
+          "Repairs made by the workers' reconciler, by action (enqueued, requeued, canceled, abandoned, removed).",
+          RECONCILER_ACTIONS.map((action) => ({ labels: { action }, value: actions[action] ?? 0 })),
         ),
         latency.render(),
       ].join('');

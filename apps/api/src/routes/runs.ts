@@ -138,7 +138,20 @@ async function submitRun(
     tags,
     priority: priority ?? DEFAULT_PRIORITY,
   });
-  await enqueueQueued(ctx, run);
+  try {
+    await enqueueQueued(ctx, run);
+  } catch (error) {
+    if (!(error instanceof QueueUnavailable)) throw error;
+    // The row stays queued: the workers' reconciler enqueues it once Redis answers again.
+    throw new ProblemError(
+      503,
+      'queue_unavailable',
+      `run ${run.id} is recorded, but the queue (Redis) is not reachable: it is queued as soon as Redis is back ` +
+        '(submitting the same spec again returns this run)',
+      [],
+      { 'retry-after': '5' },
+    );
+  }
   return { status: created ? 201 : 200, body: { ...runView(run), deduplicated: !created } };
 }
 

@@ -82,6 +82,13 @@ export interface ListRunsQuery {
   pageToken?: string;
 }
 
+export interface ScanRunsQuery {
+  statuses: RunStatus[];
+  afterId?: string;
+  limit?: number;
+  updatedBefore?: Date;
+}
+
 export interface RunPage {
   runs: Run[];
   /** Pass back as pageToken for the next page; null on the last page. */
@@ -363,6 +370,47 @@ export class RunsRepository {
       data: { ...ended, status: 'failed', errorKind: 'infrastructure', errorMessage, errorTraceback: null },
     });
     return failed === undefined ? null : toRun(failed);
+  }
+
+  /**
+   * Runs in `statuses`, in id order after `afterId`, at most `limit` (1..1000, default 500); with `updatedBefore`
+   * only those not written since. The reconciler pages through the database with it.
+   */
+  async scanRuns(query: ScanRunsQuery): Promise<Run[]> {
+    const statuses = query.statuses.map((s, i) => requireOneOf(s, RUN_STATUSES, `statuses[${i}]`));
+    const rows = await this.prisma.run.findMany({
+      where: {
+        status: { in: statuses },
+        ...(query.afterId === undefined ? {} : { id: { gt: requireString(query.afterId, 'afterId', 200) } }),
+        ...(query.updatedBefore === undefined ? {} : { updatedAt: { lt: query.updatedBefore } }),
+      },
+      orderBy: { id: 'asc' },
+      take: requireInt(query.limit ?? 500, 'limit', 1, 1000),
+    });
+    return rows.map(toRun);
+  }
+
+  /**
+   * Ends a silent attempt whose queue job is gone (Redis lost it): the run of attempt `attempt`, not written since
+   * `updatedBefore`, goes back to queued so that a new attempt resumes it from its latest checkpoint; canceled
+   * instead when a cancel was requested. Null when the run has moved on meanwhile (a write, a new claim).
+   */
+  async requeueSilentRun(id: string, attempt: number, updatedBefore: Date): Promise<Run | null> {
+    const silent = {
+      id,
+      attempt: requireNonNegativeInt(attempt, 'attempt'),
+      updatedAt: { lt: updatedBefore },
+    };
+    const [queued] = await this.prisma.run.updateManyAndReturn({
+      where: { ...silent, status: 'running', cancelRequested: false },
+      data: { status: 'queued', fencingToken: null, queuedAt: new Date(), etaSeconds: null },
+    });
+    if (queued !== undefined) return toRun(queued);
+    const [canceled] = await this.prisma.run.updateManyAndReturn({
+      where: { ...silent, status: { in: [...ACTIVE_STATUSES] }, cancelRequested: true },
+      data: { status: 'canceled', fencingToken: null, finishedAt: new Date(), etaSeconds: null },
+    });
+    return canceled === undefined ? null : toRun(canceled);
   }
 
   /** Resets a failed or canceled run to queued (POST /v1/runs/{id}/retry); null when it is in another state. */
