@@ -626,6 +626,8 @@ describe.each(BACKENDS)('REST contract on %s', (backend) => {
       expect(metrics.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
       expect(metrics.body).toMatch(/^swavlab_queue_jobs\{queue="pretrain",state="waiting"\} \d+$/m);
       expect(metrics.body).toMatch(/^swavlab_runs\{status="queued"\} [1-9]\d*$/m);
+      expect(metrics.body).toMatch(/^# TYPE swavlab_reconciler_actions_total counter$/m);
+      expect(metrics.body).toMatch(/^swavlab_reconciler_actions_total\{action="enqueued"\} \d+$/m);
       expect(metrics.body).toMatch(
         /^http_request_duration_seconds_bucket\{method="GET",route="\/v1\/runs\/:id",status="200",le="\+Inf"\} \d+$/m,
       );
