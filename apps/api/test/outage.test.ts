@@ -18,7 +18,9 @@ describe('Redis outage', () => {
     h.redis.disconnect();
     const refused = await h.app.inject({ method: 'POST', url: '/v1/runs', payload: spec });
     const problem = expectProblem(refused, 503, 'queue_unavailable');
-    expect(problem.detail).toMatch(/^run \S+ is recorded, but the queue \(Redis\) is not reachable: it is queued as soon/);
+    expect(problem.detail).toMatch(
+      /^run \S+ is recorded, but the queue \(Redis\) is not reachable: it is queued as soon/,
+    );
     expect(refused.headers['retry-after']).toBe('5');
     const ready = expectProblem(await h.app.inject({ method: 'GET', url: '/readyz' }), 503, 'not_ready');
     expect(ready.errors.map((e) => e.path)).toEqual(['redis']);

@@ -41,8 +41,20 @@ const Model = z.strictObject({
 
 const Swav = z.strictObject({
   prototypes: z.int().min(2).max(200_000).default(3000),
-  temperature: z.number().gt(0).lte(10).default(0.1),
-  epsilon: z.number().gt(0).lte(10).default(0.05),
+  temperature: z
+    .number()
+    .min(0.001)
+    .max(10)
+    .default(0.1)
+    .meta({ description: 'τ of Eq. 2; ≥ 0.001 keeps the logits (≤ 1/τ) finite in fp16' }),
+  epsilon: z
+    .number()
+    .min(0.001)
+    .max(10)
+    .default(0.05)
+    .meta({
+      description: 'ε of Sinkhorn-Knopp (Eq. 3); below 0.001 the codes are one-hot to fp32 precision',
+    }),
   sinkhorn_iterations: z.int().min(1).max(1000).default(3),
   assignment: z.enum(['soft', 'hard']).default('soft'),
   prototypes_mode: z.enum(['learned', 'fixed']).default('learned'),
@@ -51,21 +63,22 @@ const Swav = z.strictObject({
     description:
       '0 = no queue; otherwise a multiple of optim.batch_size × the ranks (runtime.gpus or runtime.processes)',
   }),
-  queue_start_epoch: z.int().min(0).default(15),
+  queue_start_epoch: z.int().min(0).max(10000).default(15),
   crops: Crops,
   crops_for_assign: z
-    .array(z.int().min(0))
+    .array(z.int().min(0).max(4095))
     .min(1)
+    .max(64)
     .default(() => [0, 1])
     .meta({ description: 'distinct indices into the flattened crop list whose codes are computed' }),
 });
 
 const Optim = z.strictObject({
   optimizer: z.enum(['lars', 'sgd']).default('lars'),
-  base_lr: z.number().gt(0).lte(100).default(4.8),
+  base_lr: z.number().min(1e-6).max(100).default(4.8),
   final_lr: z.number().min(0).lte(100).default(0.0048),
-  warmup_epochs: z.int().min(0).default(10),
-  start_warmup: z.number().min(0).default(0.3),
+  warmup_epochs: z.int().min(0).max(10000).default(10),
+  start_warmup: z.number().min(0).max(100).default(0.3),
   weight_decay: z.number().min(0).lte(1).default(1e-6),
   momentum: z.number().min(0).lt(1).default(0.9),
   batch_size: z.int().min(1).max(65536).default(64).meta({ description: 'per rank (GPU or CPU process)' }),
@@ -103,18 +116,18 @@ const Knn = z.strictObject({
     .min(1)
     .max(16)
     .default(() => [20, 200]),
-  temperature: z.number().gt(0).default(0.07),
+  temperature: z.number().min(0.001).max(10).default(0.07),
 });
 
 const Linear = z.strictObject({
   epochs: z.int().min(1).max(10000).default(100),
-  lr: z.number().gt(0).default(0.3),
+  lr: z.number().min(1e-6).max(100).default(0.3),
   batch_size: z.int().min(1).max(65536).default(256),
-  weight_decay: z.number().min(0).default(1e-6),
+  weight_decay: z.number().min(0).max(1).default(1e-6),
 });
 
 const Eval = z.strictObject({
-  every_epochs: z.int().min(0).default(0).meta({ description: '0 = only at the end of the run' }),
+  every_epochs: z.int().min(0).max(10000).default(0).meta({ description: '0 = only at the end of the run' }),
   knn: Knn.nullable().prefault({}).meta({ description: 'null skips k-NN evaluation' }),
   linear: Linear.nullable().prefault({}).meta({ description: 'null skips the linear probe' }),
 });

@@ -30,6 +30,7 @@ export const cropGroups: fc.Arbitrary<CropGroup[]> = fc
   .filter((groups) => totalCrops(groups) >= 2);
 
 const positive = (max: number) => fc.double({ min: 1e-4, max, noNaN: true });
+const between = (min: number, max: number) => fc.double({ min, max, noNaN: true });
 
 /**
  * Valid experiment-spec inputs with any subset of fields present. Cross-field rules are respected by
@@ -74,8 +75,8 @@ export const specInput: fc.Arbitrary<ExperimentSpecInput> = fc
       swav: fc.record(
         {
           prototypes: fc.integer({ min: 2, max: 200_000 }),
-          temperature: positive(10),
-          epsilon: positive(10),
+          temperature: between(0.001, 10),
+          epsilon: between(0.001, 10),
           sinkhorn_iterations: fc.integer({ min: 1, max: 1000 }),
           assignment: fc.constantFrom('soft' as const, 'hard' as const),
           prototypes_mode: fc.constantFrom('learned' as const, 'fixed' as const),
@@ -123,7 +124,7 @@ export const specInput: fc.Arbitrary<ExperimentSpecInput> = fc
             fc.record(
               {
                 k: fc.uniqueArray(fc.integer({ min: 1, max: 10000 }), { minLength: 1, maxLength: 16 }),
-                temperature: positive(1),
+                temperature: between(0.001, 1),
               },
               { requiredKeys: [] },
             ),

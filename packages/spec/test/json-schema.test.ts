@@ -60,7 +60,7 @@ describe('toJsonSchema', () => {
   it('states the bounds of the spec table', () => {
     const leaves = Object.fromEntries(schemaLeaves(schema));
     expect(leaves['swav.prototypes']).toMatchObject({ type: 'integer', minimum: 2, maximum: 200_000 });
-    expect(leaves['swav.epsilon']).toMatchObject({ type: 'number', exclusiveMinimum: 0, maximum: 10 });
+    expect(leaves['swav.epsilon']).toMatchObject({ type: 'number', minimum: 0.001, maximum: 10 });
     expect(leaves['optim.momentum']).toMatchObject({ minimum: 0, exclusiveMaximum: 1 });
     expect(leaves['swav.assignment']).toMatchObject({ enum: ['soft', 'hard'] });
   });

@@ -339,16 +339,16 @@ _SCHEMA: Final = _object(
             _object(
                 {
                     "prototypes": (_int(2, 200_000), 3000),
-                    "temperature": (_num(0.0, 10.0, lo_open=True), 0.1),
-                    "epsilon": (_num(0.0, 10.0, lo_open=True), 0.05),
+                    "temperature": (_num(0.001, 10.0), 0.1),
+                    "epsilon": (_num(0.001, 10.0), 0.05),
                     "sinkhorn_iterations": (_int(1, 1000), 3),
                     "assignment": (_enum("soft", "hard"), "soft"),
                     "prototypes_mode": (_enum("learned", "fixed"), "learned"),
                     "freeze_prototypes_iters": (_int(0, 10_000_000), 313),
                     "queue_length": (_int(0, 1_000_000), 0),
-                    "queue_start_epoch": (_int(0), 15),
+                    "queue_start_epoch": (_int(0, 10000), 15),
                     "crops": (_crops, DEFAULT_CROPS_NOTATION),
-                    "crops_for_assign": (_array(_int(0), 1), [0, 1]),
+                    "crops_for_assign": (_array(_int(0, 4095), 1, 64), [0, 1]),
                 }
             ),
             {},
@@ -357,10 +357,10 @@ _SCHEMA: Final = _object(
             _object(
                 {
                     "optimizer": (_enum("lars", "sgd"), "lars"),
-                    "base_lr": (_num(0.0, 100.0, lo_open=True), 4.8),
+                    "base_lr": (_num(1e-6, 100.0), 4.8),
                     "final_lr": (_num(0.0, 100.0), 0.0048),
-                    "warmup_epochs": (_int(0), 10),
-                    "start_warmup": (_num(0.0), 0.3),
+                    "warmup_epochs": (_int(0, 10000), 10),
+                    "start_warmup": (_num(0.0, 100.0), 0.3),
                     "weight_decay": (_num(0.0, 1.0), 1e-6),
                     "momentum": (_num(0.0, 1.0, hi_open=True), 0.9),
                     "batch_size": (_int(1, 65536), 64),
@@ -390,13 +390,13 @@ _SCHEMA: Final = _object(
         "eval": (
             _object(
                 {
-                    "every_epochs": (_int(0), 0),
+                    "every_epochs": (_int(0, 10000), 0),
                     "knn": (
                         _nullable(
                             _object(
                                 {
                                     "k": (_array(_int(1, 10000), 1, 16), [20, 200]),
-                                    "temperature": (_num(0.0, lo_open=True), 0.07),
+                                    "temperature": (_num(0.001, 10.0), 0.07),
                                 }
                             )
                         ),
@@ -407,9 +407,9 @@ _SCHEMA: Final = _object(
                             _object(
                                 {
                                     "epochs": (_int(1, 10000), 100),
-                                    "lr": (_num(0.0, lo_open=True), 0.3),
+                                    "lr": (_num(1e-6, 100.0), 0.3),
                                     "batch_size": (_int(1, 65536), 256),
-                                    "weight_decay": (_num(0.0), 1e-6),
+                                    "weight_decay": (_num(0.0, 1.0), 1e-6),
                                 }
                             )
                         ),
