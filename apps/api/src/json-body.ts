@@ -1,6 +1,8 @@
 // The only request body the API accepts is JSON. Parsing is followed by an iterative walk that bounds nesting
-// depth (a 10,000-deep array would otherwise overflow the stack of the recursive validators after it) and
-// refuses `__proto__` keys, so that no later object spread can be tricked into changing a prototype.
+// depth (a 10,000-deep array would otherwise overflow the stack of the recursive validators after it), refuses
+// `__proto__` keys, so that no later object spread can be tricked into changing a prototype, and refuses NUL
+// characters in strings and keys, which PostgreSQL cannot store. The query string and path parameters get the
+// same NUL check.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ProblemError } from './problem.js';
 
@@ -18,11 +20,24 @@ function childPath(path: string, key: string | number): string {
     : `${path}[${JSON.stringify(key)}]`;
 }
 
-/** Throws a 400 problem naming the first place that nests too deeply or carries a `__proto__` key. */
-export function checkJsonShape(root: unknown): void {
+function nulProblem(path: string, where: string): ProblemError {
+  return new ProblemError(
+    400,
+    'validation_failed',
+    `a string in the ${where} holds a NUL character (\\u0000), which cannot be stored`,
+    [{ path, message: 'contains a NUL character (\\u0000), which cannot be stored' }],
+  );
+}
+
+/**
+ * Throws a 400 problem naming the first place that nests too deeply, carries a `__proto__` key or holds a NUL
+ * character; `where` words the problem (`request body`, `query parameters`).
+ */
+export function checkJsonShape(root: unknown, where = 'request body'): void {
   const stack: Frame[] = [{ value: root, path: '', depth: 0 }];
   while (stack.length > 0) {
     const { value, path, depth } = stack.pop() as Frame;
+    if (typeof value === 'string' && value.includes('\u0000')) throw nulProblem(path, where);
     if (typeof value !== 'object' || value === null) continue;
     if (depth >= MAX_JSON_DEPTH) {
       const shown = path.length > 120 ? `${path.slice(0, 117)}...` : path;
@@ -37,6 +52,7 @@ export function checkJsonShape(root: unknown): void {
       continue;
     }
     for (const [key, item] of Object.entries(value)) {
+      if (key.includes('\u0000')) throw nulProblem(childPath(path, key), where);
       if (key === '__proto__') {
         throw new ProblemError(400, 'forbidden_key', 'the key "__proto__" is not accepted', [
           { path: childPath(path, key), message: 'the key "__proto__" is not accepted' },
@@ -81,4 +97,8 @@ export function registerJsonBody(app: FastifyInstance): void {
   };
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parse);
   app.addContentTypeParser(/^application\/[a-z0-9.+-]+\+json$/, { parseAs: 'string' }, parse);
+  app.addHook('preValidation', async (request) => {
+    checkJsonShape(request.query, 'query parameters');
+    checkJsonShape(request.params, 'path parameters');
+  });
 }

@@ -1,6 +1,14 @@
 // GET /v1/runs: the structured filters and the `q` expression become one search tree, compiled to a
 // parameterised condition, and listed newest first with keyset pagination on (created_at, id).
-import type { Database, Run, RunStatus } from '@swavlab/db';
+import {
+  type Cursor,
+  type Database,
+  decodePageToken,
+  encodePageToken,
+  InvalidInputError,
+  type Run,
+  type RunStatus,
+} from '@swavlab/db';
 import { validationProblem } from './problem.js';
 import { allOf, compileSearch, type Expr, parseSearch, SearchSyntaxError } from './search/index.js';
 import { runSql, sql } from './sql.js';
@@ -19,34 +27,14 @@ export interface RunSearchPage {
   nextPageToken: string | null;
 }
 
-interface Cursor {
-  createdAt: string;
-  id: string;
-}
-
-function encodeCursor(run: Run): string {
-  return Buffer.from(JSON.stringify([run.createdAt.toISOString(), run.id])).toString('base64url');
-}
-
+/** The page token's cursor; a bad token is a 400 on `page_token`. */
 function decodeCursor(token: string): Cursor {
-  const invalid = () =>
-    validationProblem(
-      [{ path: 'page_token', message: 'is not a page token returned by a previous page' }],
-      'query parameters',
-    );
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
+    return decodePageToken(token, 'page_token');
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    throw validationProblem([{ path: error.path, message: error.reason }], 'query parameters');
   }
-  if (!Array.isArray(parsed) || parsed.length !== 2) throw invalid();
-  const [time, id] = parsed as unknown[];
-  if (typeof time !== 'string' || typeof id !== 'string' || id.length === 0 || id.length > 64)
-    throw invalid();
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(time) || Number.isNaN(Date.parse(time)))
-    throw invalid();
-  return { createdAt: time, id };
 }
 
 /** Parses `q`, turning syntax errors into a 400 problem on the `q` parameter. */
@@ -81,7 +69,9 @@ export async function searchRuns(db: Database, search: RunSearch): Promise<RunSe
   if (expr) conditions.push(compileSearch(expr));
   if (search.pageToken !== undefined) {
     const cursor = decodeCursor(search.pageToken);
-    conditions.push(sql`(runs.created_at, runs.id) < (${cursor.createdAt}::timestamp, ${cursor.id}::text)`);
+    conditions.push(
+      sql`(runs.created_at, runs.id) < (${cursor.createdAt.toISOString()}::timestamp, ${cursor.id}::text)`,
+    );
   }
   const where = conditions.reduce((acc, condition) => sql`${acc} AND ${condition}`);
   const rows = await runSql<{ id: string }>(
@@ -91,5 +81,5 @@ export async function searchRuns(db: Database, search: RunSearch): Promise<RunSe
   // The repository maps rows to Run (one query for the page); a run deleted in between is simply left out.
   const runs = await db.runs.getRuns(rows.slice(0, search.pageSize).map((row) => row.id));
   const last = runs.at(-1);
-  return { runs, nextPageToken: rows.length > search.pageSize && last ? encodeCursor(last) : null };
+  return { runs, nextPageToken: rows.length > search.pageSize && last ? encodePageToken(last) : null };
 }

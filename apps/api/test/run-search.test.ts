@@ -82,6 +82,9 @@ describe('searchRuns on PGlite', () => {
       'nope',
       Buffer.from('[1,2]').toString('base64url'),
       Buffer.from('["2020-01-01T00:00:00.000Z",""]').toString('base64url'),
+      Buffer.from('["2026-02-30T00:00:00.000Z","01ABC"]').toString('base64url'),
+      Buffer.from('["0000-01-01T00:00:00.000Z","01ABC"]').toString('base64url'),
+      Buffer.from('["2026-01-01T00:00:00.000Z","01\u0000ABC"]').toString('base64url'),
     ]) {
       const error = await searchRuns(db, { pageSize: 5, pageToken: token }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ProblemError);

@@ -7,6 +7,7 @@ export {
   resolveDatabaseTarget,
 } from './database.js';
 export { InvalidInputError, MigrationError, StaleAttemptError } from './errors.js';
+export { type Cursor, decodePageToken, encodePageToken } from './pagination.js';
 export {
   applyMigrations,
   checksumOf,
