@@ -4,7 +4,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Authenticator, registerAuth } from './auth.js';
 import type { AppContext, AppDeps } from './context.js';
-import { registerProblemHandlers } from './errors.js';
+import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './errors.js';
 import { IdempotencyStore } from './idempotency.js';
 import { registerJsonBody } from './json-body.js';
 import { registerOpenApi } from './openapi.js';
@@ -36,6 +36,8 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
   const ctx: AppContext = { ...deps, idempotency: new IdempotencyStore(deps.redis, config.redisPrefix) };
 

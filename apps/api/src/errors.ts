@@ -1,5 +1,8 @@
 // The global error and not-found handlers: whatever goes wrong, the client gets an RFC 9457 problem, and a
 // server-side failure is logged in full but answered without its message, stack or any configuration.
+
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { InvalidInputError } from '@swavlab/db';
 import { QueueUnavailable } from '@swavlab/queue';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -20,6 +23,10 @@ const FASTIFY_ERRORS: Record<string, { code: string; detail?: (request: FastifyR
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_content_length' },
   FST_ERR_CTP_INVALID_TYPE: { code: 'invalid_content_type' },
   FST_ERR_BAD_URL: { code: 'bad_url', detail: () => 'the request URL is not valid' },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    code: 'url_too_long',
+    detail: () => 'a path parameter of the URL is longer than the 200 characters accepted',
+  },
 };
 
 export function sendProblem(reply: FastifyReply, problem: ProblemError): FastifyReply {
@@ -70,6 +77,40 @@ function routePattern(url: string): RegExp {
     })
     .join('/');
   return new RegExp(`^${escaped}/?$`);
+}
+
+/** Errors Fastify's router raises before any hook runs (a bad URL, an over-long parameter), as problems. */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  sendProblem(reply, toProblemError(error, request));
+}
+
+/** The problem for an error Node's HTTP parser raises before Fastify sees a request (status, code, detail). */
+function clientProblem(code: string | undefined): ProblemError {
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return new ProblemError(431, 'headers_too_large', 'the request line and headers exceed 16 KiB');
+  }
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return new ProblemError(408, 'request_timeout', 'the request was not received in time');
+  }
+  return new ProblemError(400, 'malformed_request', 'the request is not valid HTTP');
+}
+
+/** Answers a request Node could not parse (no route, no hooks) with a problem, then closes the connection. */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const problem = clientProblem(error.code);
+    const body = JSON.stringify(problem.toProblem());
+    socket.write(
+      `HTTP/1.1 ${problem.statusCode} ${STATUS_CODES[problem.statusCode]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 /** Installs the error handler, and a not-found handler that tells 405 (known path, other method) from 404. */

@@ -323,3 +323,29 @@ describe('hostile payloads', () => {
     expect(absolute.statusCode, absolute.body).toBe(201);
   });
 });
+
+describe('errors raised before routing, on a listening server', () => {
+  let h: Harness;
+  let url: string;
+
+  beforeAll(async () => {
+    h = await startHarness({ backend: 'pglite' });
+    url = await h.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('answers over-long headers (431) and path parameters (414) with problems', async () => {
+    const headers = await fetch(`${url}/v1/runs`, { headers: { 'x-filler': 'a'.repeat(20_000) } });
+    expect(headers.status).toBe(431);
+    expect(headers.headers.get('content-type')).toBe('application/problem+json');
+    expect(await headers.json()).toMatchObject({ status: 431, code: 'headers_too_large', errors: [] });
+
+    const param = await fetch(`${url}/v1/runs/${'a'.repeat(300)}`);
+    expect(param.status).toBe(414);
+    expect(param.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await param.json()).toMatchObject({ status: 414, code: 'url_too_long' });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+});

@@ -7,7 +7,6 @@ export {
   resolveDatabaseTarget,
 } from './database.js';
 export { InvalidInputError, MigrationError, StaleAttemptError } from './errors.js';
-export { type Cursor, decodePageToken, encodePageToken } from './pagination.js';
 export {
   applyMigrations,
   checksumOf,
@@ -19,6 +18,7 @@ export {
   PRISMA_MIGRATE_LOCK_KEY,
   pendingMigrations,
 } from './migrator.js';
+export { type Cursor, decodePageToken, encodePageToken } from './pagination.js';
 export type { ArtifactInput, ArtifactsRepository } from './repositories/artifacts.js';
 export {
   BaselineExistsError,

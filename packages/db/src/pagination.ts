@@ -32,7 +32,11 @@ export function decodePageToken(token: string, path = 'pageToken'): Cursor {
   }
   const createdAt = new Date(time);
   // A date JavaScript rolls over (February 30 → March 2) or one before the epoch is not one we wrote.
-  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== time || createdAt.getUTCFullYear() < 1970) {
+  if (
+    Number.isNaN(createdAt.getTime()) ||
+    createdAt.toISOString() !== time ||
+    createdAt.getUTCFullYear() < 1970
+  ) {
     throw invalid();
   }
   return { createdAt, id };

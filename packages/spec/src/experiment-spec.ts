@@ -47,14 +47,9 @@ const Swav = z.strictObject({
     .max(10)
     .default(0.1)
     .meta({ description: 'τ of Eq. 2; ≥ 0.001 keeps the logits (≤ 1/τ) finite in fp16' }),
-  epsilon: z
-    .number()
-    .min(0.001)
-    .max(10)
-    .default(0.05)
-    .meta({
-      description: 'ε of Sinkhorn-Knopp (Eq. 3); below 0.001 the codes are one-hot to fp32 precision',
-    }),
+  epsilon: z.number().min(0.001).max(10).default(0.05).meta({
+    description: 'ε of Sinkhorn-Knopp (Eq. 3); below 0.001 the codes are one-hot to fp32 precision',
+  }),
   sinkhorn_iterations: z.int().min(1).max(1000).default(3),
   assignment: z.enum(['soft', 'hard']).default('soft'),
   prototypes_mode: z.enum(['learned', 'fixed']).default('learned'),
