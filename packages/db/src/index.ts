@@ -45,6 +45,7 @@ export type {
   RegressionVerdictInput,
 } from './repositories/regressions.js';
 export type {
+  BulkRunResult,
   ClaimedRun,
   CreateRunInput,
   CreateRunResult,
@@ -52,6 +53,7 @@ export type {
   ProgressUpdate,
   RunOutcome,
   RunPage,
+  RunRef,
   RunsRepository,
   ScanRunsQuery,
 } from './repositories/runs.js';

@@ -19,7 +19,8 @@ function gridOf(cells: GridCellInput[], name = `grid-${randomUUID()}`) {
     spec: { axes: { 'swav.prototypes': [300, 3000] } },
     metricName: 'knn_top1@20',
     metricGoal: 'max' as const,
-    cells,
+    cellCount: cells.length,
+    cells: [cells],
   };
 }
 
@@ -39,10 +40,11 @@ describe.each(testBackends())('grids on $kind', (backend) => {
     const cells = [cell(300, 1), cell(300, 2), cell(3000, 1), cell(3000, 2)];
     const { grid, runs } = await db.grids.createGrid(gridOf(cells));
     expect(grid).toMatchObject({ cellCount: 4, metricName: 'knn_top1@20', metricGoal: 'max' });
-    expect(runs.map((r) => [r.created, r.run.gridId, r.run.cellIndex, r.run.specHash])).toEqual(
-      cells.map((c, i) => [true, grid.id, i, c.specHash]),
-    );
-    expect(runs[2]?.run.axisValues).toEqual({ 'swav.prototypes': 3000 });
+    const stored = await db.runs.getRuns(runs.map((r) => r.run.id));
+    expect(
+      runs.map((r, i) => [r.created, stored[i]?.gridId, stored[i]?.cellIndex, r.run.specHash, r.run.status]),
+    ).toEqual(cells.map((c, i) => [true, grid.id, i, c.specHash, 'queued']));
+    expect(stored[2]?.axisValues).toEqual({ 'swav.prototypes': 3000 });
     expect(await db.grids.getGrid(grid.id)).toEqual(grid);
     const listed = await db.runs.listRuns({ gridId: grid.id });
     expect(listed.runs.map((r) => r.id).sort()).toEqual(runs.map((r) => r.run.id).sort());
@@ -79,13 +81,15 @@ describe.each(testBackends())('grids on $kind', (backend) => {
     const { run } = await db.runs.createRun(standalone);
     const first = await db.grids.createGrid(gridOf([standalone, cell(500, 2)]));
     expect(first.runs.map((r) => r.created)).toEqual([false, true]);
-    expect(first.runs[0]?.run).toMatchObject({ id: run.id, gridId: first.grid.id, cellIndex: 0 });
+    expect(first.runs[0]?.run.id).toBe(run.id);
+    expect(await db.runs.getRun(run.id)).toMatchObject({ gridId: first.grid.id, cellIndex: 0 });
 
     // A second grid with an overlapping cell shares that run: it is a cell of both grids, while the run
     // keeps the grid that created it.
     const second = await db.grids.createGrid(gridOf([cell(700, 1), standalone]));
     expect(second.runs.map((r) => r.created)).toEqual([true, false]);
-    expect(second.runs[1]?.run).toMatchObject({ id: run.id, gridId: first.grid.id });
+    expect(second.runs[1]?.run.id).toBe(run.id);
+    expect((await db.runs.getRun(run.id))?.gridId).toBe(first.grid.id);
     expect((await db.grids.gridStatusCounts(second.grid.id))?.total).toBe(2);
     expect((await db.grids.gridStatusCounts(first.grid.id))?.total).toBe(2);
     const cells = await db.query<{ cell_index: number; run_id: string }>`
@@ -115,8 +119,29 @@ describe.each(testBackends())('grids on $kind', (backend) => {
     await expect(db.grids.createGrid(gridOf([twin, cell(8, 2), twin], name))).rejects.toThrow(
       /^cells\[2\]\.specHash: same spec hash as cells\[0\]/,
     );
-    await expect(db.grids.createGrid(gridOf([], name))).rejects.toThrow(/^cells: expected at least one cell/);
+    await expect(db.grids.createGrid(gridOf([], name))).rejects.toThrow(/^cellCount: must be between 1 and/);
     expect(await gridsNamed(name)).toBe(0);
+  });
+
+  it('takes cells in chunks as they come, and rolls everything back when the source fails half-way', async () => {
+    const cells = Array.from({ length: 5 }, (_, i) => cell(20 + i, 1));
+    async function* chunks(fail: boolean) {
+      yield cells.slice(0, 2);
+      yield cells.slice(2, 4);
+      if (fail) throw new Error('cell 4 is invalid');
+      yield cells.slice(4);
+    }
+    const name = `chunked-${randomUUID()}`;
+    const base = { ...gridOf([], name), cellCount: 5 };
+    await expect(db.grids.createGrid({ ...base, cells: chunks(true) })).rejects.toThrow('cell 4 is invalid');
+    expect(await gridsNamed(name)).toBe(0);
+    expect((await db.runs.getRuns([])).length).toBe(0);
+    const { runs } = await db.grids.createGrid({ ...base, cells: chunks(false) });
+    expect(runs.map((r) => r.run.specHash)).toEqual(cells.map((c) => c.specHash));
+    expect(runs.every((r) => r.created && r.inserted)).toBe(true);
+    await expect(db.grids.createGrid({ ...gridOf(cells.slice(0, 2)), cellCount: 3 })).rejects.toThrow(
+      /^cells: expected 3 cells, got 2/,
+    );
   });
 
   it('rolls the grid back when the database rejects a cell half-way', async () => {

@@ -65,7 +65,7 @@ describe.each(testBackends())('regression runs and baselines on $kind', (backend
         candidateHash('cell-1', regression.id),
         candidateHash('cell-2', regression.id),
       ]);
-      expect(runs[0]?.run.axisValues).toEqual({ 'swav.prototypes': 30 });
+      expect((await db.runs.getRun(runs[0]?.run.id ?? ''))?.axisValues).toEqual({ 'swav.prototypes': 30 });
     }
     expect(first.regression).toMatchObject({
       verdict: null,

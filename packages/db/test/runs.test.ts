@@ -322,9 +322,10 @@ describe.each(testBackends())('runs on $kind', (backend) => {
         spec: {},
         metricName: 'knn_top1@20',
         metricGoal: 'max',
-        cells: Array.from({ length: 9 }, (_, i) => ({ ...newSpec({ tags: [tag] }), axisValues: { i } })),
+        cellCount: 9,
+        cells: [Array.from({ length: 9 }, (_, i) => ({ ...newSpec({ tags: [tag] }), axisValues: { i } }))],
       });
-      all.push(...runs.map((r) => r.run));
+      all.push(...(await db.runs.getRuns(runs.map((r) => r.run.id))));
     });
 
     async function pageThrough(

@@ -15,6 +15,7 @@ export {
   DEFAULT_PRIORITY,
   type EnqueueOutcome,
   type EnqueueRequest,
+  enqueueNewRuns,
   enqueueRun,
   MAX_PRIORITY,
   MIN_PRIORITY,

@@ -116,6 +116,36 @@ export async function enqueueRun(
   );
 }
 
+/**
+ * Adds jobs for runs that were just inserted, so that no job of theirs can exist yet: one `addBulk` per `chunk`
+ * runs instead of enqueueRun's lookup and add per run (a 10,000-cell grid in about a second).
+ */
+export async function enqueueNewRuns(
+  queue: PretrainQueue,
+  requests: readonly EnqueueRequest[],
+  { timeoutMs = DEFAULT_REDIS_TIMEOUT_MS, chunk = 500 }: { timeoutMs?: number; chunk?: number } = {},
+): Promise<void> {
+  for (let start = 0; start < requests.length; start += chunk) {
+    const jobs = requests.slice(start, start + chunk).map((request) => {
+      const runId = checkRunId(request.runId);
+      const payload: PretrainJob = { runId, specHash: checkText(request.specHash, 'specHash') };
+      const priority = checkInteger(
+        request.priority ?? DEFAULT_PRIORITY,
+        'priority',
+        MIN_PRIORITY,
+        MAX_PRIORITY,
+      );
+      const attempts = checkInteger(request.attempts ?? pretrainJobOptions.attempts, 'attempts', 1, 100);
+      return {
+        name: QUEUE_NAME as typeof QUEUE_NAME,
+        data: payload,
+        opts: { jobId: runId, priority, attempts },
+      };
+    });
+    await withTimeout(queue.addBulk(jobs), timeoutMs, `enqueue ${jobs.length} new runs`);
+  }
+}
+
 /** Jobs per state, for /metrics. `waiting` includes prioritized jobs (every run has a priority). */
 export interface QueueDepth {
   waiting: number;

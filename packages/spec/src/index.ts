@@ -11,7 +11,14 @@ export {
   totalCrops,
 } from './crops.js';
 export { type DeviceDemand, deviceDemand, type RuntimeDevices, rankCount } from './devices.js';
-export { type ExpandGridResult, expandGrid, type GridCell } from './expand-grid.js';
+export {
+  type ExpandGridResult,
+  expandGrid,
+  expandGridInSlices,
+  type GridCell,
+  type GridExpansion,
+  startGridExpansion,
+} from './expand-grid.js';
 export {
   ExperimentSpec,
   ExperimentSpecFields,

@@ -1,5 +1,6 @@
 import {
   expandGrid,
+  expandGridInSlices,
   formatPath,
   type GridCell,
   getAtPath,
@@ -313,5 +314,34 @@ describe('expandGrid: rejections', () => {
     );
     expect(cellsOf({ base: {}, axes: {}, metric: { name: 'linear_top1', goal: 'max' } })).toHaveLength(1);
     expect(cellsOf({ base: {}, axes: {}, metric: { name: 'loss', goal: 'min' } })).toHaveLength(1);
+  });
+});
+
+describe('expandGridInSlices', () => {
+  it('gives the result of expandGrid while letting the event loop run every few milliseconds', async () => {
+    const grid = {
+      base: { optim: { warmup_epochs: 0 } },
+      axes: {
+        'swav.prototypes': Array.from({ length: 50 }, (_, i) => i + 2),
+        'optim.epochs': Array.from({ length: 40 }, (_, i) => i + 1),
+      },
+    };
+    let longestGap = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 1);
+    const sliced = await expandGridInSlices(grid, 10);
+    clearInterval(ticker);
+    const whole = expandGrid(grid);
+    expect(sliced.ok && whole.ok).toBe(true);
+    if (sliced.ok && whole.ok) {
+      expect(sliced.cells.map((cell) => cell.hash)).toEqual(whole.cells.map((cell) => cell.hash));
+      expect(sliced.cells).toHaveLength(2000);
+    }
+    // Timers ran during the expansion: no gap near the time it takes as a whole.
+    expect(longestGap).toBeLessThan(100);
   });
 });

@@ -6,7 +6,7 @@ import { expandSuite, type RegressionRequest } from '@swavlab/spec';
 import { cellRunInput, checkCellDataPaths } from '../cell-runs.js';
 import type { AppContext } from '../context.js';
 import { validationProblem } from '../problem.js';
-import { enqueueAll } from '../routes/runs.js';
+import { enqueueBulk } from '../routes/runs.js';
 import { missingBaselineMessage } from './settle.js';
 
 /** The spec hash stored for a candidate: sha256 of the cell's spec hash and the regression id. */
@@ -56,9 +56,6 @@ export async function createRegression(ctx: AppContext, request: RegressionReque
     });
     return stored ?? regression;
   }
-  await enqueueAll(
-    ctx,
-    runs.map(({ run }) => run),
-  );
+  await enqueueBulk(ctx, runs);
   return regression;
 }

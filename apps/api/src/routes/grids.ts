@@ -2,10 +2,20 @@
 // table (n, mean, std, median, min, max and costs per group of cells), a rows × columns pivot, every cell with
 // its value, and re-running failed cells.
 import { type Grid, type JsonObject, RUN_STATUSES } from '@swavlab/db';
-import { canonicalJson, expandGrid, GridSpec, isMetricName, isSpecLeafPath } from '@swavlab/spec';
+import {
+  canonicalJson,
+  expandGridInSlices,
+  type GridCell,
+  GridSpec,
+  isMetricName,
+  isSpecLeafPath,
+  SpecValidationError,
+  startGridExpansion,
+} from '@swavlab/spec';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { requireCapacity } from '../capacity.js';
+import { readAhead } from '../read-ahead.js';
 import { cellRunInput, checkCellDataPaths } from '../cell-runs.js';
 import type { AppContext, RouteOptions } from '../context.js';
 import { problemResponses } from '../openapi.js';
@@ -16,7 +26,7 @@ import { groupStats, groupStatsView } from '../queries/group-stats.js';
 import { pivot } from '../queries/pivot.js';
 import { joinSql, runSql, sql } from '../sql.js';
 import { listParam, queryBoolean, ResourceId, type ZodTypeProvider } from '../validation.js';
-import { enqueueAll } from './runs.js';
+import { enqueueBulk, enqueueEach } from './runs.js';
 
 const GridParams = z.strictObject({ id: ResourceId });
 
@@ -251,6 +261,19 @@ async function existingRuns(ctx: AppContext, hashes: readonly string[]): Promise
   return found;
 }
 
+/** What must hold of cells before they are stored: data folders inside the roots, ranks some worker can hold. */
+async function checkCells(ctx: AppContext, grid: GridSpec, cells: readonly GridCell[]): Promise<void> {
+  await checkCellDataPaths(ctx, cells, {
+    axis: 'axes["data.path"]',
+    axisValues: grid.axes['data.path'],
+    base: 'base',
+  });
+  await requireCapacity(
+    ctx,
+    cells.map((cell) => ({ spec: cell.spec, prefix: `cells[${cell.index}].` })),
+  );
+}
+
 export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ctx }) => {
   const app = instance.withTypeProvider<ZodTypeProvider>();
 
@@ -275,20 +298,11 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
       },
     },
     async (request, reply) => {
-      const expansion = expandGrid(request.body);
-      if (!expansion.ok) throw validationProblem(expansion.errors, 'grid');
-      const { grid, cells } = expansion;
-      await checkCellDataPaths(ctx, cells, {
-        axis: 'axes["data.path"]',
-        axisValues: grid.axes['data.path'],
-        base: 'base',
-      });
-      await requireCapacity(
-        ctx,
-        cells.map((cell) => ({ spec: cell.spec, prefix: `cells[${cell.index}].` })),
-      );
-
       if (request.query.dry_run) {
+        const expansion = await expandGridInSlices(request.body);
+        if (!expansion.ok) throw validationProblem(expansion.errors, 'grid');
+        const { grid, cells } = expansion;
+        await checkCells(ctx, grid, cells);
         const existing = await existingRuns(
           ctx,
           cells.map((cell) => cell.hash),
@@ -307,23 +321,36 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
         });
       }
 
+      const started = startGridExpansion(request.body);
+      if (!started.ok) throw validationProblem(started.errors, 'grid');
+      const { expansion } = started;
+      const { grid, total } = expansion;
       const claim = await ctx.idempotency.claim<201, z.input<typeof CreatedGridView>>(request, request.body);
       if (claim.kind === 'replay') {
         return reply.code(claim.status).header('idempotent-replayed', 'true').send(claim.body);
       }
       try {
-        const name = grid.name ?? `grid of ${cells.length} cells`;
-        const created = await ctx.db.grids.createGrid({
-          name,
-          spec: grid as unknown as JsonObject,
-          metricName: grid.metric.name,
-          metricGoal: grid.metric.goal,
-          cells: cells.map((cell) => cellRunInput(cell, name, grid.tags)),
-        });
-        await enqueueAll(
-          ctx,
-          created.runs.map(({ run }) => run),
-        );
+        const name = grid.name ?? `grid of ${total} cells`;
+        // Cells are stored as they are validated, in one transaction that a late invalid cell rolls back.
+        async function* cellRuns() {
+          for await (const cells of readAhead(expansion.chunks())) {
+            await checkCells(ctx, grid, cells);
+            yield cells.map((cell) => cellRunInput(cell, name, grid.tags));
+          }
+        }
+        const created = await ctx.db.grids
+          .createGrid({
+            name,
+            spec: grid as unknown as JsonObject,
+            metricName: grid.metric.name,
+            metricGoal: grid.metric.goal,
+            cellCount: total,
+            cells: cellRuns(),
+          })
+          .catch((error: unknown) => {
+            throw error instanceof SpecValidationError ? validationProblem(error.issues, 'grid') : error;
+          });
+        await enqueueBulk(ctx, created.runs);
         const body = {
           ...(await gridView(ctx, created.grid)),
           dry_run: false as const,
@@ -530,7 +557,7 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
     async (request) => {
       const grid = await loadGrid(ctx, request.params.id);
       const requeued = await ctx.db.grids.requeueFailedRuns(grid.id);
-      await enqueueAll(ctx, requeued);
+      await enqueueEach(ctx, requeued);
       return { grid_id: grid.id, requeued: requeued.length, run_ids: requeued.map((run) => run.id) };
     },
   );

@@ -1,9 +1,10 @@
 // /v1/runs: submit (deduplicated by spec hash, Idempotency-Key aware), list and search, inspect, metrics,
 // checkpoints, cancel and retry.
-import { type JsonObject, RUN_STATUSES, type Run } from '@swavlab/db';
+import { type BulkRunResult, type JsonObject, RUN_STATUSES, type Run, type RunRef } from '@swavlab/db';
 import {
   DEFAULT_PRIORITY,
   DEFAULT_REDIS_TIMEOUT_MS,
+  enqueueNewRuns,
   enqueueRun,
   publishCancel,
   QueueUnavailable,
@@ -103,23 +104,41 @@ async function loadRun(ctx: AppContext, id: string): Promise<Run> {
 }
 
 /** Puts a queued run on the queue; idempotent, so a run whose earlier enqueue was lost is healed here. */
-export async function enqueueQueued(ctx: AppContext, run: Run): Promise<void> {
+export async function enqueueQueued(ctx: AppContext, run: RunRef): Promise<void> {
   if (run.status !== 'queued') return;
   await guardRedis(ctx.redis, `enqueue run ${run.id}`, () =>
     enqueueRun(ctx.queue, { runId: run.id, specHash: run.specHash, priority: run.priority }),
   );
 }
 
-/** Enqueues many runs (a grid's cells), several at a time: each enqueue is a few Redis round trips. */
-export async function enqueueAll(ctx: AppContext, runs: readonly Run[], concurrency = 64): Promise<void> {
+/** Enqueues runs one by one (each is a few Redis round trips), several at a time. */
+export async function enqueueEach(ctx: AppContext, runs: readonly RunRef[], concurrency = 64): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < runs.length) {
-      const run = runs[next++] as Run;
+      const run = runs[next++] as RunRef;
       await enqueueQueued(ctx, run);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, runs.length) }, worker));
+}
+
+/**
+ * Enqueues the runs of a bulk insert (a grid's cells, a suite's candidates): the inserted ones with one `addBulk`
+ * per chunk (none of them can have a job yet), the others (reset to queued, or already there) one by one.
+ */
+export async function enqueueBulk(ctx: AppContext, results: readonly BulkRunResult[]): Promise<void> {
+  const fresh = results.filter((result) => result.inserted && result.run.status === 'queued');
+  await guardRedis(ctx.redis, `enqueue ${fresh.length} runs`, () =>
+    enqueueNewRuns(
+      ctx.queue,
+      fresh.map(({ run }) => ({ runId: run.id, specHash: run.specHash, priority: run.priority })),
+    ),
+  );
+  await enqueueEach(
+    ctx,
+    results.filter((result) => !result.inserted).map(({ run }) => run),
+  );
 }
 
 async function submitRun(

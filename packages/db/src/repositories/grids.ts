@@ -13,8 +13,8 @@ import {
   toGrid,
   toRun,
 } from '../rows.js';
-import { requireJsonObject, requireOneOf, requireString } from '../validate.js';
-import { type CreateRunResult, insertOrReuseRuns, resetToQueued } from './runs.js';
+import { requireInt, requireJsonObject, requireOneOf, requireString } from '../validate.js';
+import { type BulkRunResult, insertOrReuseRuns, resetToQueued } from './runs.js';
 
 export interface GridCellInput {
   spec: JsonObject;
@@ -32,51 +32,68 @@ export interface CreateGridInput {
   spec: JsonObject;
   metricName: string;
   metricGoal: MetricGoal;
-  /** In expansion order; a cell's position is its cell index. */
-  cells: GridCellInput[];
+  /** How many cells the grid has (what `cells` must deliver). */
+  cellCount: number;
+  /** In expansion order, whole or in chunks; a cell's position is its cell index. */
+  cells: Iterable<readonly GridCellInput[]> | AsyncIterable<readonly GridCellInput[]>;
 }
 
 export interface CreatedGrid {
   grid: Grid;
   /** One per cell, in cell order; `created` as in createRun (false: an identical run already exists). */
-  runs: CreateRunResult[];
+  runs: BulkRunResult[];
 }
 
 export type GridStatusCounts = Record<RunStatus, number> & { total: number };
 
+// A 10,000-cell grid is a few multi-row statements (about a second on PostgreSQL); Prisma's 5 s default would
+// still be tight on a loaded machine or the embedded database.
+const GRID_TRANSACTION = { timeout: 60_000, maxWait: 10_000 };
+
 export class GridsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Creates the grid and the runs of all its cells atomically: either all rows are written or none. */
+  /**
+   * Creates the grid and the runs of all its cells atomically: either all rows are written or none. `cells` may
+   * arrive in chunks (an async iterable, e.g. as a grid's expansion validates them), written as they come inside
+   * the one transaction; an error thrown by the iterable rolls everything back.
+   */
   async createGrid(input: CreateGridInput): Promise<CreatedGrid> {
     const name = requireString(input.name, 'name', 500);
     const spec = requireJsonObject(input.spec, 'spec');
     const metricName = requireString(input.metricName, 'metricName', 200);
     const metricGoal = requireOneOf(input.metricGoal, METRIC_GOALS, 'metricGoal');
-    if (!Array.isArray(input.cells) || input.cells.length === 0) {
-      throw new InvalidInputError('cells', 'expected at least one cell');
-    }
+    const cellCount = requireInt(input.cellCount, 'cellCount', 1, 1_000_000);
     return this.prisma.$transaction(async (tx) => {
-      const grid = await tx.grid.create({
-        data: { name, spec, metricName, metricGoal, cellCount: input.cells.length },
-      });
-      const runs = await insertOrReuseRuns(
-        tx,
-        input.cells.map((cell, cellIndex) => ({ ...cell, gridId: grid.id, cellIndex })),
-        'cells',
-      );
-      // Every cell is recorded here, also those whose run another grid created first.
-      await tx.gridCell.createMany({
-        data: input.cells.map((cell, cellIndex) => ({
-          gridId: grid.id,
-          cellIndex,
-          runId: (runs[cellIndex] as CreateRunResult).run.id,
-          axisValues: requireJsonObject(cell.axisValues, `cells[${cellIndex}].axisValues`),
+      const grid = await tx.grid.create({ data: { name, spec, metricName, metricGoal, cellCount } });
+      const runs: BulkRunResult[] = [];
+      for await (const chunk of input.cells) {
+        const first = runs.length;
+        const chunkRuns = await insertOrReuseRuns(
+          tx,
+          chunk.map((cell, i) => ({ ...cell, gridId: grid.id, cellIndex: first + i })),
+          'cells',
+          first,
+        );
+        runs.push(...chunkRuns);
+        // Every cell is recorded here, also those whose run another grid created first.
+        const cells = chunk.map((cell, i) => ({
+          cell_index: first + i,
+          run_id: (chunkRuns[i] as BulkRunResult).run.id,
+          axis_values: requireJsonObject(cell.axisValues, `cells[${first + i}].axisValues`),
           seed: cell.seed,
-        })),
-      });
+        }));
+        await tx.$executeRaw`
+          INSERT INTO grid_cells (grid_id, cell_index, run_id, axis_values, seed)
+          SELECT ${grid.id}, c.cell_index, c.run_id, c.axis_values, c.seed
+          FROM jsonb_to_recordset(${JSON.stringify(cells)}::jsonb)
+            AS c(cell_index int, run_id text, axis_values jsonb, seed int)`;
+      }
+      if (runs.length !== cellCount) {
+        throw new InvalidInputError('cells', `expected ${cellCount} cells, got ${runs.length}`);
+      }
       return { grid: toGrid(grid), runs };
-    });
+    }, GRID_TRANSACTION);
   }
 
   async getGrid(id: string): Promise<Grid | null> {

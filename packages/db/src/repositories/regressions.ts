@@ -12,7 +12,7 @@ import {
 } from '../rows.js';
 import { optionalString, requireInt, requireJsonObject, requireOneOf, requireString } from '../validate.js';
 import { type CreateBaselineInput, insertBaselineVersion } from './baselines.js';
-import { type CreateRunInput, type CreateRunResult, insertOrReuseRuns } from './runs.js';
+import { type BulkRunResult, type CreateRunInput, insertOrReuseRuns } from './runs.js';
 
 /** A candidate run; its spec hash is derived from the cell's hash and the regression id (see candidateHash). */
 export type CandidateRunInput = Omit<CreateRunInput, 'gridId' | 'cellIndex'>;
@@ -38,7 +38,7 @@ export interface CreateRegressionRunInput {
 export interface CreatedRegressionRun {
   regression: RegressionRun;
   /** In candidate order; every run is new (`created: true`) and must be enqueued. */
-  runs: CreateRunResult[];
+  runs: BulkRunResult[];
 }
 
 export interface RegressionVerdictInput {
