@@ -80,8 +80,8 @@ async function serve(name: string, parts: Parts, args: string[], command: Comman
 }
 
 const ENVIRONMENT = `Environment: SWAVLAB_HOME (default ./.swavlab), DATABASE_URL (PostgreSQL; default: embedded PGlite in
-$SWAVLAB_HOME/db), REDIS_URL, HOST, PORT, PYTHON_BIN, SWAVLAB_SLOTS, SWAVLAB_DATA_ROOTS, SWAVLAB_API_TOKENS,
-SWAVLAB_LOG_LEVEL.`;
+$SWAVLAB_HOME/db), REDIS_URL, HOST, PORT, PYTHON_BIN, SWAVLAB_SLOTS, SWAVLAB_ARTIFACTS (a folder or s3://bucket/prefix),
+SWAVLAB_DATA_ROOTS, SWAVLAB_API_TOKENS, SWAVLAB_LOG_LEVEL; more in apps/worker/README.md and apps/api/README.md.`;
 
 export const upCommand: Command = {
   name: 'up',
@@ -124,11 +124,12 @@ ${ENVIRONMENT}`,
 
 export const workerCommand: Command = {
   name: 'worker',
-  summary: 'run a worker alone (one job per device slot)',
+  summary: 'run a worker alone (one rank of a run per device slot)',
   usage: `Usage: swavlab worker
 
-Runs a worker alone: it takes pretraining jobs from REDIS_URL (default redis://127.0.0.1:6379), one per
-device slot (SWAVLAB_SLOTS, default one per visible GPU, else 1), and records them in the database. Separate
+Runs a worker alone: it takes pretraining jobs from REDIS_URL (default redis://127.0.0.1:6379) and gives each
+run one device slot per rank (SWAVLAB_SLOTS, default one per visible GPU, else 1); it records them in the
+database and stores checkpoints in SWAVLAB_ARTIFACTS. Separate
 api and worker processes need DATABASE_URL (PostgreSQL): the embedded database serves one process.
 
 ${ENVIRONMENT}`,
