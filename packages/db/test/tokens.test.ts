@@ -30,6 +30,16 @@ describe.each(testBackends())('API tokens on $kind', (backend) => {
     const found = await db.tokens.findApiToken(token);
     expect(found).toMatchObject({ id: apiToken.id, name: 'dashboard', scopes: ['runs:read'] });
     expect(found?.lastUsedAt).toBeInstanceOf(Date);
+    // Within the resolution, a lookup is a read: lastUsedAt stays as first written.
+    const [before] = await db.query<{
+      last_used_at: Date;
+    }>`SELECT last_used_at FROM api_tokens WHERE id = ${apiToken.id}`;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await db.tokens.findApiToken(token);
+    const [after] = await db.query<{
+      last_used_at: Date;
+    }>`SELECT last_used_at FROM api_tokens WHERE id = ${apiToken.id}`;
+    expect(after?.last_used_at).toEqual(before?.last_used_at);
     expect(await db.tokens.findApiToken(`${token}x`)).toBeNull();
     expect(await db.tokens.findApiToken('')).toBeNull();
 

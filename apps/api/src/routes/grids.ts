@@ -15,7 +15,6 @@ import {
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { requireCapacity } from '../capacity.js';
-import { readAhead } from '../read-ahead.js';
 import { cellRunInput, checkCellDataPaths } from '../cell-runs.js';
 import type { AppContext, RouteOptions } from '../context.js';
 import { problemResponses } from '../openapi.js';
@@ -24,6 +23,7 @@ import { CSV_CONTENT_TYPE, toCsv } from '../queries/csv.js';
 import { gridCells } from '../queries/grid-cells.js';
 import { groupStats, groupStatsView } from '../queries/group-stats.js';
 import { pivot } from '../queries/pivot.js';
+import { readAhead } from '../read-ahead.js';
 import { joinSql, runSql, sql } from '../sql.js';
 import { listParam, queryBoolean, ResourceId, type ZodTypeProvider } from '../validation.js';
 import { enqueueBulk, enqueueEach } from './runs.js';

@@ -10,6 +10,9 @@ export interface CreatedApiToken {
   apiToken: ApiToken;
 }
 
+/** How precise a token's lastUsedAt is: it is written at most this often. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
 /** Prefix that makes leaked swavlab tokens recognisable (e.g. by secret scanners). */
 const TOKEN_PREFIX = 'swl_';
 
@@ -30,14 +33,21 @@ export class TokensRepository {
     return { token, apiToken: toApiToken(created) };
   }
 
-  /** The active (not revoked) token with this plaintext, marking it used now; null when there is none. */
+  /**
+   * The active (not revoked) token with this plaintext; null when there is none. Its `lastUsedAt` is brought up
+   * to date when it is older than LAST_USED_RESOLUTION_MS, so that authenticating is a read, not a write, for
+   * almost every request.
+   */
   async findApiToken(plain: string): Promise<ApiToken | null> {
     if (typeof plain !== 'string' || plain.length === 0) return null;
-    const [row] = await this.prisma.apiToken.updateManyAndReturn({
-      where: { tokenHash: hashToken(plain), revokedAt: null },
-      data: { lastUsedAt: new Date() },
-    });
-    return row === undefined ? null : toApiToken(row);
+    const row = await this.prisma.apiToken.findUnique({ where: { tokenHash: hashToken(plain) } });
+    if (row === null || row.revokedAt !== null) return null;
+    const now = new Date();
+    if (row.lastUsedAt === null || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await this.prisma.apiToken.updateMany({ where: { id: row.id }, data: { lastUsedAt: now } });
+      return toApiToken({ ...row, lastUsedAt: now });
+    }
+    return toApiToken(row);
   }
 
   /** Revokes a token; false when no active token has this id. */
