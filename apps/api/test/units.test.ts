@@ -1,5 +1,5 @@
 // Unit tests of the pure helpers: downsampling, statistics, configuration, data roots, JSON shape checks and
-// the Prometheus rendering.
+// the Prometheus rendering, CSV escaping.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { downsampleMinMax } from '../src/downsample.js';
 import { checkJsonShape, MAX_JSON_DEPTH } from '../src/json-body.js';
 import { ProblemError } from '../src/problem.js';
 import { Histogram, renderGauge } from '../src/prometheus.js';
+import { toCsv } from '../src/queries/csv.js';
 import { summarize } from '../src/stats.js';
 
 describe('downsampleMinMax', () => {
@@ -194,5 +195,33 @@ describe('Prometheus rendering', () => {
     expect(renderGauge('g', 'A gauge.', [{ labels: { s: 'x' }, value: 2 }])).toBe(
       '# HELP g A gauge.\n# TYPE g gauge\ng{s="x"} 2\n',
     );
+  });
+});
+
+describe('CSV export', () => {
+  it('quotes what needs quoting and keeps text from starting a spreadsheet formula', () => {
+    const csv = toCsv(
+      ['name', 'value'],
+      [
+        ['=HYPERLINK("http://evil")', -0.5],
+        ['+cmd', 1],
+        ['-2+3', null],
+        ['@SUM(A1)', Number.NaN],
+        ['\tx', 2],
+        ['a,b', { k: [1, 2] }],
+        ['plain', 3],
+      ],
+    );
+    expect(csv.split('\r\n')).toEqual([
+      'name,value',
+      `"'=HYPERLINK(""http://evil"")",-0.5`,
+      "'+cmd,1",
+      "'-2+3,",
+      "'@SUM(A1),",
+      "'\tx,2",
+      '"a,b","{""k"":[1,2]}"',
+      'plain,3',
+      '',
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 // Structured logs of the worker: one JSON object per line, so that a log shipper can index runId, attempt, …
+import { redactCredentials } from '@swavlab/queue';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -18,6 +19,11 @@ function plain(value: unknown): unknown {
   return value;
 }
 
+/** Credentials of connection URLs never reach a log line, wherever they hide (fields, error messages). */
+function redacted(line: string): string {
+  return line.includes('@') ? redactCredentials(line) : line;
+}
+
 /** A logger writing JSON lines (`{time, level, msg, ...fields}`) at or above `level` to `write`. */
 export function createJsonLogger(
   level: LogLevel = 'info',
@@ -28,7 +34,7 @@ export function createJsonLogger(
     if (LOG_LEVELS.indexOf(at) < threshold) return;
     const entry: Record<string, unknown> = { time: new Date().toISOString(), level: at, msg: message };
     for (const [key, value] of Object.entries(fields)) entry[key] = plain(value);
-    write(`${JSON.stringify(entry)}\n`);
+    write(`${redacted(JSON.stringify(entry))}\n`);
   };
   return {
     debug: (message, fields) => emit('debug', message, fields),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { workerConfigFromEnv } from '../src/config.js';
+import { createJsonLogger } from '../src/logger.js';
 import { detectGpus, planSlots } from '../src/slots.js';
 
 describe('worker configuration', () => {
@@ -70,5 +71,16 @@ describe('device slots', () => {
     expect(await detectGpus({ CUDA_VISIBLE_DEVICES: '2, 5' })).toEqual(['2', '5']);
     expect(await detectGpus({ CUDA_VISIBLE_DEVICES: '' })).toEqual([]);
     expect(await detectGpus({ CUDA_VISIBLE_DEVICES: '-1' })).toEqual([]);
+  });
+});
+
+describe('the JSON logger', () => {
+  it('keeps the credentials of connection URLs out of every line', () => {
+    const lines: string[] = [];
+    const logger = createJsonLogger('debug', (line) => lines.push(line));
+    logger.warn('waiting for Redis', { redisUrl: 'redis://app:hunter2@redis:6379' });
+    logger.error('failed', { error: new Error('connect to postgresql://u:pw@db/x refused') });
+    expect(lines.join('')).not.toMatch(/hunter2|:pw@/);
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ redisUrl: 'redis://app:***@redis:6379' });
   });
 });

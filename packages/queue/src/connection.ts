@@ -73,3 +73,11 @@ export function redisConnectionOptions(
   // A producer answers an HTTP request: fail at once while Redis is away rather than hold the request.
   return { ...options, maxRetriesPerRequest: 2, enableOfflineQueue: false, connectTimeout: 5_000 };
 }
+
+/**
+ * `text` with the password of every URL in it (`scheme://user:password@host`) replaced by `***`, for logs and
+ * banners: REDIS_URL and DATABASE_URL may carry credentials.
+ */
+export function redactCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]+@/gi, '$1:***@');
+}

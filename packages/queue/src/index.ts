@@ -7,6 +7,7 @@ export {
   DEFAULT_REDIS_URL,
   type RedisConnectionOptions,
   type RedisRole,
+  redactCredentials,
   redisConnectionOptions,
 } from './connection.js';
 export { claimLeadership, releaseLeadership } from './leadership.js';

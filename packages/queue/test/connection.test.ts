@@ -1,4 +1,10 @@
-import { createPretrainQueue, enqueueRun, QueueUnavailable, redisConnectionOptions } from '@swavlab/queue';
+import {
+  createPretrainQueue,
+  enqueueRun,
+  QueueUnavailable,
+  redactCredentials,
+  redisConnectionOptions,
+} from '@swavlab/queue';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { uniquePrefix } from './helpers.js';
@@ -90,5 +96,19 @@ describe('a producer while Redis is unreachable', () => {
       // close(), not disconnect(): BullMQ's disconnect() waits for a connection that never came.
       await queue.close();
     }
+  });
+});
+
+describe('redactCredentials', () => {
+  it('hides the password of every URL, and nothing else', () => {
+    expect(redactCredentials('redis://:s3cret@redis.internal:6379/2')).toBe(
+      'redis://:***@redis.internal:6379/2',
+    );
+    expect(redactCredentials('cannot reach rediss://app:p%40ss@host:6380 and postgresql://u:pw@db/x')).toBe(
+      'cannot reach rediss://app:***@host:6380 and postgresql://u:***@db/x',
+    );
+    expect(redactCredentials('redis://127.0.0.1:6379 user@example.org')).toBe(
+      'redis://127.0.0.1:6379 user@example.org',
+    );
   });
 });

@@ -1,5 +1,6 @@
 // `swavlab up`, `swavlab api`, `swavlab worker`: run the service in the foreground until SIGINT/SIGTERM, then stop
 // gracefully (the worker hands its jobs back first, then the API, the database and Redis close).
+import { redactCredentials } from '@swavlab/queue';
 import { type Command, intOption, parseCommand, printLine } from '../command.js';
 import { EXIT, type ExitCode } from '../errors.js';
 import type { Stack } from '../stack.js';
@@ -42,7 +43,7 @@ function describe(stack: Stack, started: number): string[] {
     `  database: ${stack.database === 'pglite' ? `embedded PGlite in ${stack.home}/db` : 'PostgreSQL (DATABASE_URL)'}`,
   );
   lines.push(
-    `  redis:    ${stack.redisUrl}${stack.redisDir ? ` (redis-server with AOF in ${stack.redisDir})` : ''}`,
+    `  redis:    ${redactCredentials(stack.redisUrl)}${stack.redisDir ? ` (redis-server with AOF in ${stack.redisDir})` : ''}`,
   );
   if (stack.url) lines.push(`  API docs: ${stack.url}/docs   queue dashboard: ${stack.url}/admin/queues`);
   lines.push('Logs (JSON lines) go to stderr. Ctrl-C stops gracefully.');
