@@ -45,7 +45,13 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   app.setSerializerCompiler(jsonSerializerCompiler);
   registerProblemHandlers(app);
   registerJsonBody(app);
-  registerAuth(app, new Authenticator(config, deps.db));
+  const authenticator = new Authenticator(config, deps.db);
+  registerAuth(app, authenticator);
+  app.addHook('onReady', async () => {
+    const { required, reason } = await authenticator.mode();
+    if (required) app.log.info({ reason }, 'authentication: a token is required');
+    else app.log.warn({ reason }, 'authentication: off');
+  });
 
   if (config.rateLimitPerMinute > 0) {
     await app.register(rateLimit, {

@@ -1,7 +1,9 @@
 // Bearer-token authentication and scope checks. Routes declare the scope they need in their config
 // (`config: { scope: 'read' }`); routes without one (health, docs) are public. Authentication is required when
-// the server listens beyond loopback or any token exists (SWAVLAB_API_TOKENS or the database); a local server
-// without tokens is open. A presented token is always checked, so a wrong one is reported even then.
+// the server listens beyond loopback, SWAVLAB_API_TOKENS is set, or a token was ever created in the database
+// (revoking the last one does not reopen the server); a local server that never had a token is open. A presented
+// token is always checked, so a wrong one is reported even then. A client address that keeps presenting wrong
+// tokens is refused for a while (429) before any database lookup, so guessing costs the server nothing.
 import { timingSafeEqual } from 'node:crypto';
 import type { Database } from '@swavlab/db';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -67,11 +69,56 @@ export function presentedToken(request: FastifyRequest): string | null {
   );
 }
 
+/** Counts failed authentications per client address over a fixed one-minute window. */
+export class FailedAuthentications {
+  readonly #windows = new Map<string, { count: number; resetAt: number }>();
+
+  constructor(
+    /** Failures allowed per address and minute; 0 = unlimited. */
+    private readonly limit: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Throws 429 when `address` has used up its failures of the current minute. */
+  check(address: string): void {
+    if (this.limit === 0) return;
+    const window = this.#windows.get(address);
+    if (window === undefined || window.resetAt <= this.now() || window.count < this.limit) return;
+    const retryAfter = Math.ceil((window.resetAt - this.now()) / 1000);
+    throw new ProblemError(
+      429,
+      'too_many_failed_authentications',
+      `too many requests with a wrong token from this address; retry in ${retryAfter} s`,
+      [],
+      { 'retry-after': String(retryAfter) },
+    );
+  }
+
+  fail(address: string): void {
+    if (this.limit === 0) return;
+    const now = this.now();
+    const window = this.#windows.get(address);
+    if (window === undefined || window.resetAt <= now) {
+      // Expired windows go when the map grows, so that addresses that stopped cost no memory.
+      if (this.#windows.size >= 10_000) {
+        for (const [key, old] of this.#windows) if (old.resetAt <= now) this.#windows.delete(key);
+      }
+      this.#windows.set(address, { count: 1, resetAt: now + 60_000 });
+    } else {
+      window.count += 1;
+    }
+  }
+}
+
 export class Authenticator {
+  readonly #failures: FailedAuthentications;
+
   constructor(
     private readonly config: ApiConfig,
     private readonly db: Database,
-  ) {}
+  ) {
+    this.#failures = new FailedAuthentications(config.authFailuresPerMinute);
+  }
 
   private matchEnvToken(token: string): Principal | null {
     const digest = Buffer.from(hashToken(token), 'hex');
@@ -84,14 +131,22 @@ export class Authenticator {
     return found;
   }
 
-  /** Whether requests must carry a token right now. */
-  async required(): Promise<boolean> {
-    if (this.config.tokens.length > 0 || !isLoopbackHost(this.config.host)) return true;
+  /** Whether requests must carry a token right now, and why (for the start-up log). */
+  async mode(): Promise<{ required: boolean; reason: string }> {
+    if (this.config.tokens.length > 0) return { required: true, reason: 'SWAVLAB_API_TOKENS is set' };
+    if (!isLoopbackHost(this.config.host)) return { required: true, reason: `it listens on ${this.config.host}` };
     const [row] = await runSql<{ present: boolean }>(
       this.db,
-      sql`SELECT EXISTS (SELECT 1 FROM api_tokens WHERE revoked_at IS NULL) AS present`,
+      sql`SELECT EXISTS (SELECT 1 FROM api_tokens) AS present`,
     );
-    return row?.present === true;
+    return row?.present === true
+      ? { required: true, reason: 'tokens were created in the database (revoked ones count: it never reopens)' }
+      : { required: false, reason: 'it listens on loopback and no token was ever created: every local client is admin' };
+  }
+
+  /** Whether requests must carry a token right now. */
+  async required(): Promise<boolean> {
+    return (await this.mode()).required;
   }
 
   /** The principal of a request: its token's, anonymous when none is needed; throws 401 otherwise. */
@@ -111,8 +166,10 @@ export class Authenticator {
     }
     const fromEnv = this.matchEnvToken(token);
     if (fromEnv) return fromEnv;
+    this.#failures.check(request.ip);
     const stored = token.length <= 1024 ? await this.db.tokens.findApiToken(token) : null;
     if (stored) return { id: `token:${stored.id}`, scopes: stored.scopes };
+    this.#failures.fail(request.ip);
     throw new ProblemError(
       401,
       'invalid_token',

@@ -23,6 +23,8 @@ export interface ApiConfig {
   bodyLimit: number;
   /** Requests per minute per token (or per IP without a token); 0 disables rate limiting. */
   rateLimitPerMinute: number;
+  /** Failed authentications per minute per client address before it gets 429s; 0 = no limit. */
+  authFailuresPerMinute: number;
   /** PostgreSQL URL; undefined selects the embedded PGlite under `home`. */
   databaseUrl: string | undefined;
   home: string;
@@ -129,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     dataRoots: dataRoots(env.SWAVLAB_DATA_ROOTS),
     bodyLimit: integer(env, 'SWAVLAB_API_BODY_LIMIT', MIB, 1024, 64 * MIB),
     rateLimitPerMinute: integer(env, 'SWAVLAB_API_RATE_LIMIT', 1200, 0, 1_000_000),
+    authFailuresPerMinute: integer(env, 'SWAVLAB_AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000),
     databaseUrl: env.DATABASE_URL || undefined,
     home: env.SWAVLAB_HOME || './.swavlab',
     artifacts: artifactStore(env),

@@ -190,6 +190,30 @@ describe('open local mode', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(ok.statusCode).toBe(200);
+    // Revoking the last token does not reopen the server to anonymous admins.
+    const [first] = await h.db.tokens.listApiTokens();
+    await h.db.tokens.revokeApiToken(first?.id ?? '');
+    expectProblem(await h.app.inject({ method: 'GET', url: '/v1/runs' }), 401, 'unauthenticated');
+  });
+});
+
+describe('failed authentication', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { SWAVLAB_API_TOKENS: ADMIN }, config: { authFailuresPerMinute: 5 } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('is limited per address before any database lookup; environment tokens still work', async () => {
+    const wrong = () =>
+      h.app.inject({ method: 'GET', url: '/v1/runs', headers: { authorization: 'Bearer wrong-token-guess' } });
+    for (let i = 0; i < 5; i += 1) expectProblem(await wrong(), 401, 'invalid_token');
+    const limited = expectProblem(await wrong(), 429, 'too_many_failed_authentications');
+    expect(limited.detail).toMatch(/^too many requests with a wrong token from this address; retry in \d+ s$/);
+    const ok = await h.app.inject({ method: 'GET', url: '/v1/runs', headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(ok.statusCode).toBe(200);
   });
 });
 

@@ -85,6 +85,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logLevel: 'silent',
     redisPrefix: prefix,
     rateLimitPerMinute: 0,
+    authFailuresPerMinute: 0,
     ssePollMs: 20,
     ...options.config,
   };
