@@ -39,7 +39,10 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
   });
-  const ctx: AppContext = { ...deps, idempotency: new IdempotencyStore(deps.redis, config.redisPrefix) };
+  const ctx: AppContext = {
+    ...deps,
+    idempotency: new IdempotencyStore(deps.redis, config.redisPrefix, config.idempotencyKeys),
+  };
 
   app.setValidatorCompiler(zodValidatorCompiler);
   app.setSerializerCompiler(jsonSerializerCompiler);

@@ -134,14 +134,21 @@ export class Authenticator {
   /** Whether requests must carry a token right now, and why (for the start-up log). */
   async mode(): Promise<{ required: boolean; reason: string }> {
     if (this.config.tokens.length > 0) return { required: true, reason: 'SWAVLAB_API_TOKENS is set' };
-    if (!isLoopbackHost(this.config.host)) return { required: true, reason: `it listens on ${this.config.host}` };
+    if (!isLoopbackHost(this.config.host))
+      return { required: true, reason: `it listens on ${this.config.host}` };
     const [row] = await runSql<{ present: boolean }>(
       this.db,
       sql`SELECT EXISTS (SELECT 1 FROM api_tokens) AS present`,
     );
     return row?.present === true
-      ? { required: true, reason: 'tokens were created in the database (revoked ones count: it never reopens)' }
-      : { required: false, reason: 'it listens on loopback and no token was ever created: every local client is admin' };
+      ? {
+          required: true,
+          reason: 'tokens were created in the database (revoked ones count: it never reopens)',
+        }
+      : {
+          required: false,
+          reason: 'it listens on loopback and no token was ever created: every local client is admin',
+        };
   }
 
   /** Whether requests must carry a token right now. */

@@ -25,6 +25,8 @@ export interface ApiConfig {
   rateLimitPerMinute: number;
   /** Failed authentications per minute per client address before it gets 429s; 0 = no limit. */
   authFailuresPerMinute: number;
+  /** Live Idempotency-Keys (of the last 24 h) one client may hold (SWAVLAB_IDEMPOTENCY_KEYS). */
+  idempotencyKeys: number;
   /** PostgreSQL URL; undefined selects the embedded PGlite under `home`. */
   databaseUrl: string | undefined;
   home: string;
@@ -132,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     bodyLimit: integer(env, 'SWAVLAB_API_BODY_LIMIT', MIB, 1024, 64 * MIB),
     rateLimitPerMinute: integer(env, 'SWAVLAB_API_RATE_LIMIT', 1200, 0, 1_000_000),
     authFailuresPerMinute: integer(env, 'SWAVLAB_AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000),
+    idempotencyKeys: integer(env, 'SWAVLAB_IDEMPOTENCY_KEYS', 10_000, 1, 10_000_000),
     databaseUrl: env.DATABASE_URL || undefined,
     home: env.SWAVLAB_HOME || './.swavlab',
     artifacts: artifactStore(env),

@@ -1,6 +1,7 @@
 // Idempotency-Key support for POSTs that create things: the first response to a key is stored in Redis for a
 // day and replayed for a retry with the same body; the same key with a different body is refused (422), and a
-// retry that arrives while the first request is still being served gets 409.
+// retry that arrives while the first request is still being served gets 409. Each client (token, or anonymous)
+// may hold a bounded number of live keys, so that a stream of distinct keys cannot fill Redis.
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '@swavlab/spec';
 import type { FastifyRequest } from 'fastify';
@@ -34,7 +35,44 @@ export class IdempotencyStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    /** Live keys (stored within the last day) one client may hold. */
+    private readonly budget: number,
   ) {}
+
+  /**
+   * Counts `redisKey` against its client's budget (a sorted set of the client's keys by expiry); throws 429 when
+   * the client already holds `budget` other live keys.
+   */
+  async #spend(principal: string, redisKey: string): Promise<void> {
+    const budgetKey = `${this.prefix}:idempotency-budget:${sha256(principal)}`;
+    const now = Date.now();
+    const results = await guardRedis(this.redis, 'idempotency budget', () =>
+      this.redis
+        .multi()
+        .zremrangebyscore(budgetKey, '-inf', now)
+        .zcard(budgetKey)
+        .zscore(budgetKey, redisKey)
+        .exec(),
+    );
+    const live = Number(results?.[1]?.[1] ?? 0);
+    const known = results?.[2]?.[1] !== null && results?.[2]?.[1] !== undefined;
+    if (!known && live >= this.budget) {
+      throw new ProblemError(
+        429,
+        'idempotency_budget_exhausted',
+        `this client holds ${this.budget} Idempotency-Keys of the last 24 h, the most it may; send the request ` +
+          'without an Idempotency-Key, or reuse keys only for retries',
+        [{ path: 'Idempotency-Key', message: `at most ${this.budget} live keys per client` }],
+      );
+    }
+    await guardRedis(this.redis, 'idempotency budget', () =>
+      this.redis
+        .multi()
+        .zadd(budgetKey, now + DONE_TTL_SECONDS * 1000, redisKey)
+        .expire(budgetKey, DONE_TTL_SECONDS)
+        .exec(),
+    );
+  }
 
   /**
    * Looks up the request's Idempotency-Key (if any): a stored response to replay, or a fresh claim that
@@ -56,6 +94,7 @@ export class IdempotencyStore {
     const route = `${request.method} ${request.routeOptions.url ?? request.url}`;
     const redisKey = `${this.prefix}:idempotency:${sha256(`${principal}\n${route}\n${header}`)}`;
     const fingerprint = sha256(canonicalJson(body ?? null));
+    await this.#spend(principal, redisKey);
     const pending: StoredResponse = { state: 'pending', fingerprint };
     const set = await guardRedis(this.redis, 'idempotency key', () =>
       this.redis.set(redisKey, JSON.stringify(pending), 'EX', PENDING_TTL_SECONDS, 'NX'),

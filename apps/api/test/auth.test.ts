@@ -208,11 +208,21 @@ describe('failed authentication', () => {
 
   it('is limited per address before any database lookup; environment tokens still work', async () => {
     const wrong = () =>
-      h.app.inject({ method: 'GET', url: '/v1/runs', headers: { authorization: 'Bearer wrong-token-guess' } });
+      h.app.inject({
+        method: 'GET',
+        url: '/v1/runs',
+        headers: { authorization: 'Bearer wrong-token-guess' },
+      });
     for (let i = 0; i < 5; i += 1) expectProblem(await wrong(), 401, 'invalid_token');
     const limited = expectProblem(await wrong(), 429, 'too_many_failed_authentications');
-    expect(limited.detail).toMatch(/^too many requests with a wrong token from this address; retry in \d+ s$/);
-    const ok = await h.app.inject({ method: 'GET', url: '/v1/runs', headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(limited.detail).toMatch(
+      /^too many requests with a wrong token from this address; retry in \d+ s$/,
+    );
+    const ok = await h.app.inject({
+      method: 'GET',
+      url: '/v1/runs',
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
     expect(ok.statusCode).toBe(200);
   });
 });

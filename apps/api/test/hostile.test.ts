@@ -349,3 +349,40 @@ describe('errors raised before routing, on a listening server', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
 });
+
+describe('Idempotency-Keys per client', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ backend: 'pglite', config: { idempotencyKeys: 3 } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('are bounded: a client past its budget gets 429, while its existing keys still replay', async () => {
+    const post = (key: string, seed: number) =>
+      h.app.inject({
+        method: 'POST',
+        url: '/v1/runs',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        payload: JSON.stringify(tinySpec({ seed })),
+      });
+    for (const [i, key] of ['k1', 'k2', 'k3'].entries())
+      expect((await post(key, 900 + i)).statusCode).toBe(201);
+    const over = await post('k4', 903);
+    expect(over.statusCode).toBe(429);
+    expect(over.json()).toMatchObject({
+      code: 'idempotency_budget_exhausted',
+      errors: [{ path: 'Idempotency-Key' }],
+    });
+    const replay = await post('k2', 901);
+    expect(replay.statusCode).toBe(201);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    const withoutKey = await h.app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      payload: tinySpec({ seed: 904 }),
+    });
+    expect(withoutKey.statusCode).toBe(201);
+  });
+});
