@@ -165,7 +165,11 @@ describe('a 2-process CPU run through REST, the worker and the bridge', () => {
 
   it('cancels a 2-process run: one checkpoint, from rank 0, and no process left', async () => {
     const { id, pgid } = await runningTwoProcessRun();
-    const response = await app.inject({ method: 'POST', url: `/v1/runs/${id}/cancel` });
+    const response = await app.inject({
+      method: 'POST',
+      url: `/v1/runs/${id}/cancel`,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(response.statusCode, response.body).toBe(200);
     const run = await waitForStatus(db, id, ['canceled', 'failed', 'succeeded']);
     expect(run.status).toBe('canceled');

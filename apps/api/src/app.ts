@@ -3,6 +3,7 @@
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Authenticator, registerAuth } from './auth.js';
+import { registerBrowserGuard } from './browser-guard.js';
 import type { AppContext, AppDeps } from './context.js';
 import { clientErrorHandler, frameworkErrorHandler, registerProblemHandlers } from './errors.js';
 import { IdempotencyStore } from './idempotency.js';
@@ -48,6 +49,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   app.setSerializerCompiler(jsonSerializerCompiler);
   registerProblemHandlers(app);
   registerJsonBody(app);
+  registerBrowserGuard(app, config);
   const authenticator = new Authenticator(config, deps.db);
   registerAuth(app, authenticator);
   app.addHook('onReady', async () => {

@@ -25,6 +25,10 @@ export interface ApiConfig {
   rateLimitPerMinute: number;
   /** Failed authentications per minute per client address before it gets 429s; 0 = no limit. */
   authFailuresPerMinute: number;
+  /** Host names the Host header may carry (SWAVLAB_ALLOWED_HOSTS; default: the loopback names on loopback, else any). */
+  allowedHosts: string[] | '*';
+  /** Origins besides the server's own that browsers may send requests from (SWAVLAB_ALLOWED_ORIGINS). */
+  allowedOrigins: string[];
   /** Live Idempotency-Keys (of the last 24 h) one client may hold (SWAVLAB_IDEMPOTENCY_KEYS). */
   idempotencyKeys: number;
   /** PostgreSQL URL; undefined selects the embedded PGlite under `home`. */
@@ -120,14 +124,53 @@ function dataRoots(raw: string | undefined): string[] {
   return roots;
 }
 
+function allowedHosts(raw: string | undefined, host: string): string[] | '*' {
+  if (raw === undefined || raw.trim() === '') {
+    if (!isLoopbackHost(host)) return '*';
+    const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+    return [...new Set(['localhost', '127.0.0.1', '::1', bare.toLowerCase()])];
+  }
+  if (raw.trim() === '*') return '*';
+  const names = raw.split(',').map((name) => name.trim().toLowerCase());
+  const bad = names.find((name) => !/^[a-z0-9.:-]+$/.test(name));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      'SWAVLAB_ALLOWED_HOSTS',
+      `expected host names without port, or *; got ${JSON.stringify(bad)}`,
+    );
+  }
+  return names;
+}
+
+function allowedOrigins(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((entry) => {
+    const origin = entry.trim();
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin) {
+      throw new ConfigError(
+        'SWAVLAB_ALLOWED_ORIGINS',
+        `expected origins such as https://lab.example.org; got ${JSON.stringify(origin)}`,
+      );
+    }
+    return origin;
+  });
+}
+
 /** Reads the configuration from `env`, applying the documented defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const logLevel = env.SWAVLAB_LOG_LEVEL || 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('SWAVLAB_LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`);
   }
+  const host = env.HOST || '127.0.0.1';
   return {
-    host: env.HOST || '127.0.0.1',
+    host,
     port: integer(env, 'PORT', 8080, 0, 65535),
     tokens: parseEnvTokens(env.SWAVLAB_API_TOKENS),
     dataRoots: dataRoots(env.SWAVLAB_DATA_ROOTS),
@@ -135,6 +178,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     rateLimitPerMinute: integer(env, 'SWAVLAB_API_RATE_LIMIT', 1200, 0, 1_000_000),
     authFailuresPerMinute: integer(env, 'SWAVLAB_AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000),
     idempotencyKeys: integer(env, 'SWAVLAB_IDEMPOTENCY_KEYS', 10_000, 1, 10_000_000),
+    allowedHosts: allowedHosts(env.SWAVLAB_ALLOWED_HOSTS, host),
+    allowedOrigins: allowedOrigins(env.SWAVLAB_ALLOWED_ORIGINS),
     databaseUrl: env.DATABASE_URL || undefined,
     home: env.SWAVLAB_HOME || './.swavlab',
     artifacts: artifactStore(env),

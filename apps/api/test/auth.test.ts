@@ -68,7 +68,7 @@ describe('auth matrix with SWAVLAB_API_TOKENS', () => {
     h.app.inject({
       method: route.method,
       url: route.url,
-      headers: authorization ? { authorization } : {},
+      headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
       ...(route.payload ? { payload: route.payload } : {}),
     });
 

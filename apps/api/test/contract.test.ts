@@ -25,7 +25,7 @@ describe.each(BACKENDS)('REST contract on %s', (backend) => {
     h.app.inject({
       method: 'POST',
       url,
-      headers,
+      headers: { 'content-type': 'application/json', ...headers },
       ...(payload === undefined ? {} : { payload: payload as object }),
     });
   const get = (url: string, headers: Record<string, string> = {}) =>

@@ -386,3 +386,44 @@ describe('Idempotency-Keys per client', () => {
     expect(withoutKey.statusCode).toBe(201);
   });
 });
+
+describe('requests a browser page of another site could make', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      backend: 'pglite',
+      env: { SWAVLAB_ALLOWED_ORIGINS: 'https://lab.example.org' },
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('refuse state changes without a JSON content type, foreign origins and foreign host names', async () => {
+    const cancel = (headers: Record<string, string>) =>
+      h.app.inject({ method: 'POST', url: '/v1/runs/01NOSUCHRUN/cancel', headers });
+    expect((await cancel({})).json()).toMatchObject({ status: 415, code: 'unsupported_media_type' });
+    expect((await cancel({ 'content-type': 'text/plain' })).statusCode).toBe(415);
+    expect((await cancel({ 'x-swavlab-client': 'script' })).statusCode).toBe(404);
+    expect((await cancel({ 'content-type': 'application/json' })).statusCode).toBe(404);
+    const foreign = await cancel({ 'content-type': 'application/json', origin: 'https://evil.example' });
+    expect(foreign.json()).toMatchObject({ status: 403, code: 'cross_origin_refused' });
+    expect(
+      (await cancel({ 'content-type': 'application/json', origin: 'http://localhost:80' })).statusCode,
+    ).toBe(404);
+    expect(
+      (await cancel({ 'content-type': 'application/json', origin: 'https://lab.example.org' })).statusCode,
+    ).toBe(404);
+    const rebound = await h.app.inject({
+      method: 'GET',
+      url: '/v1/runs',
+      headers: { host: 'rebind.example:8080' },
+    });
+    expect(rebound.json()).toMatchObject({ status: 421, code: 'host_not_allowed' });
+    expect(
+      (await h.app.inject({ method: 'GET', url: '/v1/runs', headers: { host: '[::1]:8080' } })).statusCode,
+    ).toBe(200);
+    const headers = (await h.app.inject({ method: 'GET', url: '/healthz' })).headers;
+    expect(headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });
+  });
+});

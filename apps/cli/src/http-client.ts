@@ -140,8 +140,9 @@ export class ApiClient {
     try {
       return await fetch(this.urlOf(path, init.query), {
         method,
+        // JSON, also for body-less POSTs: the server refuses state-changing requests that do not say so.
         headers: this.headers({
-          ...(hasBody ? { 'content-type': 'application/json' } : {}),
+          ...(hasBody || method !== 'GET' ? { 'content-type': 'application/json' } : {}),
           ...init.headers,
         }),
         ...(hasBody ? { body: JSON.stringify(init.body) } : {}),
