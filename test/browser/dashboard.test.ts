@@ -413,7 +413,7 @@ describe('regression pages', () => {
 });
 
 describe('a server with API tokens', () => {
-  it('asks for a token, then loads with the stored one and follows a run by polling', async () => {
+  it('asks for a token, then loads with the stored one and follows a run over SSE with a ticket', async () => {
     const token = `browser-test-${'x'.repeat(20)}`;
     const protectedStack = await startStack({ tokens: `read+submit:${token}` });
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -433,16 +433,21 @@ describe('a server with API tokens', () => {
       expect(await problem.textContent()).toContain('needs an API token');
 
       await page.evaluate((value) => {
-        const storage = (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } })
-          .localStorage;
+        const storage = (globalThis as unknown as { sessionStorage: { setItem(k: string, v: string): void } })
+          .sessionStorage;
         storage.setItem('swavlab.token', value);
       }, token);
+      const streams: string[] = [];
+      page.on('request', (request) => {
+        if (request.url().includes('/events')) streams.push(request.url());
+      });
       await page.goto(`${protectedStack.url}/#/runs/${id}`);
       await expect.poll(async () => (await chartSeries(page, 'run-loss'))[0]?.points).toBe(6);
       await protectedStack.db.metrics.appendMetrics(id, attempt, curvePoints(6, 8));
       await expect
         .poll(async () => (await chartSeries(page, 'run-loss'))[0]?.points, { timeout: 15_000 })
         .toBe(8);
+      expect(streams.some((url) => /\/events\?ticket=[\w-]+$/.test(url))).toBe(true);
       // Chromium logs each refused request; only the 401s of the visit without a token are expected.
       expect(errors.filter((e) => !e.includes('status of 401'))).toEqual([]);
       expect(errors.length).toBeGreaterThan(0);

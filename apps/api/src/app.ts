@@ -21,6 +21,7 @@ import { operationsRoutes } from './routes/operations.js';
 import { regressionRoutes } from './routes/regressions.js';
 import { runEventRoutes } from './routes/run-events.js';
 import { runRoutes } from './routes/runs.js';
+import { StreamTickets } from './stream-tickets.js';
 import { jsonSerializerCompiler, zodValidatorCompiler } from './validation.js';
 
 export type { AppDeps } from './context.js';
@@ -43,6 +44,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   const ctx: AppContext = {
     ...deps,
     idempotency: new IdempotencyStore(deps.redis, config.redisPrefix, config.idempotencyKeys),
+    tickets: new StreamTickets(deps.redis, config.redisPrefix),
   };
 
   app.setValidatorCompiler(zodValidatorCompiler);
@@ -51,7 +53,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   registerJsonBody(app);
   registerBrowserGuard(app, config);
   const authenticator = new Authenticator(config, deps.db);
-  registerAuth(app, authenticator);
+  registerAuth(app, authenticator, ctx.tickets);
   app.addHook('onReady', async () => {
     const { required, reason } = await authenticator.mode();
     if (required) app.log.info({ reason }, 'authentication: a token is required');

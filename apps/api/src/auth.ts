@@ -12,6 +12,7 @@ import { sendProblem, toProblemError } from './errors.js';
 import { ProblemError } from './problem.js';
 import { hasScope, SCOPES, type Scope } from './scopes.js';
 import { runSql, sql } from './sql.js';
+import type { StreamTickets } from './stream-tickets.js';
 
 export interface Principal {
   /** `env:<n>`, `token:<id>` (a database token) or `anonymous` (open local server). */
@@ -23,6 +24,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The scope a route needs; absent for public routes. */
     scope?: Scope;
+    /** The route also accepts a stream ticket (`?ticket=`) for the run in its `:id` parameter. */
+    ticket?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -191,19 +194,47 @@ export class Authenticator {
  * Checks every request to a route that declares a scope. A refusal is sent from the hook itself rather than
  * thrown, so that plugins with error handlers of their own (bull-board) still answer with a problem.
  */
-export function registerAuth(app: FastifyInstance, authenticator: Authenticator): void {
+export function registerAuth(
+  app: FastifyInstance,
+  authenticator: Authenticator,
+  tickets: StreamTickets,
+): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request, reply) => {
     const needed = request.routeOptions.config.scope;
     if (needed === undefined) return;
     try {
-      request.principal = await authorize(authenticator, request, needed);
+      const ticket = request.routeOptions.config.ticket ? streamTicket(request) : undefined;
+      request.principal =
+        ticket === undefined
+          ? await authorize(authenticator, request, needed)
+          : await redeem(tickets, request, ticket);
     } catch (error) {
       const problem = toProblemError(error, request);
       if (problem.statusCode >= 500) request.log.error({ err: error }, 'authentication failed');
       return sendProblem(reply, problem);
     }
   });
+}
+
+function streamTicket(request: FastifyRequest): string | undefined {
+  const { ticket } = request.query as { ticket?: unknown };
+  return typeof ticket === 'string' && request.headers.authorization === undefined ? ticket : undefined;
+}
+
+async function redeem(tickets: StreamTickets, request: FastifyRequest, ticket: string): Promise<Principal> {
+  const { id } = request.params as { id?: unknown };
+  const principal = typeof id === 'string' ? await tickets.redeem(ticket, id) : null;
+  if (principal === null) {
+    throw new ProblemError(
+      401,
+      'invalid_ticket',
+      'the stream ticket is not valid for this run, or has expired; ask for a new one',
+      [],
+      challenge(request, ', error="invalid_token"'),
+    );
+  }
+  return principal;
 }
 
 async function authorize(

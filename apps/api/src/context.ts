@@ -4,6 +4,7 @@ import type { PretrainQueue } from '@swavlab/queue';
 import type { Redis } from 'ioredis';
 import type { ApiConfig } from './config.js';
 import type { IdempotencyStore } from './idempotency.js';
+import type { StreamTickets } from './stream-tickets.js';
 
 /** The app's dependencies; tests pass real instances (PGlite or PostgreSQL, Redis, a BullMQ queue). */
 export interface AppDeps {
@@ -16,6 +17,7 @@ export interface AppDeps {
 
 export interface AppContext extends AppDeps {
   idempotency: IdempotencyStore;
+  tickets: StreamTickets;
 }
 
 /** Options every route plugin is registered with. */

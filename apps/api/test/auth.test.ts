@@ -290,3 +290,45 @@ describe('rate limiting', () => {
       expect((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });
 });
+
+describe('stream tickets', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ backend: 'pglite', env: { SWAVLAB_API_TOKENS: `read:${READ}` } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('open one run’s event stream without a header, and nothing else', async () => {
+    const run = await h.db.runs.createRun({ spec: { seed: 5 }, specHash: 'c'.repeat(64), seed: 5 });
+    const other = await h.db.runs.createRun({ spec: { seed: 6 }, specHash: 'd'.repeat(64), seed: 6 });
+    const id = run.run.id;
+    const claim = await h.db.runs.claimRun(id, { workerHost: 'w', device: 'cpu' });
+    await h.db.runs.finishRun(id, claim?.token ?? '', { status: 'succeeded' });
+    const issue = (runId: string, headers: Record<string, string>) =>
+      h.app.inject({
+        method: 'POST',
+        url: `/v1/runs/${runId}/events/ticket`,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
+    expectProblem(await issue(id, {}), 401, 'unauthenticated');
+    const issued = await issue(id, { authorization: `Bearer ${READ}` });
+    expect(issued.statusCode).toBe(201);
+    const { ticket, expires_in } = issued.json() as { ticket: string; expires_in: number };
+    expect(expires_in).toBe(300);
+
+    const stream = await h.app.inject({ method: 'GET', url: `/v1/runs/${id}/events?ticket=${ticket}` });
+    expect(stream.statusCode).toBe(200);
+    expect(stream.body).toContain('event: end');
+    expectProblem(
+      await h.app.inject({ method: 'GET', url: `/v1/runs/${other.run.id}/events?ticket=${ticket}` }),
+      401,
+      'invalid_ticket',
+    );
+    expectProblem(await h.app.inject({ method: 'GET', url: `/v1/runs/${id}/events?ticket=forged` }), 401);
+    // A ticket is for the stream only: other routes still want the token.
+    expectProblem(await h.app.inject({ method: 'GET', url: `/v1/runs/${id}?ticket=${ticket}` }), 401);
+    expectProblem(await h.app.inject({ method: 'GET', url: `/v1/runs/${id}/metrics?ticket=${ticket}` }), 401);
+  });
+});

@@ -47,6 +47,7 @@ describe('GET /openapi.json', () => {
         'POST /v1/runs',
         'POST /v1/runs/{id}/cancel',
         'POST /v1/runs/{id}/retry',
+        'POST /v1/runs/{id}/events/ticket',
         'POST /v1/grids/{id}/rerun-failed',
         'POST /v1/regressions',
         'GET /v1/regressions',

@@ -1,5 +1,6 @@
 // The HTTP client of the dashboard: same-origin JSON requests, RFC 9457 problems turned into ApiError, and the
-// optional bearer token a protected server needs (kept in localStorage, entered on the token prompt).
+// optional bearer token a protected server needs (entered on the token prompt and kept in sessionStorage: it
+// lasts as long as the tab, and no other tab or later visit can read it).
 import type { ProblemDetail } from './types';
 
 const TOKEN_KEY = 'swavlab.token';
@@ -15,12 +16,17 @@ export class ApiError extends Error {
 }
 
 export function storedToken(): string | null {
-  return localStorage.getItem(TOKEN_KEY);
+  return sessionStorage.getItem(TOKEN_KEY);
 }
 
 export function storeToken(token: string | null): void {
-  if (token === null || token === '') localStorage.removeItem(TOKEN_KEY);
-  else localStorage.setItem(TOKEN_KEY, token);
+  if (token === null || token === '') sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+/** Earlier versions kept the token in localStorage, where it outlived the tab: it is dropped there. */
+export function forgetPersistentToken(): void {
+  localStorage.removeItem(TOKEN_KEY);
 }
 
 export type QueryValue = string | number | readonly string[] | undefined | null;
@@ -40,11 +46,18 @@ export function apiUrl(path: string, query: Record<string, QueryValue> = {}): st
   return text === '' ? path : `${path}?${text}`;
 }
 
-async function request(url: string, accept: string, signal?: AbortSignal): Promise<Response> {
-  const headers: Record<string, string> = { accept };
+async function request(
+  url: string,
+  accept: string,
+  signal?: AbortSignal,
+  method: 'GET' | 'POST' = 'GET',
+): Promise<Response> {
+  // POSTs say they are JSON: the server refuses state changes that do not.
+  const headers: Record<string, string> =
+    method === 'POST' ? { accept, 'content-type': 'application/json' } : { accept };
   const token = storedToken();
   if (token !== null) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(url, { headers, signal: signal ?? null });
+  const response = await fetch(url, { method, headers, signal: signal ?? null });
   if (!response.ok) {
     const type = response.headers.get('content-type') ?? '';
     const problem: ProblemDetail = type.includes('json')
@@ -61,6 +74,21 @@ export async function getJson<T>(
   signal?: AbortSignal,
 ): Promise<T> {
   return (await (await request(apiUrl(path, query), 'application/json', signal)).json()) as T;
+}
+
+/** POSTs without a body and returns the JSON answer. */
+export async function postJson<T>(path: string): Promise<T> {
+  return (await (await request(path, 'application/json', undefined, 'POST')).json()) as T;
+}
+
+/**
+ * The URL to open a run's event stream at: as is on an open server; with a stored token, with a ticket (an
+ * EventSource cannot send the token itself).
+ */
+export async function eventStreamUrl(runPath: string): Promise<string> {
+  if (storedToken() === null) return `${runPath}/events`;
+  const { ticket } = await postJson<{ ticket: string }>(`${runPath}/events/ticket`);
+  return `${runPath}/events?ticket=${encodeURIComponent(ticket)}`;
 }
 
 /** Saves the response of `url` as a file; fetched with the token, which a plain link could not send. */

@@ -1,6 +1,6 @@
 // Entry point: styles, the routes and the router.
 import './style.css';
-import { storedToken, storeToken } from './api';
+import { forgetPersistentToken, storedToken, storeToken } from './api';
 import { comparePage } from './pages/compare';
 import { gridPage } from './pages/grid';
 import { regressionPage, regressionsPage } from './pages/regressions';
@@ -26,7 +26,7 @@ function resolve(route: Route): Page | null {
   }
 }
 
-/** A server with tokens needs one (read scope) on every request; it stays in this browser's localStorage. */
+/** A server with tokens needs one (read scope) on every request; it stays in this tab's sessionStorage. */
 function askForToken(): void {
   const entered = prompt('API token (empty to forget the stored one)', storedToken() ?? '');
   if (entered === null) return;
@@ -37,4 +37,5 @@ function askForToken(): void {
 const root = document.getElementById('app');
 if (root === null) throw new Error('index.html has no #app element');
 document.getElementById('token')?.addEventListener('click', askForToken);
+forgetPersistentToken();
 startRouter(root, resolve);

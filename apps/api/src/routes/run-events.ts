@@ -5,11 +5,13 @@
 import { type Run, TERMINAL_STATUSES } from '@swavlab/db';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import type { Principal } from '../auth.js';
 import type { AppContext, RouteOptions } from '../context.js';
 import { problemResponses } from '../openapi.js';
 import { notFound, validationProblem } from '../problem.js';
 import { runView } from '../run-view.js';
 import { runSql, sql } from '../sql.js';
+import { TICKET_TTL_SECONDS } from '../stream-tickets.js';
 import { ResourceId, type ZodTypeProvider } from '../validation.js';
 
 /** Metric name → highest step already sent. */
@@ -91,15 +93,19 @@ export const runEventRoutes: FastifyPluginAsync<RouteOptions> = async (instance,
   app.get(
     '/runs/:id/events',
     {
-      config: { scope: 'read' },
+      config: { scope: 'read', ticket: true },
       schema: {
         summary: "Follow a run's progress (Server-Sent Events)",
         description:
           'Events: `run` (the run at connect time), `progress`, `metrics` ({points: [...]}), `status` (on every ' +
           'status change) and `end` (after a terminal status; the stream then closes). Comments are heartbeats. ' +
-          'Send the last event id back as Last-Event-ID to resume without losing metric points.',
+          'Send the last event id back as Last-Event-ID to resume without losing metric points. A browser, whose ' +
+          'EventSource cannot send a token, passes `?ticket=` from POST /v1/runs/{id}/events/ticket instead.',
         tags: ['runs'],
         params: z.strictObject({ id: ResourceId }),
+        querystring: z.strictObject({
+          ticket: z.string().min(1).max(200).optional().meta({ description: 'a stream ticket for this run' }),
+        }),
         response: {
           200: { description: 'an event stream', content: { 'text/event-stream': { schema: z.string() } } },
           ...problemResponses(400, 401, 403, 404, 429),
@@ -198,6 +204,32 @@ export const runEventRoutes: FastifyPluginAsync<RouteOptions> = async (instance,
         if (!closed) timer = setTimeout(loop, ctx.config.ssePollMs);
       };
       await loop();
+    },
+  );
+
+  app.post(
+    '/runs/:id/events/ticket',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: "A ticket to open a run's event stream without a header",
+        description:
+          `For browsers: EventSource cannot send Authorization, so a client with a token asks for a ticket and opens ` +
+          `/v1/runs/{id}/events?ticket=... with it. A ticket reads that run's events only, for ${TICKET_TTL_SECONDS} s.`,
+        tags: ['runs'],
+        params: z.strictObject({ id: ResourceId }),
+        response: {
+          201: z.object({ ticket: z.string(), expires_in: z.int() }),
+          ...problemResponses(400, 401, 403, 404, 415, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const run = await ctx.db.runs.getRun(request.params.id);
+      if (run === null) throw notFound('run', request.params.id);
+      // The route's scope guarantees an authenticated principal (anonymous on an open server).
+      const ticket = await ctx.tickets.issue(request.principal as Principal, run.id);
+      return reply.code(201).send({ ticket, expires_in: TICKET_TTL_SECONDS });
     },
   );
 };

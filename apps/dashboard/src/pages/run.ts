@@ -1,7 +1,7 @@
 // One run: status and progress, collapse warnings (prominent), the error with its traceback, training curves,
-// evaluations, final metrics, checkpoints with sha256 and the spec. Live over SSE (GET /v1/runs/{id}/events);
-// with a stored token, whose header EventSource cannot send, by polling instead.
-import { getJson, isAbort, storedToken } from '../api';
+// evaluations, final metrics, checkpoints with sha256 and the spec. Live over SSE (GET /v1/runs/{id}/events),
+// with a stream ticket when a token is stored (EventSource cannot send the token's header).
+import { eventStreamUrl, getJson, isAbort } from '../api';
 import { curvesOption } from '../charts/curves';
 import { h, replaceChildren } from '../dom';
 import { bytes, dateTime, duration, num } from '../format';
@@ -22,8 +22,10 @@ export const CURVE_METRICS = ['loss', 'lr', 'prototype_usage', 'code_entropy', '
 const COLLAPSE_METRIC = 'collapse_warning';
 const MAX_POINTS = 2000;
 const TERMINAL: readonly RunStatus[] = ['succeeded', 'failed', 'canceled'];
-/** Polling period when a token rules out EventSource, and the least time between detail refreshes. */
+/** The least time between detail refreshes while a run goes. */
 const REFRESH_MS = 5000;
+/** Pause before a refused or broken event stream is opened again. */
+const REOPEN_MS = 3000;
 
 interface CollapseNote {
   epoch: number | null;
@@ -250,7 +252,11 @@ interface LiveView {
   renderHeader(status: RunStatus, progress: RunProgress): void;
 }
 
-/** Keeps the page current until the run ends: SSE without a token, polling with one. */
+/**
+ * Keeps the page current until the run ends, over SSE: opened directly on an open server, with a ticket when a
+ * token is stored. A stream that fails (server restart, expired ticket) is opened anew after a pause; metric points
+ * already shown are skipped.
+ */
 function follow(scope: PageScope, base: string, view: LiveView): void {
   const refresh = async () => {
     try {
@@ -259,46 +265,68 @@ function follow(scope: PageScope, base: string, view: LiveView): void {
       if (!isAbort(error)) console.warn('refresh failed', error);
     }
   };
-  if (storedToken() !== null) {
-    scope.every(REFRESH_MS, async () => {
-      await Promise.all([refresh(), view.loadSeries().then(view.drawCharts)]);
-    });
-    return;
-  }
-  const source = new EventSource(`${base}/events`);
-  scope.onDispose(() => source.close());
+  let ended = false;
+  let source: EventSource | null = null;
+  scope.onDispose(() => {
+    ended = true;
+    source?.close();
+  });
   let status: RunStatus | null = null;
   let lastRefresh = Date.now();
-  source.addEventListener('metrics', (event) => {
-    const { points } = JSON.parse((event as MessageEvent<string>).data) as MetricsEvent;
-    for (const point of points) {
-      const list = view.series.get(point.name) ?? [];
-      const last = list.at(-1);
-      if (last === undefined || point.step > last[0]) list.push([point.step, point.value]);
-      view.series.set(point.name, list);
+  const reopenLater = () => {
+    if (!ended && !scope.disposed) setTimeout(() => void open(), REOPEN_MS);
+  };
+  const open = async (): Promise<void> => {
+    let url: string;
+    try {
+      url = await eventStreamUrl(base);
+    } catch (error) {
+      if (!isAbort(error)) console.warn('cannot open the event stream', error);
+      reopenLater();
+      return;
     }
-    view.drawCharts();
-    if (points.some((p) => p.name === COLLAPSE_METRIC)) view.renderWarnings();
-  });
-  source.addEventListener('progress', (event) => {
-    const progress = JSON.parse((event as MessageEvent<string>).data) as RunProgress;
-    if (status !== null) view.renderHeader(status, progress);
-    // Evaluations and checkpoints have no event of their own: fetch them now and then while the run goes.
-    if (Date.now() - lastRefresh >= REFRESH_MS) {
-      lastRefresh = Date.now();
+    if (ended || scope.disposed) return;
+    const stream = new EventSource(url);
+    source = stream;
+    stream.onerror = () => {
+      // EventSource retries by itself unless the server refused the stream (e.g. an expired ticket).
+      if (stream.readyState !== EventSource.CLOSED) return;
+      stream.close();
+      reopenLater();
+    };
+    stream.addEventListener('metrics', (event) => {
+      const { points } = JSON.parse((event as MessageEvent<string>).data) as MetricsEvent;
+      for (const point of points) {
+        const list = view.series.get(point.name) ?? [];
+        const last = list.at(-1);
+        if (last === undefined || point.step > last[0]) list.push([point.step, point.value]);
+        view.series.set(point.name, list);
+      }
+      view.drawCharts();
+      if (points.some((p) => p.name === COLLAPSE_METRIC)) view.renderWarnings();
+    });
+    stream.addEventListener('progress', (event) => {
+      const progress = JSON.parse((event as MessageEvent<string>).data) as RunProgress;
+      if (status !== null) view.renderHeader(status, progress);
+      // Evaluations and checkpoints have no event of their own: fetch them now and then while the run goes.
+      if (Date.now() - lastRefresh >= REFRESH_MS) {
+        lastRefresh = Date.now();
+        void refresh();
+      }
+    });
+    stream.addEventListener('run', (event) => {
+      status = (JSON.parse((event as MessageEvent<string>).data) as { status: RunStatus }).status;
+    });
+    stream.addEventListener('status', (event) => {
+      status = (JSON.parse((event as MessageEvent<string>).data) as StatusEvent).status;
       void refresh();
-    }
-  });
-  source.addEventListener('run', (event) => {
-    status = (JSON.parse((event as MessageEvent<string>).data) as { status: RunStatus }).status;
-  });
-  source.addEventListener('status', (event) => {
-    status = (JSON.parse((event as MessageEvent<string>).data) as StatusEvent).status;
-    void refresh();
-  });
-  source.addEventListener('end', () => {
-    // The server closes the stream after the run ended; without close() EventSource would reconnect.
-    source.close();
-    void refresh();
-  });
+    });
+    stream.addEventListener('end', () => {
+      // The server closes the stream after the run ended; without close() EventSource would reconnect.
+      ended = true;
+      stream.close();
+      void refresh();
+    });
+  };
+  void open();
 }
