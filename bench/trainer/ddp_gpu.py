@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "packages" / "train
 
 import swavlab  # noqa: E402
 from swavlab.checkpoint import load_checkpoint  # noqa: E402
+from swavlab.events import metric_points  # noqa: E402
 
 
 def spec(gpus: int, batch: int, epochs: int) -> dict[str, Any]:
@@ -52,8 +53,9 @@ def run(name: str, run_spec: dict[str, Any], out: Path) -> tuple[dict[str, Any],
     result = swavlab.train(run_spec, on_event=events.append, out_dir=out / name)
     if result["status"] != "succeeded":
         raise SystemExit(f"{name}: {result['status']}: {result['error']}")
-    losses = {e["step"]: e["values"]["loss"] for e in events if e["type"] == "metrics" and "loss" in e["values"]}
-    speeds = [e["values"]["images_per_sec"] for e in events if e["type"] == "metrics" and "images_per_sec" in e["values"]]
+    points = [p for e in events for p in metric_points(e)]
+    losses = {p["step"]: p["values"]["loss"] for p in points if "loss" in p["values"]}
+    speeds = [p["values"]["images_per_sec"] for p in points if "images_per_sec" in p["values"]]
     # The first windows include cuDNN autotuning and loader start-up.
     steady = speeds[len(speeds) // 2 :] or speeds
     return result, losses, sum(steady) / len(steady)

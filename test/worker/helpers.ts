@@ -238,6 +238,17 @@ export function waitForStatus(db: Database, runId: string, statuses: Run['status
   );
 }
 
+/** The steps of the metric points a worker logged receiving (`trainer event` debug lines), batches included. */
+export function loggedMetricSteps(entries: readonly LogEntry[]): number[] {
+  return entries
+    .filter((entry) => entry.msg === 'trainer event')
+    .flatMap((entry) => {
+      const event = entry.event as { type: string; step?: number; points?: { step: number }[] };
+      if (event.type === 'metrics') return [event.step ?? -1];
+      return event.type === 'metrics_batch' ? (event.points ?? []).map((point) => point.step) : [];
+    });
+}
+
 /** Every step of a metric series, in step order. */
 export async function metricSteps(db: Database, runId: string, name = 'loss'): Promise<number[]> {
   return (await db.metrics.metricSeries(runId, name)).map((point) => point.step);

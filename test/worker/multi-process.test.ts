@@ -53,11 +53,15 @@ function isLive(pid: number): boolean {
   }
 }
 
-/** Python processes of a job's tree: rank 0 (pythonia's child) and the ranks it started. */
-function pythonProcesses(pgid: number): number[] {
+/**
+ * The ranks of a job's tree: rank 0 (pythonia's Python, `rank0`) and the `python -m swavlab.rank` processes it
+ * started (a child between fork and exec still shows rank 0's command line, and is not a rank yet).
+ */
+function rankProcesses(pgid: number, rank0: number | undefined): number[] {
   return groupMembers(pgid).filter((pid) => {
+    if (pid === rank0) return true;
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('python');
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('swavlab.rank');
     } catch {
       return false;
     }
@@ -158,7 +162,7 @@ describe('a 2-process CPU run through REST, the worker and the bridge', () => {
       return run?.runnerPid !== undefined && steps.length > 0 ? run : undefined;
     });
     const pgid = active.runnerPid as number;
-    const ranks = pythonProcesses(pgid);
+    const ranks = rankProcesses(pgid, active.pythonPid);
     expect(ranks).toHaveLength(2);
     return { id, pgid, ranks };
   }
@@ -236,7 +240,7 @@ describe('a worker with 4 CPU slots and runs of 1 to 4 processes', () => {
         const active = worker.activeRuns();
         const ranks = active.reduce((sum, run) => sum + run.ranks, 0);
         const pythons = active.reduce(
-          (sum, run) => sum + (run.runnerPid ? pythonProcesses(run.runnerPid).length : 0),
+          (sum, run) => sum + (run.runnerPid ? rankProcesses(run.runnerPid, run.pythonPid).length : 0),
           0,
         );
         most = Math.max(most, ranks, pythons);
@@ -330,7 +334,7 @@ describe('a 2-process run whose worker is SIGKILLed', () => {
         entry.msg === 'trainer event' && ((entry.event as { step?: number }).step ?? 0) > checkpoint.step,
     );
     const tree = groupMembers(runnerPid);
-    expect(pythonProcesses(runnerPid).length).toBe(2); // rank 0 and rank 1
+    expect(rankProcesses(runnerPid, undefined)).toHaveLength(1); // rank 1, started by rank 0
     first.child.kill('SIGKILL');
     const killedAt = Date.now();
     await waitFor(

@@ -10,7 +10,7 @@ import {
   reconcilerActionsKey,
 } from '@swavlab/queue';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Reconciler } from '../../apps/worker/src/reconciler.js';
 import {
   capturingLogger,
@@ -42,9 +42,12 @@ describe('the reconciler', () => {
   let redis: Redis;
 
   beforeAll(async () => {
-    ({ db } = await freshDatabase('postgres', resources));
     redis = new Redis(REDIS_URL);
     resources.add(() => redis.disconnect());
+  });
+  // A database of its own for every test: a reconciler takes every run of its database as one of its queue's.
+  beforeEach(async () => {
+    ({ db } = await freshDatabase('postgres', resources));
   });
   afterAll(() => resources.cleanup());
 

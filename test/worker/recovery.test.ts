@@ -8,6 +8,7 @@ import {
   buildWorker,
   freshDatabase,
   type LogEntry,
+  loggedMetricSteps,
   metricSteps,
   openQueue,
   Resources,
@@ -137,11 +138,7 @@ describe('worker processes on postgres', () => {
     });
     expect(checkpoint.path).toContain(join(run.id, 'attempt-1'));
     // Steps the second attempt trained: none at or before the checkpoint.
-    const resumedSteps = entries
-      .filter(
-        (entry) => entry.msg === 'trainer event' && (entry.event as { type: string }).type === 'metrics',
-      )
-      .map((entry) => (entry.event as { step: number }).step);
+    const resumedSteps = loggedMetricSteps(entries);
     expect(resumedSteps.length).toBeGreaterThan(0);
     expect(Math.min(...resumedSteps)).toBeGreaterThan(checkpoint.step);
 

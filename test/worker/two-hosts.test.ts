@@ -9,6 +9,7 @@ import { type S3TestServer, startS3Server } from '../shared/s3-server.js';
 import {
   buildWorker,
   freshDatabase,
+  loggedMetricSteps,
   metricSteps,
   openQueue,
   Resources,
@@ -80,12 +81,7 @@ describe('two worker hosts sharing only S3-compatible storage', () => {
       resumeStep: uploaded.step,
       resumeFrom: join(homeB, 'scratch', run.id, 'attempt-1', 'ckpt-e0002-s00000050.pt'),
     });
-    const trainedByB = hostB
-      .entries()
-      .filter(
-        (entry) => entry.msg === 'trainer event' && (entry.event as { type: string }).type === 'metrics',
-      )
-      .map((entry) => (entry.event as { step: number }).step);
+    const trainedByB = loggedMetricSteps(hostB.entries());
     expect(Math.min(...trainedByB)).toBeGreaterThan(uploaded.step);
     const steps = await metricSteps(db, run.id);
     expect(steps).toEqual([...new Set(steps)].sort((a, b) => a - b));

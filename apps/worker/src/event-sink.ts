@@ -106,9 +106,12 @@ export class EventSink {
     }
     logger.debug('trainer event', { runId, attempt, event: parsed });
     switch (parsed.type) {
-      case 'metrics': {
-        for (const [name, value] of Object.entries(parsed.values)) {
-          this.#points.push({ name, step: parsed.step, epoch: parsed.epoch, value: value ?? Number.NaN });
+      case 'metrics':
+      case 'metrics_batch': {
+        for (const point of parsed.type === 'metrics' ? [parsed] : parsed.points) {
+          for (const [name, value] of Object.entries(point.values)) {
+            this.#points.push({ name, step: point.step, epoch: point.epoch, value: value ?? Number.NaN });
+          }
         }
         if (this.#points.length >= this.#options.flushMaxPoints) this.#writePoints();
         break;

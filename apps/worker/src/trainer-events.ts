@@ -9,6 +9,7 @@ export type TrainerEvent =
   | { type: 'status'; status: string }
   | { type: 'progress'; epoch: number; step: number; totalSteps: number; etaSeconds: number | null }
   | { type: 'metrics'; epoch: number; step: number; values: MetricValues }
+  | { type: 'metrics_batch'; points: { epoch: number; step: number; values: MetricValues }[] }
   | { type: 'checkpoint'; path: string; sha256: string; bytes: number; epoch: number; step: number }
   | { type: 'artifact'; name: string; path: string; sha256: string; bytes: number; step: number }
   | { type: 'eval'; epoch: number; step: number; values: MetricValues }
@@ -115,6 +116,22 @@ export function parseTrainerEvent(event: BridgeEvent): TrainerEvent | null {
         step: count(event, 'step'),
         values: values(event),
       };
+    case 'metrics_batch': {
+      const points = event.points;
+      if (!Array.isArray(points) || points.length === 0) {
+        throw new InvalidTrainerEvent('metrics_batch.points', 'expected a non-empty array of metric points');
+      }
+      return {
+        type: 'metrics_batch',
+        points: points.map((point: unknown, i) => {
+          if (typeof point !== 'object' || point === null || Array.isArray(point)) {
+            throw new InvalidTrainerEvent(`metrics_batch.points[${i}]`, 'expected an object');
+          }
+          const entry = { ...(point as Record<string, unknown>), type: `metrics_batch.points[${i}]` };
+          return { epoch: count(entry, 'epoch'), step: count(entry, 'step'), values: values(entry) };
+        }),
+      };
+    }
     case 'checkpoint':
       return {
         type: 'checkpoint',

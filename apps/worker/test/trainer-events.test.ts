@@ -37,6 +37,21 @@ describe('trainer events', () => {
       type: 'status',
       status: 'running',
     });
+    expect(
+      parseTrainerEvent({
+        type: 'metrics_batch',
+        points: [
+          { epoch: 1, step: 1, values: { loss: 3 } },
+          { epoch: 1, step: 2, values: { loss: null } },
+        ],
+      }),
+    ).toEqual({
+      type: 'metrics_batch',
+      points: [
+        { epoch: 1, step: 1, values: { loss: 3 } },
+        { epoch: 1, step: 2, values: { loss: null } },
+      ],
+    });
     expect(parseTrainerEvent({ type: 'something_new' })).toBeNull();
   });
 
@@ -53,6 +68,11 @@ describe('trainer events', () => {
       'artifact.name: expected a string',
     ],
     [{ type: 'eval', epoch: 1, step: 1, values: [] }, 'eval.values: expected an object'],
+    [{ type: 'metrics_batch', points: [] }, 'metrics_batch.points: expected a non-empty array'],
+    [
+      { type: 'metrics_batch', points: [{ epoch: 1, step: 'x', values: {} }] },
+      'metrics_batch.points[0].step: expected an integer >= 0',
+    ],
     [{ type: 'collapse_warning', epoch: 1, step: 1, message: 'm', advice: [1] }, 'collapse_warning.advice'],
   ])('rejects %o naming the field', (event, message) => {
     expect(() => parseTrainerEvent(event)).toThrow(InvalidTrainerEvent);

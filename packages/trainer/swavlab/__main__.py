@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from .events import metric_points
 from .spec import SpecError
 from .stop import install_stop_signal
 from .train import train
@@ -86,7 +87,8 @@ def _printer(as_json: bool, out: TextIO) -> Callable[[dict[str, Any]], None]:
             if now - last_progress < _HUMAN_PROGRESS_SECONDS:
                 return
             last_progress = now
-        print(human_line(event), file=out, flush=True)
+        for line in [human_line(point) for point in metric_points(event)] or [human_line(event)]:
+            print(line, file=out, flush=True)
 
     return print_event
 

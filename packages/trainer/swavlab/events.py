@@ -2,10 +2,11 @@
 
 Every event is a plain JSON-serialisable dict with a ``type``. The service reads them over the
 pythonia bridge, where each callback is a blocking round trip and a NaN crashes Node, so events
-are (1) built with finite numbers only and (2) throttled: ``progress`` and ``metrics`` are
-coalesced to at most ``max_per_second`` deliveries, while ``status``, ``checkpoint``, ``artifact``,
-``eval``, ``collapse_warning`` and ``diverged`` are never dropped (they flush what is pending first, so the
-consumer still sees events in the order they happened).
+are (1) built with finite numbers only and (2) throttled to at most ``max_per_second`` deliveries of
+``progress`` and ``metrics``: a pending ``progress`` is replaced by a newer one, while every ``metrics``
+point is kept and the points logged since the last delivery go out together (one ``metrics_batch``
+event); ``status``, ``checkpoint``, ``artifact``, ``eval``, ``collapse_warning`` and ``diverged`` are
+delivered at once (after what is pending, so the consumer still sees events in the order they happened).
 """
 
 from __future__ import annotations
@@ -64,6 +65,21 @@ def artifact_event(name: str, path: str, sha256: str, size: int, step: int) -> E
     return {"type": "artifact", "name": name, "path": path, "sha256": sha256, "bytes": size, "step": step}
 
 
+def metrics_batch_event(points: list[Event]) -> Event:
+    """Several ``metrics`` events logged since the last delivery, oldest first, in one delivery:
+    ``{"type": "metrics_batch", "points": [{"epoch", "step", "values"}, ...]}``."""
+    return {"type": "metrics_batch", "points": [{k: v for k, v in point.items() if k != "type"} for point in points]}
+
+
+def metric_points(event: Event) -> list[Event]:
+    """The ``metrics`` events an event carries: itself, the points of a batch, or none."""
+    if event["type"] == "metrics":
+        return [event]
+    if event["type"] == "metrics_batch":
+        return [{"type": "metrics", **point} for point in event["points"]]
+    return []
+
+
 def eval_event(epoch: int, step: int, values: Mapping[str, float]) -> Event:
     """Evaluation results (k-NN / linear probe top-1 in [0, 1])."""
     return {"type": "eval", "epoch": epoch, "step": step, "values": finite_values(values)}
@@ -80,11 +96,11 @@ def diverged_event(epoch: int, step: int, message: str) -> Event:
 
 
 class EventThrottle:
-    """Delivers events to a callback, coalescing progress/metrics to ``max_per_second``.
+    """Delivers events to a callback, at most ``max_per_second`` deliveries of progress and metrics.
 
-    A pending ``progress`` is replaced by a newer one. A pending ``metrics`` is merged into the
-    newer one (newer values win, keys only the older one had are kept), so per-epoch values
-    such as ``epoch_seconds`` survive coalescing.
+    A pending ``progress`` is replaced by a newer one. ``metrics`` events are never merged nor dropped:
+    those pending when their turn comes are delivered together, as one ``metrics`` event when there is
+    one and as a ``metrics_batch`` when there are several.
     """
 
     def __init__(
@@ -97,10 +113,12 @@ class EventThrottle:
         self._interval = 1.0 / max_per_second
         self._clock = clock
         self._last_sent = -math.inf
-        self._pending: dict[str, Event] = {}
+        # Kind → what is pending: the newest progress, or the list of metrics not yet delivered. The order of
+        # the keys is the order in which the kinds became pending.
+        self._pending: dict[str, Event | list[Event]] = {}
 
     def emit(self, event: Event) -> None:
-        """Deliver ``event`` now, or hold it for coalescing when it is progress/metrics."""
+        """Deliver ``event`` now, or hold it until the next delivery when it is progress/metrics."""
         if self._callback is None:
             return
         kind = event["type"]
@@ -108,10 +126,12 @@ class EventThrottle:
             self._flush_pending()
             self._send(event)
             return
-        previous = self._pending.get(kind)
-        if previous is not None and kind == "metrics":
-            event = {**event, "values": {**previous["values"], **event["values"]}}
-        self._pending[kind] = event
+        if kind == "metrics":
+            held = self._pending.setdefault("metrics", [])
+            assert isinstance(held, list)
+            held.append(event)
+        else:
+            self._pending[kind] = event
         if self._clock() - self._last_sent >= self._interval:
             self._flush_pending(limit=1)
 
@@ -121,12 +141,16 @@ class EventThrottle:
             self._flush_pending()
 
     def _flush_pending(self, limit: int | None = None) -> None:
-        # Oldest pending kind first (dicts keep first-insertion order, replacing a value keeps its place),
-        # so a steady stream of metrics cannot starve progress, nor progress starve metrics.
+        # Oldest pending kind first, so that a steady stream of metrics cannot starve progress, nor progress
+        # starve metrics.
         for sent, kind in enumerate(list(self._pending)):
             if limit is not None and sent >= limit:
                 return
-            self._send(self._pending.pop(kind))
+            held = self._pending.pop(kind)
+            if isinstance(held, list):
+                self._send(held[0] if len(held) == 1 else metrics_batch_event(held))
+            else:
+                self._send(held)
 
     def _send(self, event: Event) -> None:
         assert self._callback is not None

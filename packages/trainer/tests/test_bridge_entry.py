@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from swavlab import bridge
+from swavlab.events import metric_points
 from swavlab.stop import STOP
 from conftest import SpecFactory
 
@@ -35,7 +36,7 @@ def test_run_returns_json_and_sends_json_events(tiny_spec: SpecFactory, tmp_path
 
 def test_callback_returning_stop_cancels_after_a_checkpoint(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     def on_event(text: str) -> str | None:
-        return "stop" if json.loads(text)["type"] == "metrics" else None
+        return "stop" if metric_points(json.loads(text)) else None
 
     result = json.loads(bridge.run(json.dumps(tiny_spec()), on_event, json.dumps({"out_dir": str(tmp_path)})))
     assert result["status"] == "canceled"

@@ -15,13 +15,15 @@ import torch
 
 import swavlab
 from swavlab.checkpoint import list_checkpoints, load_checkpoint
+from swavlab.events import metric_points
 from conftest import SpecFactory, free_port, stop_after
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _losses(events: list[dict[str, Any]]) -> dict[int, float]:
-    return {e["step"]: e["values"]["loss"] for e in events if e["type"] == "metrics" and "loss" in e["values"]}
+    points = [p for e in events for p in metric_points(e)]
+    return {p["step"]: p["values"]["loss"] for p in points if "loss" in p["values"]}
 
 
 def _max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
@@ -111,7 +113,7 @@ def _start_cli(spec: dict[str, Any], tmp_path: Path) -> tuple[subprocess.Popen[s
 def _wait_for_first_metrics(proc: subprocess.Popen[str]) -> None:
     assert proc.stdout is not None
     for line in proc.stdout:
-        if json.loads(line)["type"] == "metrics":
+        if metric_points(json.loads(line)):
             return
     raise AssertionError("the run ended before its first metrics")
 

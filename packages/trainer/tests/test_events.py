@@ -8,6 +8,7 @@ import math
 from swavlab.events import (
     EventThrottle,
     checkpoint_event,
+    metric_points,
     metrics_event,
     progress_event,
     status_event,
@@ -56,7 +57,7 @@ def test_important_events_are_never_dropped_and_keep_order() -> None:
     assert kinds == ["status", "progress"] + ["checkpoint"] * 5
 
 
-def test_coalesced_metrics_merge_values() -> None:
+def test_every_metrics_point_is_delivered_batched_when_several_wait() -> None:
     clock = FakeClock()
     seen: list[dict] = []
     throttle = EventThrottle(seen.append, max_per_second=10, clock=clock)
@@ -64,8 +65,27 @@ def test_coalesced_metrics_merge_values() -> None:
     throttle.emit(metrics_event(1, 10, {"epoch_seconds": 3.5}))
     throttle.emit(metrics_event(2, 20, {"loss": 1.5}))
     throttle.flush()
-    assert seen[0]["values"] == {"loss": 2.0}
-    assert seen[1] == {"type": "metrics", "epoch": 2, "step": 20, "values": {"loss": 1.5, "epoch_seconds": 3.5}}
+    assert seen[0] == {"type": "metrics", "epoch": 1, "step": 10, "values": {"loss": 2.0}}
+    assert seen[1] == {
+        "type": "metrics_batch",
+        "points": [
+            {"epoch": 1, "step": 10, "values": {"epoch_seconds": 3.5}},
+            {"epoch": 2, "step": 20, "values": {"loss": 1.5}},
+        ],
+    }
+
+
+def test_a_fast_run_keeps_every_logged_point_within_the_delivery_rate() -> None:
+    clock = FakeClock()
+    seen: list[dict] = []
+    throttle = EventThrottle(seen.append, max_per_second=10, clock=clock)
+    for step in range(1, 1001):
+        clock.now = step / 1000
+        throttle.emit(metrics_event(0, step, {"loss": float(step)}))
+    throttle.flush()
+    steps = [p["step"] for e in seen for p in metric_points(e)]
+    assert steps == list(range(1, 1001))
+    assert len(seen) <= 12
 
 
 def test_no_callback_is_a_no_op() -> None:
@@ -84,6 +104,6 @@ def test_a_steady_metrics_stream_does_not_starve_progress() -> None:
         throttle.emit(metrics_event(0, step, {"loss": 1.0}))
         throttle.emit(progress_event(0, step, 1000, 1.0))
     progress_steps = [e["step"] for e in seen if e["type"] == "progress"]
-    metrics_steps = [e["step"] for e in seen if e["type"] == "metrics"]
+    metrics_steps = [metric_points(e)[-1]["step"] for e in seen if metric_points(e)]
     assert len(progress_steps) >= 8 and len(metrics_steps) >= 8
     assert progress_steps[-1] > 900

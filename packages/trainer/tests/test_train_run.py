@@ -31,7 +31,7 @@ def test_tiny_run_emits_events_and_a_result(tiny_spec: SpecFactory, tmp_path: Pa
     kinds = [e["type"] for e in events]
     assert kinds[0] == "status" and events[0]["status"] == "running"
     assert events[-1] == {"type": "status", "status": "succeeded"}
-    assert {"progress", "metrics", "checkpoint", "eval"} <= set(kinds)
+    assert {"progress", "checkpoint", "eval"} <= set(kinds) and {"metrics", "metrics_batch"} & set(kinds)
     for event in events:
         json.dumps(event, allow_nan=False)
     progress = [e for e in events if e["type"] == "progress"]

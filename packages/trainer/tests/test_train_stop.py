@@ -14,6 +14,7 @@ import torch
 import swavlab
 from swavlab import step as step_module
 from swavlab.checkpoint import list_checkpoints, load_checkpoint
+from swavlab.events import metric_points
 from swavlab.stop import STOP, install_stop_signal
 from conftest import SpecFactory
 
@@ -45,7 +46,7 @@ def test_sigusr1_stops_the_run(tiny_spec: SpecFactory, tmp_path: Path) -> None:
 
         def on_event(event: dict) -> None:
             nonlocal sent
-            if event["type"] == "metrics" and not sent:
+            if metric_points(event) and not sent:
                 sent = True
                 os.kill(os.getpid(), signal.SIGUSR1)
 
