@@ -70,6 +70,26 @@ beforeAll(async () => {
   );
   expect(reader.code, reader.stderr).toBe(0);
   readToken = (JSON.parse(reader.stdout) as { token: string }).token;
+  // A third token, listed then revoked: list shows no secret, revoke ends it at once.
+  const spare = await swavlab(
+    ['token', 'create', 'spare', '--scopes', 'read', '--json'],
+    cliEnv({ SWAVLAB_HOME: home }),
+  );
+  const spareToken = JSON.parse(spare.stdout) as { id: string; token: string };
+  const listed = await swavlab(['token', 'list', '--json'], cliEnv({ SWAVLAB_HOME: home }));
+  expect(listed.code, listed.stderr).toBe(0);
+  expect(listed.stdout).not.toContain(spareToken.token);
+  const tokens = JSON.parse(listed.stdout) as { id: string; name: string; revoked_at: string | null }[];
+  expect(tokens.map((t) => t.name)).toEqual(['ci-admin', 'reader', 'spare']);
+  const revoked = await swavlab(['token', 'revoke', spareToken.id], cliEnv({ SWAVLAB_HOME: home }));
+  expect(revoked.code, revoked.stderr).toBe(0);
+  expect(revoked.stdout.trim()).toBe(`token ${spareToken.id} revoked`);
+  const again = await swavlab(['token', 'revoke', spareToken.id], cliEnv({ SWAVLAB_HOME: home }));
+  expect(again.code).toBe(1);
+  expect(again.stderr).toContain('no active token has the id');
+  const table = await swavlab(['token', 'list'], cliEnv({ SWAVLAB_HOME: home }));
+  expect(table.stdout).toMatch(/^ID +NAME +SCOPES +CREATED +LAST USED +REVOKED$/m);
+  expect(table.stdout).toMatch(new RegExp(`^${spareToken.id} +spare +read +\\S+ ago +never +\\S+ ago$`, 'm'));
   up = await startUp(cliEnv({ SWAVLAB_HOME: home }));
   env = cliEnv({ SWAVLAB_URL: up.url, SWAVLAB_TOKEN: adminToken });
 }, 120_000);

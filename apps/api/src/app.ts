@@ -31,10 +31,19 @@ export interface BuildAppOptions {
   logger?: FastifyServerOptions['logger'];
 }
 
+/** The API's pino options at `level`. */
+export function apiLoggerOptions(level: string) {
+  return {
+    level,
+    // ioredis errors carry the failed command, whose arguments are the password when AUTH failed.
+    redact: { paths: ['err.command.args', 'err.previousErrors[*].command.args'], censor: '[redacted]' },
+  };
+}
+
 export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel },
+    logger: options.logger ?? apiLoggerOptions(config.logLevel),
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },

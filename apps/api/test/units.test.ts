@@ -4,7 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiLoggerOptions } from '../src/app.js';
 import { ConfigError, hashToken, isLoopbackHost, loadConfig, parseEnvTokens } from '../src/config.js';
 import { checkDataPath } from '../src/data-roots.js';
 import { downsampleMinMax } from '../src/downsample.js';
@@ -223,5 +225,20 @@ describe('CSV export', () => {
       'plain,3',
       '',
     ]);
+  });
+});
+
+describe('API logs', () => {
+  it('never show the arguments of a failed Redis command (AUTH carries the password)', () => {
+    const lines: string[] = [];
+    const app = Fastify({
+      logger: { ...apiLoggerOptions('info'), stream: { write: (line: string) => lines.push(line) } },
+    });
+    const error = Object.assign(new Error('WRONGPASS invalid username-password pair'), {
+      command: { name: 'auth', args: ['app', 'hunter2'] },
+    });
+    app.log.error({ err: error }, 'redis refused');
+    expect(lines.join('')).toContain('WRONGPASS');
+    expect(lines.join('')).not.toContain('hunter2');
   });
 });
