@@ -147,8 +147,11 @@ try {
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line))
-    .filter((event) => event.type === 'metrics' && typeof event.values.epoch_seconds === 'number')
-    .map((event) => event.values.epoch_seconds);
+    .flatMap((event) =>
+      event.type === 'metrics_batch' ? event.points : event.type === 'metrics' ? [event] : [],
+    )
+    .filter((point) => typeof point.values.epoch_seconds === 'number')
+    .map((point) => point.values.epoch_seconds);
   const perEpoch = Math.max(...epochSeconds);
   const fixed = Math.max(0, calibration.seconds - epochSeconds.reduce((a, b) => a + b, 0));
   const epochs = Math.max(1, Math.round((targetSeconds - fixed) / perEpoch));
