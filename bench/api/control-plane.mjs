@@ -11,6 +11,7 @@
 //
 // Usage (after `npm run build`): node bench/api/control-plane.mjs [--requests 2000] [--concurrency 50]
 //   [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--redis redis://127.0.0.1:6379]
+//   [--profile DIR]   (a V8 CPU profile of the API process, written to DIR when it stops)
 // The database is created fresh and dropped at the end; the queue lives under a prefix of its own.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +27,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     postgres: { type: 'string', default: 'postgresql://postgres@127.0.0.1:5432/postgres' },
     redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    profile: { type: 'string' },
   },
 });
 const REQUESTS = Number(args.requests);
@@ -85,7 +87,8 @@ async function main() {
   const { token: dbToken } = await db.tokens.createApiToken('bench', ['read', 'submit']);
   const prefix = `bench-api-${randomBytes(4).toString('hex')}`;
   const port = await freePort();
-  const api = spawn(process.execPath, [CLI, 'api', '--port', String(port)], {
+  const profile = args.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${args.profile}`];
+  const api = spawn(process.execPath, [...profile, CLI, 'api', '--port', String(port)], {
     env: {
       ...process.env,
       DATABASE_URL: url,
