@@ -52,7 +52,8 @@ describe('grids of 10,000 cells on PostgreSQL', () => {
   const resources = new Resources();
   afterAll(() => resources.cleanup());
 
-  it('creates every cell once and queues each once, while /healthz keeps answering', async () => {
+  /** A fresh database, a queue of its own, and `swavlab api` serving both once it answers. */
+  async function apiOnPostgres() {
     await ensureCliBuilt();
     const { db, url } = await freshDatabase('postgres', resources);
     const prefix = testPrefix();
@@ -68,6 +69,11 @@ describe('grids of 10,000 cells on PostgreSQL', () => {
     resources.add(() => api.kill('SIGKILL'));
     const base = `http://127.0.0.1:${port}`;
     await waitFor('the API to answer', () => answering(base), 60_000);
+    return { db, prefix, queue, api, base };
+  }
+
+  it('creates every cell once and queues each once, while /healthz keeps answering', async () => {
+    const { db, queue, base } = await apiOnPostgres();
 
     let probing = true;
     const latencies: number[] = [];
@@ -103,21 +109,7 @@ describe('grids of 10,000 cells on PostgreSQL', () => {
   }, 240_000);
 
   it('completes a grid whose API process was killed while it queued the cells', async () => {
-    await ensureCliBuilt();
-    const { db, url } = await freshDatabase('postgres', resources);
-    const prefix = testPrefix();
-    const queue = await openQueue(resources, prefix);
-    const port = await freePort();
-    const env = cliEnv({
-      DATABASE_URL: url,
-      REDIS_URL,
-      SWAVLAB_QUEUE_PREFIX: prefix,
-      SWAVLAB_LOG_LEVEL: 'warn',
-    });
-    const api = startApi(env, port);
-    resources.add(() => api.kill('SIGKILL'));
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor('the API to answer', () => answering(base), 60_000);
+    const { db, prefix, queue, api, base } = await apiOnPostgres();
 
     const submitted = fetch(`${base}/v1/grids`, {
       method: 'POST',
