@@ -2,6 +2,7 @@
 and provides the tiny training spec the trainer tests share."""
 
 import copy
+import random
 import socket
 import sys
 from collections.abc import Callable
@@ -49,10 +50,31 @@ def tiny_spec() -> SpecFactory:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago, for a process group's rendezvous."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port on 127.0.0.1 that was free a moment ago, for a process group's rendezvous.
+
+    Chosen below the kernel's ephemeral range: a port from inside it can be handed to a
+    client socket as its own source port, and a client that connects to itself there hangs
+    the rendezvous (a rare flake seen in CI).
+    """
+    low = _ephemeral_low()
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(10_000, low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free TCP port found between 10000 and {low}")
+
+
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as handle:
+            return max(10_001, int(handle.read().split()[0]))
+    except (OSError, ValueError, IndexError):
+        return 32_768
 
 
 def stop_after(steps: int) -> Callable[[], bool]:
