@@ -2,15 +2,13 @@
 // the latest evaluation for evaluation metrics (k-NN, linear probe), the last training point otherwise. A NaN
 // (diverged) value counts as missing.
 import type { Database } from '@swavlab/db';
-import { LINEAR_METRICS } from '@swavlab/spec';
+import { isEvaluationMetric } from '@swavlab/spec';
 import { joinSql, runSql, type Sql, sql } from './sql.js';
 
 export type MetricSource = 'evaluation' | 'training';
 
 export function metricSource(name: string): MetricSource {
-  return name.startsWith('knn_') || (LINEAR_METRICS as readonly string[]).includes(name)
-    ? 'evaluation'
-    : 'training';
+  return isEvaluationMetric(name) ? 'evaluation' : 'training';
 }
 
 /** Correlated subquery: the final value of metric `name` of the row `runs`, NULL when there is none. */

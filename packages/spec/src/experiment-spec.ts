@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { Crops } from './crops.js';
+import { DATA_SOURCES, PATH_SOURCES } from './data-sources.js';
 import { WHEN_FIELDS_VALID } from './issues.js';
+import { applyRecipe, RECIPE_NAMES } from './recipes.js';
 import { checkSpecRules } from './spec-rules.js';
 
 /**
@@ -16,20 +18,50 @@ export const Seed = z
   .max(2 ** 31 - 1);
 export const Tags = z.array(z.string().min(1).max(64).regex(TAG)).max(32);
 
+// A class folder name: one path component, never '.' or '..'.
+const ClassName = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((name) => /^(?!\.\.?$)[^/\\]+$/.test(name) && !name.includes('\u0000'), {
+    message: 'must be a folder name (no "/", "\\", NUL, "." or "..")',
+  });
+
 const Data = z.strictObject({
-  source: z.enum(['synthetic', 'folder', 'digits']).default('synthetic'),
+  source: z
+    .enum(DATA_SOURCES)
+    .default('synthetic')
+    .meta({
+      description:
+        'synthetic | digits (scikit-learn) | folder (class sub-folders, split by test_fraction for evaluation) | ' +
+        'imagefolder (ImageNet layout: train/<class>, val/<class>) | cifar10 | cifar100 (python-pickle batches) | ' +
+        'stl10 (binary files; pretrains on the unlabeled split)',
+    }),
   path: z
     .string()
     .min(1)
     .max(4096)
     .optional()
-    .meta({ description: 'dataset folder (source "folder" only), inside one of SWAVLAB_DATA_ROOTS' }),
-  num_images: z.int().min(16).max(10_000_000).default(4096),
-  num_classes: z.int().min(2).max(1000).default(10),
-  image_size: z.int().min(8).max(1024).default(32),
-  test_fraction: z.number().gt(0).lte(0.9).default(0.2),
+    .meta({
+      description: `dataset directory (sources ${PATH_SOURCES.join(', ')}), inside one of SWAVLAB_DATA_ROOTS`,
+    }),
+  classes: z
+    .array(ClassName)
+    .min(2)
+    .max(100_000)
+    .optional()
+    .meta({ description: 'imagefolder only: the class folders to use (an ImageNet-100 style subset)' }),
+  classes_file: z.string().min(1).max(4096).optional().meta({
+    description:
+      'imagefolder only: a text file inside SWAVLAB_DATA_ROOTS listing the classes to use, one per line',
+  }),
+  num_images: z.int().min(16).max(10_000_000).default(4096).meta({ description: 'synthetic only' }),
+  num_classes: z.int().min(2).max(1000).default(10).meta({ description: 'synthetic only' }),
+  image_size: z.int().min(8).max(1024).default(32).meta({ description: 'synthetic and digits only' }),
+  test_fraction: z.number().gt(0).lte(0.9).default(0.2).meta({
+    description: 'synthetic, digits and folder: the share of labelled images held out for evaluation',
+  }),
 });
-
 const Model = z.strictObject({
   arch: z
     .enum(['tiny', 'resnet18', 'resnet50', 'resnet50w2', 'resnet50w4', 'resnet50w5'])
@@ -37,6 +69,16 @@ const Model = z.strictObject({
   small_stem: z.boolean().default(false),
   hidden_mlp: z.int().min(0).max(16384).default(2048).meta({ description: '0 = linear projection head' }),
   feat_dim: z.int().min(2).max(4096).default(128),
+  init_from: z
+    .string()
+    .min(1)
+    .max(4096)
+    .optional()
+    .meta({
+      description:
+        "a checkpoint in the authors' release format (state_dict, optional module. prefix, projection_head.* and " +
+        'prototypes.weight), inside SWAVLAB_DATA_ROOTS; the model starts from it',
+    }),
 });
 
 const Swav = z.strictObject({
@@ -77,7 +119,12 @@ const Optim = z.strictObject({
   weight_decay: z.number().min(0).lte(1).default(1e-6),
   momentum: z.number().min(0).lt(1).default(0.9),
   batch_size: z.int().min(1).max(65536).default(64).meta({ description: 'per rank (GPU or CPU process)' }),
-  epochs: z.int().min(1).max(10000).default(100),
+  epochs: z
+    .int()
+    .min(0)
+    .max(10000)
+    .default(100)
+    .meta({ description: '0 = no pretraining: evaluate the initial weights (random, or model.init_from)' }),
 });
 
 const Runtime = z.strictObject({
@@ -114,26 +161,68 @@ const Knn = z.strictObject({
   temperature: z.number().min(0.001).max(10).default(0.07),
 });
 
+export const LINEAR_PROTOCOLS = ['fast', 'paper'] as const;
+
 const Linear = z.strictObject({
+  protocol: z
+    .enum(LINEAR_PROTOCOLS)
+    .default('fast')
+    .meta({
+      description:
+        "paper: the authors' eval_linear.py (frozen backbone, linear layer trained on augmented crops, results " +
+        'linear_top1/5); fast: a probe on features computed once (results linear_fast_top1/5), for grids and CI',
+    }),
   epochs: z.int().min(1).max(10000).default(100),
   lr: z.number().min(1e-6).max(100).default(0.3),
   batch_size: z.int().min(1).max(65536).default(256),
   weight_decay: z.number().min(0).max(1).default(1e-6),
 });
 
+export const SEMISUP_FRACTIONS = [0.01, 0.1] as const;
+
+const Semisup = z.strictObject({
+  fraction: z
+    .union(SEMISUP_FRACTIONS.map((f) => z.literal(f)))
+    .default(0.1)
+    .meta({ description: 'share of the labelled training images fine-tuned on: 0.01 or 0.1' }),
+  subset_file: z
+    .string()
+    .min(1)
+    .max(4096)
+    .optional()
+    .meta({
+      description:
+        'a text file inside SWAVLAB_DATA_ROOTS listing the labelled images to use (file names or paths relative to ' +
+        'the training split); without it the subset is drawn per class from the seed',
+    }),
+  epochs: z.int().min(1).max(10000).default(20),
+  batch_size: z.int().min(1).max(65536).default(256),
+  lr_trunk: z.number().min(1e-6).max(100).nullable().default(null).meta({
+    description: "null = the release's value for the fraction (0.02 for 0.01, 0.01 for 0.1)",
+  }),
+  lr_head: z.number().min(1e-6).max(100).nullable().default(null).meta({
+    description: "null = the release's value for the fraction (5 for 0.01, 0.2 for 0.1)",
+  }),
+  decay_epochs: z
+    .array(z.int().min(1).max(10000))
+    .max(16)
+    .default(() => [12, 16])
+    .meta({ description: 'epochs at which both learning rates are multiplied by gamma' }),
+  gamma: z.number().gt(0).lte(1).default(0.2),
+  weight_decay: z.number().min(0).max(1).default(0),
+});
+
 const Eval = z.strictObject({
   every_epochs: z.int().min(0).max(10000).default(0).meta({ description: '0 = only at the end of the run' }),
   knn: Knn.nullable().prefault({}).meta({ description: 'null skips k-NN evaluation' }),
   linear: Linear.nullable().prefault({}).meta({ description: 'null skips the linear probe' }),
+  semisup: Semisup.nullable().default(null).meta({
+    description: "the paper's semi-supervised fine-tuning (Table 2); null (the default) skips it",
+  }),
 });
 
-/**
- * Field-level validation only (types, ranges, unknown keys, defaults), without the rules that relate
- * fields to each other. A grid's base is checked with this: an axis may supply what the base lacks.
- */
-export const ExperimentSpecFields = z.strictObject({
-  name: z.string().min(1).max(200).optional().meta({ description: 'metadata, not part of the spec hash' }),
-  tags: Tags.default(() => []).meta({ description: 'metadata, not part of the spec hash' }),
+// The fields that define a run (everything but metadata), in the order the JSON Schema lists them.
+const SettingsShape = {
   seed: Seed.default(31),
   data: Data.prefault({}),
   model: Model.prefault({}),
@@ -142,10 +231,33 @@ export const ExperimentSpecFields = z.strictObject({
   runtime: Runtime.prefault({}),
   checkpoint: Checkpoint.prefault({}),
   eval: Eval.prefault({}),
+};
+
+/** What a recipe may set: any run-defining field, in the input form. */
+export type SpecSettingsInput = z.input<z.ZodObject<typeof SettingsShape>>;
+
+/**
+ * Field-level validation only (types, ranges, unknown keys, defaults), without the rules that relate
+ * fields to each other. A grid's base is checked with this: an axis may supply what the base lacks.
+ */
+export const ExperimentSpecFields = z.strictObject({
+  name: z.string().min(1).max(200).optional().meta({ description: 'metadata, not part of the spec hash' }),
+  recipe: z.enum(RECIPE_NAMES).optional().meta({
+    description:
+      'a preset (GET /v1/recipes) whose fields the spec overrides; metadata: the stored spec is the expanded one',
+  }),
+  tags: Tags.default(() => []).meta({ description: 'metadata, not part of the spec hash' }),
+  ...SettingsShape,
 });
 
-/** The complete experiment spec: field validation plus the cross-field rules of `spec-rules.ts`. */
-export const ExperimentSpec = ExperimentSpecFields.superRefine(checkSpecRules, WHEN_FIELDS_VALID);
+/**
+ * The complete experiment spec: the named recipe expanded underneath the given fields, field validation, then the
+ * cross-field rules of `spec-rules.ts`.
+ */
+export const ExperimentSpec = z.preprocess(
+  applyRecipe,
+  ExperimentSpecFields.superRefine(checkSpecRules, WHEN_FIELDS_VALID),
+);
 
 /** What a client may send (every field optional, crops as notation or structured). */
 export type ExperimentSpecInput = z.input<typeof ExperimentSpec>;

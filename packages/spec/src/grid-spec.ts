@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { canonicalJson } from './canonical-json.js';
 import { closestName } from './did-you-mean.js';
 import { ExperimentSpecFields, Seed, Tags } from './experiment-spec.js';
-import { isMetricName, LINEAR_METRICS, TRAINING_METRICS } from './metrics.js';
+import { EVALUATION_METRICS, isMetricName, TRAINING_METRICS } from './metrics.js';
 import { getAtPath } from './paths.js';
 import { SPEC_LEAF_PATHS } from './spec-paths.js';
 
@@ -14,7 +14,7 @@ import { SPEC_LEAF_PATHS } from './spec-paths.js';
 export const MAX_GRID_CELLS = 10_000;
 export const MAX_AXIS_VALUES = 1000;
 
-const METADATA_PATHS = new Set(['name', 'tags']);
+const METADATA_PATHS = new Set(['name', 'tags', 'recipe']);
 const AXIS_PATHS = SPEC_LEAF_PATHS.filter((p) => p !== 'seed' && !METADATA_PATHS.has(p));
 const AXIS_PATH_SET = new Set(AXIS_PATHS);
 
@@ -53,7 +53,7 @@ const Axes = z
 
 export const GridMetric = z.strictObject({
   name: z.string().refine(isMetricName, {
-    message: `must be a metric name: knn_top1@<k>, ${[...LINEAR_METRICS, ...TRAINING_METRICS].join(', ')}`,
+    message: `must be a metric name: knn_top1@<k>, ${[...EVALUATION_METRICS, ...TRAINING_METRICS].join(', ')}`,
   }),
   goal: z.enum(['max', 'min']),
 });

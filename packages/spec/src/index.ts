@@ -10,6 +10,7 @@ export {
   parseCrops,
   totalCrops,
 } from './crops.js';
+export { DATA_SOURCES, PATH_SOURCES } from './data-sources.js';
 export { type DeviceDemand, deviceDemand, type RuntimeDevices, rankCount } from './devices.js';
 export {
   type ExpandGridResult,
@@ -23,6 +24,8 @@ export {
   ExperimentSpec,
   ExperimentSpecFields,
   type ExperimentSpecInput,
+  LINEAR_PROTOCOLS,
+  SEMISUP_FRACTIONS,
   Seed,
   Tags,
 } from './experiment-spec.js';
@@ -41,11 +44,13 @@ export {
   issuesFromZod,
   issuesToText,
   SpecValidationError,
+  WHEN_FIELDS_VALID,
 } from './issues.js';
 export { gridToJsonSchema, toJsonSchema } from './json-schema.js';
-export { isMetricName, LINEAR_METRICS, TRAINING_METRICS } from './metrics.js';
+export { EVALUATION_METRICS, isEvaluationMetric, isMetricName, TRAINING_METRICS } from './metrics.js';
 export { type ParseResult, parseExperimentSpec } from './parse-spec.js';
 export { formatPath, getAtPath, isPlainObject, setAtPath, splitDottedPath } from './paths.js';
+export { applyRecipe, RECIPE_NAMES, RECIPES, type Recipe, type RecipeName } from './recipes.js';
 export {
   BaselineMetric,
   BaselineRequest,
@@ -92,3 +97,5 @@ export {
 } from './run-views.js';
 export { hashValidSpec, specHash } from './spec-hash.js';
 export { isSpecLeafPath, SPEC_LEAF_PATHS } from './spec-paths.js';
+export { checkSpecRules } from './spec-rules.js';
+export { specWarnings } from './spec-warnings.js';

@@ -9,13 +9,30 @@ export const TRAINING_METRICS = [
   'peak_memory_bytes',
 ] as const;
 
-export const LINEAR_METRICS = ['linear_top1', 'linear_top5'] as const;
+/**
+ * Evaluation results other than k-NN: the paper's linear protocol, the fast probe on cached features, and
+ * semi-supervised fine-tuning.
+ */
+export const EVALUATION_METRICS = [
+  'linear_top1',
+  'linear_top5',
+  'linear_fast_top1',
+  'linear_fast_top5',
+  'semisup_top1',
+  'semisup_top5',
+] as const;
 
 const KNN_METRIC = /^knn_top1@([1-9][0-9]{0,4})$/;
 const MAX_KNN_K = 10000;
-const NAMED: ReadonlySet<string> = new Set([...TRAINING_METRICS, ...LINEAR_METRICS]);
+const NAMED: ReadonlySet<string> = new Set([...TRAINING_METRICS, ...EVALUATION_METRICS]);
+const EVALUATED: ReadonlySet<string> = new Set(EVALUATION_METRICS);
 
-/** Whether `name` is a training metric, a linear-probe metric or `knn_top1@<k>` with k in 1..10000. */
+/** Whether `name` is an evaluation result (`knn_top1@<k>` or one of EVALUATION_METRICS) rather than a training curve. */
+export function isEvaluationMetric(name: string): boolean {
+  return EVALUATED.has(name) || KNN_METRIC.test(name);
+}
+
+/** Whether `name` is a training metric, an evaluation metric or `knn_top1@<k>` with k in 1..10000. */
 export function isMetricName(name: string): boolean {
   if (NAMED.has(name)) return true;
   const knn = KNN_METRIC.exec(name);

@@ -127,8 +127,16 @@ function unreportedMetric(metric: string, spec: ExperimentSpec): string | undefi
       return `${metric} is never evaluated: spec.eval.knn.k is ${JSON.stringify(spec.eval.knn.k)}`;
     }
   }
-  if (metric.startsWith('linear_') && spec.eval.linear === null) {
-    return `${metric} is never evaluated: spec.eval.linear is null`;
+  const linear = /^linear_(fast_)?top[15]$/.exec(metric);
+  if (linear) {
+    if (spec.eval.linear === null) return `${metric} is never evaluated: spec.eval.linear is null`;
+    const protocol = linear[1] === undefined ? 'paper' : 'fast';
+    if (spec.eval.linear.protocol !== protocol) {
+      return `${metric} is never evaluated: spec.eval.linear.protocol is "${spec.eval.linear.protocol}" (${metric} comes from "${protocol}")`;
+    }
+  }
+  if (metric.startsWith('semisup_') && spec.eval.semisup === null) {
+    return `${metric} is never evaluated: spec.eval.semisup is null`;
   }
   return undefined;
 }

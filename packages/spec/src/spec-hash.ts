@@ -3,9 +3,12 @@ import { canonicalJson } from './canonical-json.js';
 import { ExperimentSpec, type ExperimentSpecInput } from './experiment-spec.js';
 import { issuesFromZod, SpecValidationError } from './issues.js';
 
-/** Hash of an already validated spec. `name` and `tags` are metadata: renaming a run does not change it. */
+/**
+ * Hash of an already validated spec. `name`, `tags` and `recipe` are metadata: renaming a run does not change it,
+ * and neither does writing the recipe's fields out instead of naming it.
+ */
 export function hashValidSpec(spec: ExperimentSpec): string {
-  const { name: _name, tags: _tags, ...identity } = spec;
+  const { name: _name, tags: _tags, recipe: _recipe, ...identity } = spec;
   return createHash('sha256').update(canonicalJson(identity)).digest('hex');
 }
 

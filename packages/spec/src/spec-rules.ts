@@ -1,28 +1,65 @@
 import type { z } from 'zod';
 import { totalCrops } from './crops.js';
+import { PATH_SOURCES } from './data-sources.js';
 import { rankCount } from './devices.js';
 import type { ExperimentSpecFields } from './experiment-spec.js';
 
 type Fields = z.output<typeof ExperimentSpecFields>;
 type Context = z.core.$RefinementCtx<Fields>;
 
-function dataPathRule(spec: Fields, ctx: Context): void {
-  const { source, path } = spec.data;
-  if (source === 'folder' && path === undefined) {
+function dataSourceRule(spec: Fields, ctx: Context): void {
+  const { source, path, classes, classes_file } = spec.data;
+  const needsPath = (PATH_SOURCES as readonly string[]).includes(source);
+  if (needsPath && path === undefined) {
     ctx.addIssue({
       code: 'custom',
       path: ['data', 'path'],
       input: path,
-      message: 'is required when data.source is "folder"',
+      message: `is required when data.source is "${source}"`,
     });
   }
-  if (source !== 'folder' && path !== undefined) {
+  if (!needsPath && path !== undefined) {
     ctx.addIssue({
       code: 'custom',
       path: ['data', 'path'],
       input: path,
-      message: `is only allowed when data.source is "folder"; data.source is "${source}"`,
+      message: `is only allowed when data.source is one of ${PATH_SOURCES.join(', ')}; data.source is "${source}"`,
     });
+  }
+  for (const [field, value] of [
+    ['classes', classes],
+    ['classes_file', classes_file],
+  ] as const) {
+    if (value !== undefined && source !== 'imagefolder') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['data', field],
+        input: value,
+        message: `is only allowed when data.source is "imagefolder"; data.source is "${source}"`,
+      });
+    }
+  }
+  if (classes !== undefined && classes_file !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['data', 'classes_file'],
+      input: classes_file,
+      message: 'cannot be combined with data.classes; list the classes in one place',
+    });
+  }
+  const seen = new Map<string, number>();
+  for (const [i, name] of (classes ?? []).entries()) {
+    const earlier = seen.get(name);
+    if (earlier !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['data', 'classes', i],
+        input: name,
+        message: `duplicates data.classes[${earlier}] ("${name}")`,
+      });
+    } else {
+      seen.set(name, i);
+    }
   }
 }
 
@@ -100,9 +137,10 @@ function ranksRule(spec: Fields, ctx: Context): void {
   }
 }
 
+// With 0 epochs nothing is trained, so the schedule fields do not matter.
 function warmupRule(spec: Fields, ctx: Context): void {
   const { warmup_epochs, epochs } = spec.optim;
-  if (warmup_epochs > epochs) {
+  if (epochs > 0 && warmup_epochs > epochs) {
     ctx.addIssue({
       code: 'custom',
       path: ['optim', 'warmup_epochs'],
@@ -112,11 +150,27 @@ function warmupRule(spec: Fields, ctx: Context): void {
   }
 }
 
+function semisupRule(spec: Fields, ctx: Context): void {
+  const decay = spec.eval.semisup?.decay_epochs ?? [];
+  for (const [i, epoch] of decay.entries()) {
+    const previous = decay[i - 1];
+    if (previous !== undefined && epoch <= previous) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['eval', 'semisup', 'decay_epochs', i],
+        input: epoch,
+        message: `must be greater than the previous entry (${previous}); list the epochs in increasing order`,
+      });
+    }
+  }
+}
+
 /** Rules that relate fields to each other; they run once every field is individually valid. */
 export function checkSpecRules(spec: Fields, ctx: Context): void {
-  dataPathRule(spec, ctx);
+  dataSourceRule(spec, ctx);
   cropsForAssignRule(spec, ctx);
   queueLengthRule(spec, ctx);
   ranksRule(spec, ctx);
   warmupRule(spec, ctx);
+  semisupRule(spec, ctx);
 }

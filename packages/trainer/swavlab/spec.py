@@ -2,18 +2,26 @@
 
 The TypeScript zod schema in packages/spec is the primary source of truth; the trainer re-checks
 every spec at its own boundary (a spec can also arrive through `python -m swavlab train --spec`)
-with exactly the same fields, defaults, limits and cross-field rules
-(/work/briefs/spec-defaults.md). Every error is collected, not only the first, so that a user
+with exactly the same fields, defaults, limits and cross-field rules.
+Every error is collected, not only the first, so that a user
 fixes a spec in one round trip.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Final
+
+# The recipes' fields, written from packages/spec by `node packages/spec/scripts/write-recipes.mjs` (a test
+# fails when they differ).
+RECIPES: Final[dict[str, dict[str, Any]]] = json.loads(
+    (Path(__file__).with_name("recipes.json")).read_text(encoding="utf-8")
+)
 
 _MAX_SAFE_INT: Final = 2**53 - 1  # JSON numbers beyond this cannot be represented exactly in JS
 
@@ -23,6 +31,13 @@ _GLOBAL_SCALES: Final = (0.14, 1.0)
 _LOCAL_SCALES: Final = (0.05, 0.14)
 
 _TAG_RE: Final = re.compile(r"[A-Za-z0-9_.:/-]{1,64}")
+_CLASS_NAME_RE: Final = re.compile(r"(?!\.\.?\Z)[^/\\\x00]{1,255}")
+
+# Sources read from the directory in `data.path`.
+PATH_SOURCES: Final = ("folder", "imagefolder", "cifar10", "cifar100", "stl10")
+DATA_SOURCES: Final = ("synthetic", "digits", *PATH_SOURCES)
+# The release's semi-supervised learning rates per label fraction (eval_semisup.py, README): (trunk, head).
+SEMISUP_RELEASE_LRS: Final = {0.01: (0.02, 5.0), 0.1: (0.01, 0.2)}
 # COUNTxSIZE with an optional explicit scale range, as packages/spec reads it: no spaces, no
 # leading zeros, scales spelled as JavaScript's String(x) would ("0.14", "1", "5e-2").
 _NUMBER = r"(?:0|[1-9][0-9]{0,8})"
@@ -150,6 +165,18 @@ def _string(lo: int, hi: int | None = None) -> Check:
         return value
 
     return check
+
+
+def _class_name(value: Any, path: str, errors: Errors) -> Any:
+    if not isinstance(value, str) or not _CLASS_NAME_RE.fullmatch(value):
+        return _fail(errors, path, f'must be a folder name (no "/", "\\", NUL, "." or ".."); got {_describe(value)}')
+    return value
+
+
+def _fraction(value: Any, path: str, errors: Errors) -> Any:
+    if _is_number(value) and float(value) in SEMISUP_RELEASE_LRS:
+        return float(value)
+    return _fail(errors, path, f"must be one of 0.01, 0.1; got {_describe(value)}")
 
 
 def _tag(value: Any, path: str, errors: Errors) -> Any:
@@ -306,13 +333,16 @@ def parse_crops(notation: str) -> list[dict[str, Any]]:
 _SCHEMA: Final = _object(
     {
         "name": (_string(1, 200), _MISSING),
+        "recipe": (_enum(*RECIPES), _MISSING),
         "tags": (_array(_tag, 0, 32), []),
         "seed": (_int(0, 2**31 - 1), 31),
         "data": (
             _object(
                 {
-                    "source": (_enum("synthetic", "folder", "digits"), "synthetic"),
+                    "source": (_enum(*DATA_SOURCES), "synthetic"),
                     "path": (_string(1, 4096), _MISSING),
+                    "classes": (_array(_class_name, 2, 100_000), _MISSING),
+                    "classes_file": (_string(1, 4096), _MISSING),
                     "num_images": (_int(16, 10_000_000), 4096),
                     "num_classes": (_int(2, 1000), 10),
                     "image_size": (_int(8, 1024), 32),
@@ -331,6 +361,7 @@ _SCHEMA: Final = _object(
                     "small_stem": (_bool, False),
                     "hidden_mlp": (_int(0, 16384), 2048),
                     "feat_dim": (_int(2, 4096), 128),
+                    "init_from": (_string(1, 4096), _MISSING),
                 }
             ),
             {},
@@ -364,7 +395,7 @@ _SCHEMA: Final = _object(
                     "weight_decay": (_num(0.0, 1.0), 1e-6),
                     "momentum": (_num(0.0, 1.0, hi_open=True), 0.9),
                     "batch_size": (_int(1, 65536), 64),
-                    "epochs": (_int(1, 10000), 100),
+                    "epochs": (_int(0, 10000), 100),
                 }
             ),
             {},
@@ -406,6 +437,7 @@ _SCHEMA: Final = _object(
                         _nullable(
                             _object(
                                 {
+                                    "protocol": (_enum("fast", "paper"), "fast"),
                                     "epochs": (_int(1, 10000), 100),
                                     "lr": (_num(1e-6, 100.0), 0.3),
                                     "batch_size": (_int(1, 65536), 256),
@@ -414,6 +446,24 @@ _SCHEMA: Final = _object(
                             )
                         ),
                         {},
+                    ),
+                    "semisup": (
+                        _nullable(
+                            _object(
+                                {
+                                    "fraction": (_fraction, 0.1),
+                                    "subset_file": (_string(1, 4096), _MISSING),
+                                    "epochs": (_int(1, 10000), 20),
+                                    "batch_size": (_int(1, 65536), 256),
+                                    "lr_trunk": (_nullable(_num(1e-6, 100.0)), None),
+                                    "lr_head": (_nullable(_num(1e-6, 100.0)), None),
+                                    "decay_epochs": (_array(_int(1, 10000), 0, 16), [12, 16]),
+                                    "gamma": (_num(0.0, 1.0, lo_open=True), 0.2),
+                                    "weight_decay": (_num(0.0, 1.0), 0.0),
+                                }
+                            )
+                        ),
+                        None,
                     ),
                 }
             ),
@@ -448,16 +498,50 @@ def _ranks_rules(runtime: dict[str, Any], errors: Errors) -> None:
         _fail(errors, "runtime.processes", "is for CPU runs but runtime.device is 'cuda'; a CUDA run has one process per GPU (runtime.gpus)")
 
 
+def _data_source_rules(data: dict[str, Any], errors: Errors) -> None:
+    source = data["source"]
+    if source in PATH_SOURCES and "path" not in data:
+        _fail(errors, "data.path", f"is required when data.source is {source!r}")
+    if source not in PATH_SOURCES and "path" in data:
+        _fail(errors, "data.path", f"is only allowed when data.source is one of {', '.join(PATH_SOURCES)}; source is {source!r}")
+    for field in ("classes", "classes_file"):
+        if field in data and source != "imagefolder":
+            _fail(errors, f"data.{field}", f"is only allowed when data.source is 'imagefolder'; source is {source!r}")
+    if "classes" in data and "classes_file" in data:
+        _fail(errors, "data.classes_file", "cannot be combined with data.classes; list the classes in one place")
+    classes = data.get("classes")
+    if _valid(classes) and classes is not None:
+        seen: dict[str, int] = {}
+        for i, name in enumerate(classes):
+            if name in seen:
+                _fail(errors, f"data.classes[{i}]", f"duplicates data.classes[{seen[name]}] ({name!r})")
+            else:
+                seen[name] = i
+
+
+def _semisup_rules(semisup: Any, errors: Errors) -> None:
+    if not isinstance(semisup, dict) or not _valid(semisup["decay_epochs"]):
+        return
+    decay = semisup["decay_epochs"]
+    for i in range(1, len(decay)):
+        if decay[i] <= decay[i - 1]:
+            _fail(
+                errors,
+                f"eval.semisup.decay_epochs[{i}]",
+                f"must be greater than the previous entry ({decay[i - 1]}); list the epochs in increasing order",
+            )
+
+
 def _cross_field_rules(spec: dict[str, Any], errors: Errors) -> None:
     """Rules spanning several fields; each runs only when the fields it reads are valid."""
     data, swav, optim, runtime = spec["data"], spec["swav"], spec["optim"], spec["runtime"]
     if isinstance(data, dict) and _valid(data["source"]):
-        if data["source"] == "folder" and "path" not in data:
-            _fail(errors, "data.path", "is required when data.source is 'folder'")
-        if data["source"] != "folder" and "path" in data:
-            _fail(errors, "data.path", f"is only allowed when data.source is 'folder'; source is {data['source']!r}")
+        _data_source_rules(data, errors)
+    if isinstance(spec["eval"], dict):
+        _semisup_rules(spec["eval"].get("semisup"), errors)
     if isinstance(optim, dict) and _valid(optim["warmup_epochs"], optim["epochs"]):
-        if optim["warmup_epochs"] > optim["epochs"]:
+        # With 0 epochs nothing is trained, so the schedule does not matter.
+        if optim["epochs"] > 0 and optim["warmup_epochs"] > optim["epochs"]:
             _fail(errors, "optim.warmup_epochs", f"must be <= optim.epochs ({optim['epochs']}); got {optim['warmup_epochs']}")
     if isinstance(runtime, dict):
         _ranks_rules(runtime, errors)
@@ -489,6 +573,26 @@ def _cross_field_rules(spec: dict[str, Any], errors: Errors) -> None:
         seen.add(index)
 
 
+def _overlay(base: Any, override: Any) -> Any:
+    if not isinstance(base, Mapping) or not isinstance(override, Mapping):
+        return copy.deepcopy(override)
+    out = {key: copy.deepcopy(value) for key, value in base.items()}
+    for key, value in override.items():
+        out[key] = _overlay(base.get(key), value)
+    return out
+
+
+def apply_recipe(spec: Any) -> Any:
+    """`spec` with its recipe's fields filled in underneath (the spec's own fields win), as packages/spec does.
+
+    An expanded spec already holds every recipe field, so applying it again changes nothing. Input without
+    a known recipe is returned as is, for validation to report.
+    """
+    if not isinstance(spec, Mapping) or not isinstance(spec.get("recipe"), str) or spec["recipe"] not in RECIPES:
+        return spec
+    return _overlay(RECIPES[spec["recipe"]], spec)
+
+
 def validate_spec(spec: Any) -> dict[str, Any]:
     """Returns a new, fully defaulted copy of `spec`, or raises SpecError listing every problem.
 
@@ -496,7 +600,7 @@ def validate_spec(spec: Any) -> dict[str, Any]:
     (skipped) or fully defaulted objects. The input is not modified.
     """
     errors: Errors = []
-    result = _SCHEMA(spec, "", errors)
+    result = _SCHEMA(apply_recipe(spec), "", errors)
     if result is not _INVALID:
         _cross_field_rules(result, errors)
     if errors:

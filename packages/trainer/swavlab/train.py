@@ -71,11 +71,11 @@ from .stop import STOP
 BACKBONE_FILE = "backbone.pt"
 # Sections that define what is trained; a checkpoint may only resume a spec that agrees on them.
 TRAINING_SECTIONS = ("seed", "data", "model", "swav", "optim")
-_METADATA_KEYS = ("name", "tags")
+_METADATA_KEYS = ("name", "tags", "recipe")
 
 
 def spec_hash(spec: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON of a validated spec without its metadata (name, tags)."""
+    """sha256 of the canonical JSON of a validated spec without its metadata (name, tags, recipe)."""
     hashed = {k: v for k, v in spec.items() if k not in _METADATA_KEYS}
     return hashlib.sha256(json.dumps(hashed, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
@@ -154,8 +154,8 @@ class _Run:
         keep_freed_memory()
         seed_everything(self.seed)
         data = _data_module()
-        self.train_set, self.test_set = data.build_datasets(spec["data"], self.seed)
-        crops = data.MultiCropDataset(self.train_set, swav["crops"], self.seed)
+        self.datasets = data.build_datasets(spec["data"], self.seed)
+        crops = data.MultiCropDataset(self.datasets.pretrain, swav["crops"], self.seed)
         self.loader, self.sampler = build_train_loader(
             crops,
             self.batch_size,
@@ -395,7 +395,8 @@ class _Run:
 
     def evaluate(self) -> None:
         """k-NN / linear probe on the frozen backbone (rank 0; labelled sources only)."""
-        if self.info.is_main and self.test_set is not None:
+        eval_train, eval_test = self.datasets.eval_train, self.datasets.eval_test
+        if self.info.is_main and eval_train is not None and eval_test is not None:
             from .evaluation import evaluate
 
             self.core.eval()
@@ -403,12 +404,12 @@ class _Run:
                 with torch.no_grad():
                     values = evaluate(
                         self.core.features,
-                        self.train_set,
-                        self.test_set,
+                        eval_train,
+                        eval_test,
                         self.spec["eval"],
                         self.device,
                         self.seed,
-                        self.train_set.image_size,
+                        eval_train.image_size,
                         workers=int(self.spec["runtime"]["workers"]),
                     )
             finally:

@@ -43,10 +43,12 @@ def test_any_image_size_renders(size: int) -> None:
 
 
 def test_ten_million_images_cost_no_memory() -> None:
-    train, test = build_datasets(
+    splits = build_datasets(
         {"source": "synthetic", "num_images": 10_000_000, "num_classes": 1000, "image_size": 32, "test_fraction": 0.1},
         seed=3,
     )
+    train, test = splits.pretrain, splits.eval_test
+    assert test is not None
     assert len(train) == 9_000_000 and len(test) == 1_000_000
     assert isinstance(train.indices, range)  # type: ignore[attr-defined]
     assert test.labels[0] == 9_000_000 % 1000
@@ -55,14 +57,15 @@ def test_ten_million_images_cost_no_memory() -> None:
 
 def test_split_is_deterministic_balanced_and_disjoint() -> None:
     spec = {"source": "synthetic", "num_images": 100, "num_classes": 10, "image_size": 16, "test_fraction": 0.2}
-    train, test = build_datasets(spec, seed=5)
-    assert test is not None
+    splits = build_datasets(spec, seed=5)
+    train, test = splits.pretrain, splits.eval_test
+    assert test is not None and splits.eval_train is train
     assert len(train) == 80 and len(test) == 20
     assert sorted(np.bincount(list(test.labels)).tolist()) == [2] * 10
     assert set(train.indices).isdisjoint(test.indices)  # type: ignore[attr-defined]
-    again, _ = build_datasets(spec, seed=5)
+    again = build_datasets(spec, seed=5).pretrain
     assert np.array_equal(np.asarray(train[3][0]), np.asarray(again[3][0]))
-    other, _ = build_datasets(spec, seed=6)
+    other = build_datasets(spec, seed=6).pretrain
     assert not np.array_equal(np.asarray(train[3][0]), np.asarray(other[3][0]))
 
 

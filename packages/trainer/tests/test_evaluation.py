@@ -105,7 +105,7 @@ def test_linear_probe_cannot_beat_chance_on_unrelated_labels() -> None:
 
 
 def test_extract_features_normalises_and_keeps_order() -> None:
-    train, _ = build_datasets({"source": "digits", "image_size": 8, "test_fraction": 0.2}, seed=0)
+    train = build_datasets({"source": "digits", "image_size": 8, "test_fraction": 0.2}, seed=0).pretrain
     loader = DataLoader(EvalDataset(train, 8), batch_size=100)
     features, labels = extract_features(lambda x: x.flatten(1) * 3.0, loader, "cpu")
     assert features.shape == (len(train), 3 * 64) and features.dtype == torch.float32

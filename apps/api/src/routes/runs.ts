@@ -10,12 +10,15 @@ import {
   QueueUnavailable,
 } from '@swavlab/queue';
 import {
+  applyRecipe,
   CheckpointView,
+  checkSpecRules,
   EvaluationView,
-  ExperimentSpec,
+  ExperimentSpecFields,
   hashValidSpec,
   MetricPointView,
   RunView,
+  WHEN_FIELDS_VALID,
 } from '@swavlab/spec';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
@@ -40,9 +43,15 @@ export const Priority = z
   .meta({ description: `queue priority, 1 runs first; default ${DEFAULT_PRIORITY}` });
 
 /** An experiment spec plus the submission's `priority`; `name` and `tags` are already part of the spec. */
-export const RunSubmission = ExperimentSpec.safeExtend({ priority: Priority.optional() }).meta({
-  id: 'RunSubmission',
-});
+export const RunSubmission = z
+  .preprocess(
+    applyRecipe,
+    ExperimentSpecFields.safeExtend({ priority: Priority.optional() }).superRefine(
+      checkSpecRules,
+      WHEN_FIELDS_VALID,
+    ),
+  )
+  .meta({ id: 'RunSubmission' });
 
 const SubmittedRun = RunView.safeExtend({
   deduplicated: z.boolean().meta({ description: 'true when an identical spec already had a run' }),
