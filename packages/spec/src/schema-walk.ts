@@ -17,7 +17,8 @@ function unwrap(schema: Schema): Schema {
     case 'catch':
       return unwrap(def.innerType);
     case 'pipe':
-      return unwrap(def.in);
+      // A preprocess (transform → schema) has its fields on the out side; a transform after a schema, on the in side.
+      return unwrap((def.in as z.core.$ZodTypes)._zod.def.type === 'transform' ? def.out : def.in);
     case 'lazy':
       return unwrap(def.getter());
     default:

@@ -71,7 +71,8 @@ describe('defaults', () => {
         eval: {
           every_epochs: 0,
           knn: { k: [20, 200], temperature: 0.07 },
-          linear: { epochs: 100, lr: 0.3, batch_size: 256, weight_decay: 1e-6 },
+          linear: { protocol: 'fast', epochs: 100, lr: 0.3, batch_size: 256, weight_decay: 1e-6 },
+          semisup: null,
         },
       },
     });
@@ -97,7 +98,12 @@ describe('defaults', () => {
 
   it('let null switch off an evaluation', () => {
     const result = parseExperimentSpec({ eval: { knn: null, linear: null } });
-    expect(result.ok && result.spec.eval).toEqual({ every_epochs: 0, knn: null, linear: null });
+    expect(result.ok && result.spec.eval).toEqual({
+      every_epochs: 0,
+      semisup: null,
+      knn: null,
+      linear: null,
+    });
   });
 
   it('canonicalise crop notation to the structured form', () => {
@@ -188,7 +194,7 @@ const LIMITS: [string, unknown, unknown, unknown, unknown][] = [
   ['optim.weight_decay', 0, 1, -1e-9, 1.1],
   ['optim.momentum', 0, 0.999, -0.1, 1],
   ['optim.batch_size', 1, 65536, 0, 65537],
-  ['optim.epochs', 10, 10000, 0, 10001],
+  ['optim.epochs', 0, 10000, -1, 10001],
   ['runtime.gpus', 1, 64, 0, 65],
   ['runtime.processes', 1, 64, 0, 65],
   ['runtime.workers', 0, 64, -1, 65],
@@ -201,6 +207,9 @@ const LIMITS: [string, unknown, unknown, unknown, unknown][] = [
   ['eval.linear.lr', 1e-6, 100, 9e-7, 100.5],
   ['eval.linear.batch_size', 1, 65536, 0, 65537],
   ['eval.linear.weight_decay', 0, 1, -1e-9, 1.5],
+  ['eval.semisup.epochs', 1, 10000, 0, 10001],
+  ['eval.semisup.lr_trunk', 1e-6, 100, 9e-7, 100.5],
+  ['eval.semisup.weight_decay', 0, 1, -1e-9, 1.5],
 ];
 
 describe('field limits', () => {
@@ -265,10 +274,73 @@ describe('cross-field rules', () => {
       expect(errorsOf({ data })).toEqual([
         {
           path: 'data.path',
-          message: expect.stringMatching(/^is only allowed when data.source is "folder"/),
+          message: expect.stringMatching(
+            /^is only allowed when data.source is one of folder, imagefolder, cifar10/,
+          ),
         },
       ]);
     }
+  });
+
+  it('requires data.path for every directory source', () => {
+    for (const source of ['imagefolder', 'cifar10', 'cifar100', 'stl10']) {
+      expect(errorsOf({ data: { source } })).toEqual([
+        { path: 'data.path', message: `is required when data.source is "${source}"` },
+      ]);
+      accepts({ data: { source, path: 'ds' } });
+    }
+  });
+
+  it('allows a class subset for imagefolder only, listed once and in one place', () => {
+    accepts({ data: { source: 'imagefolder', path: 'in', classes: ['n01', 'n02'] } });
+    accepts({ data: { source: 'imagefolder', path: 'in', classes_file: 'in100.txt' } });
+    expect(errorsOf({ data: { source: 'cifar10', path: 'c', classes: ['a', 'b'] } })).toEqual([
+      {
+        path: 'data.classes',
+        message: 'is only allowed when data.source is "imagefolder"; data.source is "cifar10"',
+      },
+    ]);
+    expect(
+      errorsOf({ data: { source: 'imagefolder', path: 'in', classes: ['a', 'b', 'a'], classes_file: 'f' } }),
+    ).toEqual([
+      {
+        path: 'data.classes_file',
+        message: 'cannot be combined with data.classes; list the classes in one place',
+      },
+      { path: 'data.classes[2]', message: 'duplicates data.classes[0] ("a")' },
+    ]);
+    for (const name of ['..', '.', 'a/b', 'a\\b']) {
+      expect(errorsOf({ data: { source: 'imagefolder', path: 'in', classes: [name, 'x'] } })).toEqual([
+        { path: 'data.classes[0]', message: 'must be a folder name (no "/", "\\", NUL, "." or "..")' },
+      ]);
+    }
+  });
+
+  it('lets an evaluation-only run (0 epochs) keep the warm-up default', () => {
+    accepts({ optim: { epochs: 0 } });
+  });
+
+  it('takes the semi-supervised fractions of the paper and increasing decay epochs', () => {
+    const result = parseExperimentSpec({ eval: { semisup: {} } });
+    expect(result.ok && result.spec.eval.semisup).toEqual({
+      fraction: 0.1,
+      epochs: 20,
+      batch_size: 256,
+      lr_trunk: null,
+      lr_head: null,
+      decay_epochs: [12, 16],
+      gamma: 0.2,
+      weight_decay: 0,
+    });
+    expect(errorsOf({ eval: { semisup: { fraction: 0.5 } } }).map((e) => e.path)).toEqual([
+      'eval.semisup.fraction',
+    ]);
+    expect(errorsOf({ eval: { semisup: { decay_epochs: [12, 12] } } })).toEqual([
+      {
+        path: 'eval.semisup.decay_epochs[1]',
+        message: 'must be greater than the previous entry (12); list the epochs in increasing order',
+      },
+    ]);
   });
 
   it('requires crops_for_assign indices inside the flattened crop list', () => {

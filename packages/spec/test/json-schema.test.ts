@@ -51,6 +51,12 @@ describe('toJsonSchema', () => {
     if (!result.ok) throw new Error('defaults rejected');
     for (const [path, node] of schemaLeaves(schema)) {
       const applied = getAtPath(result.spec, path);
+      // Fields of a section that defaults to null (eval.semisup) have defaults for when it is given.
+      const parts = path.split('.');
+      const inNullSection = parts.some(
+        (_, i) => i > 0 && getAtPath(result.spec, parts.slice(0, i).join('.')) === null,
+      );
+      if (inNullSection) continue;
       if (path === 'swav.crops') expect(parseCrops(node.default as string)).toEqual(applied);
       else if (applied === undefined) expect(node.default, path).toBeUndefined();
       else expect(node.default, path).toEqual(applied);

@@ -91,10 +91,13 @@ describe('specHash', () => {
     );
   });
 
+  const METADATA = new Set(['name', 'tags', 'recipe']);
+
   /** Candidate replacements for the value at a leaf path; the first one that gives a valid spec is used. */
   function alternatives(spec: ExperimentSpec, path: string, value: unknown): unknown[] {
     const enums: Record<string, string[]> = {
       'data.source': ['synthetic', 'digits'],
+      'eval.linear.protocol': ['fast', 'paper'],
       'model.arch': ['tiny', 'resnet18', 'resnet50', 'resnet50w2', 'resnet50w4', 'resnet50w5'],
       'swav.assignment': ['soft', 'hard'],
       'swav.prototypes_mode': ['learned', 'fixed'],
@@ -102,7 +105,11 @@ describe('specHash', () => {
       'runtime.device': ['auto', 'cpu', 'cuda'],
       'runtime.precision': ['fp32', 'fp16', 'bf16'],
     };
-    if (path === 'data.path') return [`${value}x`];
+    if (typeof value === 'string' && /(path|_file|init_from)$/.test(path)) return [`${value}x`];
+    if (path === 'data.classes') return [['a', 'c']];
+    if (path === 'eval.semisup.fraction') return [0.01, 0.1];
+    if (path === 'eval.semisup.decay_epochs') return [[5], [6]];
+    if (value === null) return [0.5];
     if (path === 'swav.queue_length') {
       const step = spec.optim.batch_size * rankCount(spec.runtime);
       return [spec.swav.queue_length + step, spec.swav.queue_length - step];
@@ -118,7 +125,7 @@ describe('specHash', () => {
   }
 
   it('changes when any single field changes, seed included', () => {
-    const fields = SPEC_LEAF_PATHS.filter((p) => p !== 'name' && p !== 'tags');
+    const fields = SPEC_LEAF_PATHS.filter((p) => !METADATA.has(p));
     fc.assert(
       fc.property(specInput, fc.constantFrom(...fields), (input, path) => {
         const spec = parsed(input);
@@ -136,8 +143,17 @@ describe('specHash', () => {
   });
 
   it('has a hash-changing alternative for every field (the property above covers them all)', () => {
-    const bases = [parsed({}), parsed({ data: { source: 'folder', path: 'p' } })];
-    for (const path of SPEC_LEAF_PATHS.filter((p) => p !== 'name' && p !== 'tags')) {
+    const bases = [
+      parsed({}),
+      parsed({ data: { source: 'folder', path: 'p' } }),
+      parsed({
+        data: { source: 'imagefolder', path: 'p', classes: ['a', 'b'] },
+        model: { init_from: 'w.pth' },
+        eval: { semisup: { subset_file: 's.txt' } },
+      }),
+      parsed({ data: { source: 'imagefolder', path: 'p', classes_file: 'c.txt' } }),
+    ];
+    for (const path of SPEC_LEAF_PATHS.filter((p) => !METADATA.has(p))) {
       const changedHashes = bases.flatMap((spec) => {
         const current = getAtPath(spec, path);
         if (current === undefined) return [];

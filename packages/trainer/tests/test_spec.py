@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from swavlab.spec import DEFAULTS, SpecError, parse_crops, rank_count, validate_spec
+from swavlab.spec import DEFAULTS, RECIPES, SpecError, parse_crops, rank_count, validate_spec
 
 
 def errors_of(spec: Any) -> list[dict[str, str]]:
@@ -323,3 +323,28 @@ def test_non_object_spec_is_reported_at_the_root() -> None:
         validate_spec([1])
     assert info.value.errors == [{"path": "", "message": "must be an object; got an array"}]
     assert str(info.value) == "(spec): must be an object; got an array"
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_every_recipe_expands_under_the_given_fields(name: str) -> None:
+    spec = validate_spec({"recipe": name, "data": {"path": "ds"}, "optim": {"epochs": 400}})
+    assert spec["recipe"] == name and spec["data"]["path"] == "ds" and spec["optim"]["epochs"] == 400
+    assert spec["data"]["source"] == RECIPES[name]["data"]["source"]
+    # An expanded spec keeps its values when validated again (the service sends expanded specs).
+    assert validate_spec(spec) == spec
+
+
+def test_an_unknown_recipe_is_named() -> None:
+    with pytest.raises(SpecError) as raised:
+        validate_spec({"recipe": "swav-bs512"})
+    assert raised.value.errors[0]["path"] == "recipe"
+    assert "swav-bs256-queue" in raised.value.errors[0]["message"]
+
+
+def test_directory_sources_need_a_path_and_classes_belong_to_imagefolder() -> None:
+    with pytest.raises(SpecError) as raised:
+        validate_spec({"data": {"source": "stl10", "classes": ["a", "b"]}})
+    assert raised.value.errors == [
+        {"path": "data.path", "message": "is required when data.source is 'stl10'"},
+        {"path": "data.classes", "message": "is only allowed when data.source is 'imagefolder'; source is 'stl10'"},
+    ]

@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  type ExperimentSpec,
+  hashValidSpec,
+  parseExperimentSpec,
+  RECIPE_NAMES,
+  RECIPES,
+  specHash,
+  specWarnings,
+} from '../src/index.js';
+
+function parsed(input: unknown): ExperimentSpec {
+  const result = parseExperimentSpec(input);
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.spec;
+}
+
+describe('recipes', () => {
+  it.each(RECIPE_NAMES)('%s expands to a valid spec once data.path is given', (name) => {
+    const spec = parsed({ recipe: name, data: { path: 'datasets/x' } });
+    expect(spec.recipe).toBe(name);
+    expect(spec.data.path).toBe('datasets/x');
+    expect(specWarnings(spec)).toEqual([]);
+  });
+
+  it('sets what the paper states for the 256-batch recipe', () => {
+    const spec = parsed({ recipe: 'swav-bs256-queue', data: { path: 'imagenet' } });
+    expect(spec.optim).toMatchObject({ base_lr: 0.6, final_lr: 0.0006, warmup_epochs: 0, batch_size: 64 });
+    expect(spec.swav).toMatchObject({
+      queue_length: 3840,
+      queue_start_epoch: 15,
+      freeze_prototypes_iters: 5005,
+    });
+    expect(spec.optim.batch_size * spec.runtime.gpus).toBe(256);
+    expect(spec.eval.linear?.protocol).toBe('paper');
+  });
+
+  it('lets the spec override any field, nested fields one by one and arrays whole', () => {
+    const spec = parsed({
+      recipe: 'cifar10',
+      data: { path: 'c' },
+      optim: { epochs: 20 },
+      swav: { crops_for_assign: [1] },
+      eval: { linear: null },
+    });
+    expect(spec.optim).toMatchObject({ epochs: 20, base_lr: 0.6, batch_size: 256 });
+    expect(spec.swav.crops_for_assign).toEqual([1]);
+    expect(spec.swav.queue_length).toBe(3840);
+    expect(spec.eval.linear).toBeNull();
+  });
+
+  it('gives the same hash whether the recipe is named or written out', () => {
+    const named = parsed({ recipe: 'swav-2x224', data: { path: 'imagenet' } });
+    const { recipe: _recipe, ...written } = named;
+    expect(specHash(written)).toBe(hashValidSpec(named));
+    expect(specHash({ ...written, recipe: 'swav-bs4096' })).toBe(hashValidSpec(named));
+  });
+
+  it('names an unknown recipe and lists the known ones', () => {
+    const result = parseExperimentSpec({ recipe: 'swav-bs512' });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]?.path).toBe('recipe');
+    expect(result.errors[0]?.message).toContain('swav-bs256-queue');
+  });
+
+  it('cites a source for every recipe', () => {
+    for (const recipe of Object.values(RECIPES)) {
+      expect(recipe.source).toMatch(/^https:\/\//);
+      expect(recipe.description.length).toBeGreaterThan(80);
+    }
+  });
+
+  it('are the ones the Python trainer expands (run `node packages/spec/scripts/write-recipes.mjs` after a change)', () => {
+    const file = new URL('../../trainer/swavlab/recipes.json', import.meta.url);
+    const python = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    const specs = Object.fromEntries(Object.entries(RECIPES).map(([name, recipe]) => [name, recipe.spec]));
+    expect(python).toEqual(JSON.parse(JSON.stringify(specs)));
+  });
+});
+
+describe('specWarnings', () => {
+  it('warns when Sinkhorn sees fewer samples than prototypes, and says what to change', () => {
+    const warnings = specWarnings(parsed({ optim: { batch_size: 64 }, swav: { prototypes: 3000 } }));
+    expect(warnings).toEqual([
+      {
+        path: 'swav.prototypes',
+        message:
+          'Sinkhorn spreads 64 samples over 3000 prototypes; with fewer samples than prototypes the codes flatten ' +
+          'towards uniform and the run may not learn. Set swav.queue_length to 2944 or more (a multiple of ' +
+          'optim.batch_size × ranks = 64), raise optim.batch_size, or lower swav.prototypes to 64 or less',
+      },
+    ]);
+  });
+
+  it('counts every rank and the queue', () => {
+    expect(
+      specWarnings(
+        parsed({ optim: { batch_size: 64 }, runtime: { processes: 4 }, swav: { prototypes: 256 } }),
+      ),
+    ).toEqual([]);
+    expect(
+      specWarnings(parsed({ optim: { batch_size: 64 }, swav: { prototypes: 3000, queue_length: 2944 } })),
+    ).toEqual([]);
+  });
+
+  it('warns about a queue that starts after the last epoch', () => {
+    const spec = parsed({
+      optim: { epochs: 10, warmup_epochs: 0 },
+      swav: { prototypes: 10, queue_length: 640 },
+    });
+    expect(specWarnings(spec)).toEqual([
+      {
+        path: 'swav.queue_start_epoch',
+        message: 'is 15 but the run trains 10 epochs, so the queue is never used',
+      },
+    ]);
+  });
+});
