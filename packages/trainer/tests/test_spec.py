@@ -62,7 +62,8 @@ def test_empty_spec_gets_every_documented_default() -> None:
         "eval": {
             "every_epochs": 0,
             "knn": {"k": [20, 200], "temperature": 0.07},
-            "linear": {"epochs": 100, "lr": 0.3, "batch_size": 256, "weight_decay": 1e-6},
+            "linear": {"protocol": "fast", "epochs": 100, "lr": 0.3, "batch_size": 256, "weight_decay": 1e-6},
+            "semisup": None,
         },
     }
     # No optional-without-default keys appear, and the scales are floats on the wire.
