@@ -12,6 +12,7 @@ import { applyMigrations, type MigrateOptions, type MigrationReport } from './mi
 import { ArtifactsRepository } from './repositories/artifacts.js';
 import { BaselinesRepository } from './repositories/baselines.js';
 import { CheckpointsRepository } from './repositories/checkpoints.js';
+import { EvaluationRequestsRepository } from './repositories/evaluation-requests.js';
 import { EvaluationsRepository } from './repositories/evaluations.js';
 import { GridsRepository } from './repositories/grids.js';
 import { MetricsRepository } from './repositories/metrics.js';
@@ -43,6 +44,7 @@ export interface Database {
   readonly checkpoints: CheckpointsRepository;
   readonly artifacts: ArtifactsRepository;
   readonly evaluations: EvaluationsRepository;
+  readonly evaluationRequests: EvaluationRequestsRepository;
   readonly tokens: TokensRepository;
   readonly regressions: RegressionsRepository;
   readonly baselines: BaselinesRepository;
@@ -131,6 +133,7 @@ class OpenedDatabase implements Database {
   readonly checkpoints: CheckpointsRepository;
   readonly artifacts: ArtifactsRepository;
   readonly evaluations: EvaluationsRepository;
+  readonly evaluationRequests: EvaluationRequestsRepository;
   readonly tokens: TokensRepository;
   readonly regressions: RegressionsRepository;
   readonly baselines: BaselinesRepository;
@@ -152,6 +155,7 @@ class OpenedDatabase implements Database {
     this.checkpoints = new CheckpointsRepository(prisma);
     this.artifacts = new ArtifactsRepository(prisma);
     this.evaluations = new EvaluationsRepository(prisma);
+    this.evaluationRequests = new EvaluationRequestsRepository(prisma);
     this.tokens = new TokensRepository(prisma);
     this.regressions = new RegressionsRepository(prisma);
     this.baselines = new BaselinesRepository(prisma);

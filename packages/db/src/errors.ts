@@ -31,3 +31,14 @@ export class MigrationError extends Error {
     super(message, options);
   }
 }
+
+/** A write of an evaluation request's attempt whose fencing token is no longer current (a newer attempt runs it). */
+export class StaleEvaluationError extends Error {
+  override readonly name = 'StaleEvaluationError';
+  constructor(
+    readonly requestId: string,
+    readonly reason: string,
+  ) {
+    super(`evaluation ${requestId}: write rejected, this attempt is no longer current (${reason})`);
+  }
+}

@@ -6,7 +6,7 @@ export {
   openDatabase,
   resolveDatabaseTarget,
 } from './database.js';
-export { InvalidInputError, MigrationError, StaleAttemptError } from './errors.js';
+export { InvalidInputError, MigrationError, StaleAttemptError, StaleEvaluationError } from './errors.js';
 export {
   applyMigrations,
   checksumOf,
@@ -26,6 +26,13 @@ export {
   type CreateBaselineInput,
 } from './repositories/baselines.js';
 export type { CheckpointInput, CheckpointsRepository } from './repositories/checkpoints.js';
+export type {
+  ClaimedEvaluation,
+  CreateEvaluationRequestInput,
+  EvaluationOutcome,
+  EvaluationRequestsRepository,
+  RequestedResultInput,
+} from './repositories/evaluation-requests.js';
 export type { AddedEvaluation, EvaluationInput, EvaluationsRepository } from './repositories/evaluations.js';
 export type {
   CreatedGrid,
@@ -65,7 +72,10 @@ export {
   type Checkpoint,
   ERROR_KINDS,
   type ErrorKind,
+  EVALUATION_STATUSES,
   type Evaluation,
+  type EvaluationRequest,
+  type EvaluationStatus,
   type Grid,
   type Json,
   type JsonObject,

@@ -6,6 +6,7 @@ import type {
   Baseline as BaselineModel,
   Checkpoint as CheckpointModel,
   Evaluation as EvaluationModel,
+  EvaluationRequest as EvaluationRequestModel,
   Grid as GridModel,
   MetricPoint as MetricPointModel,
   Prisma,
@@ -23,6 +24,9 @@ export const TERMINAL_STATUSES = ['succeeded', 'failed', 'canceled'] as const sa
 
 export const ERROR_KINDS = ['spec', 'diverged', 'crashed', 'infrastructure'] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+export const EVALUATION_STATUSES = ['queued', 'running', 'succeeded', 'failed'] as const;
+export type EvaluationStatus = (typeof EVALUATION_STATUSES)[number];
 
 export const METRIC_GOALS = ['max', 'min'] as const;
 export type MetricGoal = (typeof METRIC_GOALS)[number];
@@ -67,6 +71,8 @@ export interface Run {
   updatedAt: Date;
   tags: string[];
   finalMetrics: JsonObject | null;
+  /** The trainer's `dataset` event without its type (image counts per split, classes, skipped); null until reported. */
+  dataset: JsonObject | null;
 }
 
 export interface Grid {
@@ -123,6 +129,26 @@ export interface Evaluation {
   epoch: number;
   step: number;
   createdAt: Date;
+}
+
+/** A later evaluation of one of a run's checkpoints. */
+export interface EvaluationRequest {
+  id: string;
+  runId: string;
+  status: EvaluationStatus;
+  /** The eval section evaluated, defaults applied. */
+  eval: JsonObject;
+  checkpointStep: number;
+  attempt: number;
+  error: RunError | null;
+  /** Metric values the evaluation returned (null for a non-finite one); null until it succeeded. */
+  results: JsonObject | null;
+  device: string | null;
+  workerHost: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  updatedAt: Date;
 }
 
 /** An API token as stored: the plaintext is never kept, only its sha256. */
@@ -207,6 +233,29 @@ export function toRun(row: RunModel): Run {
     updatedAt: row.updatedAt,
     tags: row.tags,
     finalMetrics: nullableJsonObject(row.finalMetrics, 'runs.final_metrics'),
+    dataset: nullableJsonObject(row.dataset, 'runs.dataset'),
+  };
+}
+
+export function toEvaluationRequest(row: EvaluationRequestModel): EvaluationRequest {
+  return {
+    id: row.id,
+    runId: row.runId,
+    status: row.status,
+    eval: jsonObject(row.eval, 'evaluation_requests.eval'),
+    checkpointStep: row.checkpointStep,
+    attempt: row.attempt,
+    error:
+      row.errorKind === null
+        ? null
+        : { kind: row.errorKind, message: row.errorMessage ?? '', traceback: row.errorTraceback },
+    results: nullableJsonObject(row.results, 'evaluation_requests.results'),
+    device: row.device,
+    workerHost: row.workerHost,
+    createdAt: row.createdAt,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+    updatedAt: row.updatedAt,
   };
 }
 

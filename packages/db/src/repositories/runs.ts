@@ -374,6 +374,14 @@ export class RunsRepository {
     return this.writeAsAttempt(id, token, data);
   }
 
+  /**
+   * Stores the dataset the attempt holding `token` trains and evaluates on (the trainer's `dataset` event: image
+   * counts per split, classes, skipped files). A later attempt reports it again and replaces it.
+   */
+  async recordDataset(id: string, token: string, dataset: JsonObject): Promise<Run> {
+    return this.writeAsAttempt(id, token, { dataset: requireJsonObject(dataset, 'dataset') });
+  }
+
   /** Ends the attempt with a terminal status. */
   async finishRun(id: string, token: string, outcome: RunOutcome): Promise<Run> {
     const status = requireOneOf(
