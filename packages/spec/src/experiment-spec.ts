@@ -212,7 +212,8 @@ const Semisup = z.strictObject({
   weight_decay: z.number().min(0).max(1).default(0),
 });
 
-const Eval = z.strictObject({
+/** The spec's `eval` section; also the body of a later evaluation of a run's checkpoint (POST /v1/runs/{id}/evaluations). */
+export const Eval = z.strictObject({
   every_epochs: z.int().min(0).max(10000).default(0).meta({ description: '0 = only at the end of the run' }),
   knn: Knn.nullable().prefault({}).meta({ description: 'null skips k-NN evaluation' }),
   linear: Linear.nullable().prefault({}).meta({ description: 'null skips the linear probe' }),

@@ -21,6 +21,7 @@ export {
   startGridExpansion,
 } from './expand-grid.js';
 export {
+  Eval,
   ExperimentSpec,
   ExperimentSpecFields,
   type ExperimentSpecInput,
