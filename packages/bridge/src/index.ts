@@ -17,6 +17,7 @@ export { findPython, PYTHON_CANDIDATES, type PythonInterpreter } from './find-py
 export {
   DEFAULT_MODULE,
   DEFAULT_TRAINER_ROOT,
+  type EvaluateOptions,
   type JobOptions,
   PythonJob,
   type RunningJob,

@@ -6,7 +6,10 @@ import { signalGroup, signalProcess, waitUntilGone } from './processes.js';
 import type { BridgeEvent, ParentMessage, RunnerConfig, RunnerFailure, RunnerMessage } from './protocol.js';
 import { type JobResult, parseJobResult } from './result.js';
 
-/** The module whose `run(spec_json, on_event, options_json) -> str` a job calls unless told otherwise. */
+/**
+ * The module whose `run(spec_json, on_event, options_json) -> str` (or `evaluate`, same signature) a job calls
+ * unless told otherwise.
+ */
 export const DEFAULT_MODULE = 'swavlab.bridge';
 
 /** packages/trainer, the folder that holds the `swavlab` package (same relative place from src/ and dist/). */
@@ -27,12 +30,23 @@ export interface RunOptions {
   resumeFrom?: string | null;
 }
 
+/** Options of a later evaluation, sent to Python's `evaluate` as `options_json`. */
+export interface EvaluateOptions {
+  /** Local path of a checkpoint file the trainer wrote (`checkpoint`). */
+  checkpoint: string;
+}
+
 /** Everything needed to run one job in a fresh runner + Python process tree. */
 export interface JobOptions {
   /** The experiment spec as a JSON string, handed unchanged to `run(spec_json, …)`. */
   specJson: string;
   /** Sent as `options_json`: `{"out_dir": …, "resume_from": …}`. Default: `{}`. */
   runOptions?: RunOptions;
+  /**
+   * Makes the job call `evaluate(spec_json, on_event, options_json)` with `{"checkpoint": …}` instead of `run`: it
+   * evaluates the checkpoint with the spec's eval section. Excludes `runOptions`.
+   */
+  evaluate?: EvaluateOptions;
   /** The Python interpreter (resolve it once with `findPython()`). */
   pythonBin: string;
   /** Dotted name of the module to import; default `swavlab.bridge`. Tests point it at fixtures. */
@@ -88,6 +102,20 @@ function checkText(value: unknown, field: string): string {
   return value;
 }
 
+/** Which Python function the job calls, and its `options_json`. */
+function entryOf(options: JobOptions): Pick<RunnerConfig, 'entry' | 'optionsJson'> {
+  if (options.evaluate === undefined) return { entry: 'run', optionsJson: optionsJson(options.runOptions) };
+  if (options.runOptions !== undefined) {
+    throw new TypeError('evaluate: a job either runs (runOptions) or evaluates (evaluate), not both');
+  }
+  return {
+    entry: 'evaluate',
+    optionsJson: JSON.stringify({
+      checkpoint: checkText(options.evaluate.checkpoint, 'evaluate.checkpoint'),
+    }),
+  };
+}
+
 function optionsJson(options: RunOptions | undefined): string {
   const wire: Record<string, string | null> = {};
   if (options?.outDir !== undefined) wire.out_dir = options.outDir;
@@ -125,7 +153,7 @@ export class PythonJob implements RunningJob {
       pythonPath: options.pythonPath ?? [DEFAULT_TRAINER_ROOT],
       module: checkText(options.module ?? DEFAULT_MODULE, 'module'),
       specJson: checkText(options.specJson, 'specJson'),
-      optionsJson: optionsJson(options.runOptions),
+      ...entryOf(options),
       exitGraceMs: checkGrace(options.killGraceMs, 'killGraceMs', 5_000),
     };
     this.#cancelGraceMs = checkGrace(options.cancelGraceMs, 'cancelGraceMs', 120_000);

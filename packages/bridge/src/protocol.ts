@@ -9,14 +9,16 @@ export interface BridgeEvent {
   [field: string]: unknown;
 }
 
-/** What the runner needs to start Python and make the one `run` call. */
+/** What the runner needs to start Python and make the one `run` (or `evaluate`) call. */
 export interface RunnerConfig {
   /** Interpreter that pythonia starts (set as PYTHON_BIN before pythonia loads). */
   pythonBin: string;
   /** Folders prepended to PYTHONPATH, so that Python and its own subprocesses import the module. */
   pythonPath: string[];
-  /** Dotted name of the module whose `run(spec_json, on_event, options_json)` is called. */
+  /** Dotted name of the module whose `run(spec_json, on_event, options_json)` (or `evaluate`) is called. */
   module: string;
+  /** The module's function the job calls: `run` trains, `evaluate` evaluates a checkpoint. */
+  entry: 'run' | 'evaluate';
   specJson: string;
   optionsJson: string;
   /** How long the runner waits for Python to exit after asking it to, before SIGKILL. */

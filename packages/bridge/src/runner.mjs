@@ -1,5 +1,5 @@
 // The per-job runner: forked by PythonJob (job.ts), it hosts one pythonia instance, makes the single
-// `run` call and exits. Plain JavaScript so that Node can fork it both from the sources (tests) and
+// `run` (or `evaluate`) call and exits. Plain JavaScript so that Node can fork it both from the sources (tests) and
 // from dist (production); tsc type-checks it through the JSDoc annotations and copies it to dist.
 // Every rule it follows is in /work/shared/BRIDGE.md.
 
@@ -177,14 +177,15 @@ async function start(config) {
   const module = step.value;
   await send({ type: 'ready' });
 
+  const call = config.entry === 'evaluate' ? module.evaluate$ : module.run$;
   step = await raceWithExit(
-    module.run$(config.specJson, onEvent, config.optionsJson, { $timeout: Number.POSITIVE_INFINITY }),
+    call(config.specJson, onEvent, config.optionsJson, { $timeout: Number.POSITIVE_INFINITY }),
   );
   if ('exited' in step) return fail({ kind: 'python-exit', ...step.exited });
   if (typeof step.value !== 'string') {
     return fail({
       kind: 'protocol',
-      message: `run: expected a JSON string result, got ${typeof step.value}`,
+      message: `${config.entry}: expected a JSON string result, got ${typeof step.value}`,
     });
   }
   return finish({ type: 'result', json: step.value }, 0);

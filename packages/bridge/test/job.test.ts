@@ -22,6 +22,26 @@ describe('a job that returns', () => {
     expect(events[1]).toEqual({ type: 'tick', index: 1, value: 0.5 });
   });
 
+  it("calls the module's evaluate entry with the checkpoint when asked to evaluate", async () => {
+    const { job, events } = startFixture(
+      { eval: { linear: { protocol: 'paper' } } },
+      { evaluate: { checkpoint: '/tmp/ckpt.pt' } },
+    );
+    const result = await job.result;
+    expect(result).toMatchObject({ status: 'succeeded', error: null, step: 6, evals: { linear_top1: 0.5 } });
+    expect(result.options).toEqual({ checkpoint: '/tmp/ckpt.pt' });
+    expect(result.eval).toEqual({ linear: { protocol: 'paper' } });
+    expect(events).toEqual([{ type: 'eval', epoch: 1, step: 6, values: { linear_top1: 0.5 } }]);
+    expect(() =>
+      startJob({
+        specJson: '{}',
+        pythonBin: PYTHON,
+        runOptions: { outDir: '/tmp/out' },
+        evaluate: { checkpoint: '/tmp/ckpt.pt' },
+      }),
+    ).toThrow(/either runs \(runOptions\) or evaluates/);
+  });
+
   it('measures how many events per second cross from Python to the parent', async () => {
     const count = 5_000;
     let first = 0;

@@ -10,6 +10,14 @@ export {
   redactCredentials,
   redisConnectionOptions,
 } from './connection.js';
+export {
+  createEvaluateQueue,
+  EVALUATE_QUEUE_NAME,
+  type EvaluateJob,
+  type EvaluateQueue,
+  enqueueEvaluation,
+  evaluateJobOptions,
+} from './evaluate.js';
 export { claimLeadership, releaseLeadership } from './leadership.js';
 export {
   createPretrainQueue,

@@ -12,6 +12,7 @@ export {
 } from './crops.js';
 export { DATA_SOURCES, PATH_SOURCES } from './data-sources.js';
 export { type DeviceDemand, deviceDemand, type RuntimeDevices, rankCount } from './devices.js';
+export { EVALUATION_REQUEST_STATUSES, EvaluationRequestView } from './evaluation-request-views.js';
 export {
   type ExpandGridResult,
   expandGrid,
@@ -89,6 +90,7 @@ export {
 } from './regression-suite.js';
 export {
   CheckpointView,
+  DatasetView,
   EvaluationView,
   MetricPointView,
   RUN_STATUSES,

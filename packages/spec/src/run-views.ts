@@ -18,6 +18,19 @@ export const RunProgressView = z.object({
   fraction: NullableNumber,
 });
 
+export const DatasetView = z
+  .looseObject({
+    source: z.string(),
+    pretrain_images: z.int().meta({ description: 'images pretraining reads per epoch' }),
+    eval_train_images: z
+      .int()
+      .meta({ description: 'labelled images evaluations fit on (k-NN bank, probes)' }),
+    eval_test_images: z.int().meta({ description: 'labelled images evaluations are scored on' }),
+    classes: z.int(),
+    skipped: z.int().meta({ description: 'files left out as unreadable' }),
+  })
+  .meta({ description: "the trainer's dataset report; other fields it sends are kept" });
+
 export const RunView = z
   .object({
     id: z.string(),
@@ -48,6 +61,7 @@ export const RunView = z
     device: z.string().nullable(),
     worker_host: z.string().nullable(),
     final_metrics: z.record(z.string(), z.unknown()).nullable(),
+    dataset: DatasetView.nullable().meta({ description: 'null until the trainer has reported its dataset' }),
   })
   .meta({ id: 'Run' });
 
@@ -80,6 +94,7 @@ export const CheckpointView = z.object({
   created_at: Timestamp,
 });
 
+export type DatasetView = z.output<typeof DatasetView>;
 export type RunProgressView = z.output<typeof RunProgressView>;
 export type MetricPointView = z.output<typeof MetricPointView>;
 export type EvaluationView = z.output<typeof EvaluationView>;
