@@ -18,6 +18,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { gridRoutes } from './routes/grids.js';
 import { operationsRoutes } from './routes/operations.js';
+import { recipeRoutes } from './routes/recipes.js';
 import { regressionRoutes } from './routes/regressions.js';
 import { runEventRoutes } from './routes/run-events.js';
 import { runRoutes } from './routes/runs.js';
@@ -109,6 +110,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(compareRoutes, { prefix: '/v1', ctx });
   await app.register(regressionRoutes, { prefix: '/v1', ctx });
   await app.register(baselineRoutes, { prefix: '/v1', ctx });
+  await app.register(recipeRoutes, { prefix: '/v1', ctx });
   await app.register(operationsRoutes, { ctx, latency });
   await app.register(adminRoutes, { ctx });
   await app.register(dashboardRoutes);

@@ -2,9 +2,9 @@
 // folder they read lies inside the data roots (errors name the spec field or the axis value).
 import type { JsonObject } from '@swavlab/db';
 import { DEFAULT_PRIORITY } from '@swavlab/queue';
-import { canonicalJson, type GridCell } from '@swavlab/spec';
+import { canonicalJson, type GridCell, getAtPath } from '@swavlab/spec';
 import type { AppContext } from './context.js';
-import { requireDataPath } from './data-roots.js';
+import { requireSpecPaths, rootedPaths } from './data-roots.js';
 
 /** `axis=value … seed=n`, to name a cell's run. */
 function describeCell(cell: GridCell): string {
@@ -27,22 +27,30 @@ export function cellRunInput(cell: GridCell, label: string, tags: readonly strin
 }
 
 /**
- * Every distinct folder the cells read must be inside the data roots. `fields` names where a path came from:
- * the `data.path` axis (its values, to index into) or the base spec.
+ * Everything the cells read (dataset folders, class and subset lists, initial weights) must be inside the data
+ * roots; each distinct (field, value) is checked once. `fields.axes` are the grid's axes: a failing value that an
+ * axis supplies is named by its index there (`axes["data.path"][2]`), otherwise by the field of `fields.base`.
  */
 export async function checkCellDataPaths(
   ctx: AppContext,
   cells: readonly GridCell[],
-  fields: { axis: string; axisValues: readonly unknown[] | undefined; base: string },
+  fields: { axesPath: string; axes: Readonly<Record<string, readonly unknown[]>>; base: string },
 ): Promise<void> {
   const checked = new Set<string>();
   for (const cell of cells) {
-    const path = cell.spec.data.path;
-    if (cell.spec.data.source !== 'folder' || path === undefined || checked.has(path)) continue;
-    checked.add(path);
-    const where = fields.axisValues
-      ? `${fields.axis}[${fields.axisValues.indexOf(path)}]`
-      : `${fields.base}.data.path`;
-    await requireDataPath(cell.spec.data, ctx.config.dataRoots, where);
+    const fresh = rootedPaths(cell.spec).filter(({ field, value }) => {
+      const key = `${field}\u0000${value}`;
+      if (checked.has(key)) return false;
+      checked.add(key);
+      return true;
+    });
+    if (fresh.length === 0) continue;
+    await requireSpecPaths(cell.spec, ctx.config.dataRoots, (field) => {
+      const values = fields.axes[field];
+      const value = getAtPath(cell.spec, field);
+      return values?.includes(value)
+        ? `${fields.axesPath}["${field}"][${values.indexOf(value)}]`
+        : `${fields.base}.${field}`;
+    });
   }
 }

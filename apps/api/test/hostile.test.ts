@@ -95,6 +95,31 @@ const HOSTILE: Hostile[] = [
   },
   { what: 'data.path that does not exist', body: folder('missing'), status: 400, path: 'data.path' },
   { what: 'data.path with a NUL byte', body: folder('ok\u0000/x'), status: 400, path: 'data.path' },
+  {
+    what: 'model.init_from outside the roots',
+    body: tinySpec({ model: { arch: 'tiny', init_from: '/etc/passwd' } }),
+    status: 400,
+    path: 'model.init_from',
+  },
+  {
+    what: 'model.init_from naming a folder, not a checkpoint file',
+    body: tinySpec({ model: { arch: 'tiny', init_from: 'ok' } }),
+    status: 400,
+    path: 'model.init_from',
+  },
+  {
+    what: 'data.classes_file escaping the roots',
+    body: tinySpec({ data: { source: 'imagefolder', path: 'ok', classes_file: '../../etc/hosts' } }),
+    status: 400,
+    path: 'data.classes_file',
+  },
+  {
+    what: 'eval.semisup.subset_file that does not exist',
+    body: tinySpec({ eval: { semisup: { subset_file: 'missing.txt' } } }),
+    status: 400,
+    path: 'eval.semisup.subset_file',
+  },
+  { what: 'an unknown recipe', body: { ...tinySpec(), recipe: 'swav-bs9' }, status: 400, path: 'recipe' },
   { what: '10k nested arrays', raw: nested(10_000, '[', ']'), status: 400, path: `name${'[0]'.repeat(31)}` },
   {
     what: '10k nested objects',
@@ -111,7 +136,7 @@ const HOSTILE: Hostile[] = [
     status: 415,
   },
   { what: 'unknown architecture', body: { model: { arch: 'resnet9000' } }, status: 400, path: 'model.arch' },
-  { what: 'zero epochs', body: { optim: { epochs: 0 } }, status: 400, path: 'optim.epochs' },
+  { what: 'negative epochs', body: { optim: { epochs: -1 } }, status: 400, path: 'optim.epochs' },
   { what: 'empty k-NN list', body: { eval: { knn: { k: [] } } }, status: 400, path: 'eval.knn.k' },
   { what: 'too many GPUs', body: { runtime: { gpus: 65 } }, status: 400, path: 'runtime.gpus' },
   {

@@ -55,6 +55,8 @@ describe('GET /openapi.json', () => {
         'GET /v1/suites/{name}/history',
         'POST /v1/baselines',
         'GET /v1/baselines/{name}',
+        'GET /v1/recipes',
+        'GET /v1/recipes/{name}',
       ].sort(),
     );
   });

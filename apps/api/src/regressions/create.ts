@@ -27,11 +27,7 @@ export async function createRegression(ctx: AppContext, request: RegressionReque
     );
   }
   const { suite, cells } = expansion;
-  await checkCellDataPaths(ctx, cells, {
-    axis: 'suite.axes["data.path"]',
-    axisValues: suite.axes['data.path'],
-    base: 'suite.spec',
-  });
+  await checkCellDataPaths(ctx, cells, { axesPath: 'suite.axes', axes: suite.axes, base: 'suite.spec' });
   const baseline = await ctx.db.baselines.getBaseline(suite.name, request.baseline);
   const runnable = baseline !== null || request.promote_if_missing;
   const { regression, runs } = await ctx.db.regressions.createRegressionRun({

@@ -26,6 +26,7 @@ import { pivot } from '../queries/pivot.js';
 import { readAhead } from '../read-ahead.js';
 import { joinSql, runSql, sql } from '../sql.js';
 import { listParam, queryBoolean, ResourceId, type ZodTypeProvider } from '../validation.js';
+import { CellWarning, WarningTally } from '../warning-tally.js';
 import { enqueueBulk, enqueueEach } from './runs.js';
 
 const GridParams = z.strictObject({ id: ResourceId });
@@ -58,6 +59,7 @@ const DryRunView = z.object({
   cell_count: z.int(),
   new_cells: z.int(),
   cells: z.array(CellView),
+  warnings: z.array(CellWarning),
 });
 
 const CreatedGridView = GridView.safeExtend({
@@ -69,6 +71,7 @@ const CreatedGridView = GridView.safeExtend({
       .meta({ description: 'cells whose spec already had a queued, running or finished run' }),
     run_ids: z.array(z.string()).meta({ description: 'in cell order' }),
   }),
+  warnings: z.array(CellWarning),
 });
 
 const GroupPath = z.string().refine((path) => isSpecLeafPath(path), {
@@ -263,11 +266,7 @@ async function existingRuns(ctx: AppContext, hashes: readonly string[]): Promise
 
 /** What must hold of cells before they are stored: data folders inside the roots, ranks some worker can hold. */
 async function checkCells(ctx: AppContext, grid: GridSpec, cells: readonly GridCell[]): Promise<void> {
-  await checkCellDataPaths(ctx, cells, {
-    axis: 'axes["data.path"]',
-    axisValues: grid.axes['data.path'],
-    base: 'base',
-  });
+  await checkCellDataPaths(ctx, cells, { axesPath: 'axes', axes: grid.axes, base: 'base' });
   await requireCapacity(
     ctx,
     cells.map((cell) => ({ spec: cell.spec, prefix: `cells[${cell.index}].` })),
@@ -303,6 +302,8 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
         if (!expansion.ok) throw validationProblem(expansion.errors, 'grid');
         const { grid, cells } = expansion;
         await checkCells(ctx, grid, cells);
+        const warnings = new WarningTally();
+        warnings.add(cells);
         const existing = await existingRuns(
           ctx,
           cells.map((cell) => cell.hash),
@@ -318,6 +319,7 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
             hash: cell.hash,
             existing_run_id: existing.get(cell.hash) ?? null,
           })),
+          warnings: warnings.list(),
         });
       }
 
@@ -331,10 +333,12 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
       }
       try {
         const name = grid.name ?? `grid of ${total} cells`;
+        const warnings = new WarningTally();
         // Cells are stored as they are validated, in one transaction that a late invalid cell rolls back.
         async function* cellRuns() {
           for await (const cells of readAhead(expansion.chunks())) {
             await checkCells(ctx, grid, cells);
+            warnings.add(cells);
             yield cells.map((cell) => cellRunInput(cell, name, grid.tags));
           }
         }
@@ -359,6 +363,7 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
             deduplicated: created.runs.filter((r) => !r.created).length,
             run_ids: created.runs.map((r) => r.run.id),
           },
+          warnings: warnings.list(),
         };
         await ctx.idempotency.complete(claim, 201, body);
         return reply.code(201).send(body);

@@ -18,13 +18,14 @@ import {
   hashValidSpec,
   MetricPointView,
   RunView,
+  specWarnings,
   WHEN_FIELDS_VALID,
 } from '@swavlab/spec';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { requireCapacity } from '../capacity.js';
 import type { AppContext, RouteOptions } from '../context.js';
-import { requireDataPath } from '../data-roots.js';
+import { requireSpecPaths } from '../data-roots.js';
 import { withDeadline } from '../deadline.js';
 import { problemResponses } from '../openapi.js';
 import { notFound, ProblemError } from '../problem.js';
@@ -53,8 +54,16 @@ export const RunSubmission = z
   )
   .meta({ id: 'RunSubmission' });
 
+/** A spec problem that does not stop the run but will likely waste it (see `specWarnings`). */
+export const SpecWarning = z
+  .object({ path: z.string(), message: z.string() })
+  .meta({ id: 'SpecWarning', description: 'a likely mistake in an accepted spec, with what to change' });
+
 const SubmittedRun = RunView.safeExtend({
   deduplicated: z.boolean().meta({ description: 'true when an identical spec already had a run' }),
+  warnings: z
+    .array(SpecWarning)
+    .meta({ description: 'likely mistakes in the spec; the run is queued anyway' }),
 });
 
 const RunDetail = RunView.safeExtend({
@@ -155,7 +164,7 @@ async function submitRun(
   submission: z.output<typeof RunSubmission>,
 ): Promise<{ status: 200 | 201; body: z.input<typeof SubmittedRun> }> {
   const { priority, ...spec } = submission;
-  await requireDataPath(spec.data, ctx.config.dataRoots, 'data.path');
+  await requireSpecPaths(spec, ctx.config.dataRoots);
   await requireCapacity(ctx, [{ spec, prefix: '' }]);
   const { name, tags, ...stored } = spec;
   const { run, created } = await ctx.db.runs.createRun({
@@ -180,7 +189,10 @@ async function submitRun(
       { 'retry-after': '5' },
     );
   }
-  return { status: created ? 201 : 200, body: { ...runView(run), deduplicated: !created } };
+  return {
+    status: created ? 201 : 200,
+    body: { ...runView(run), deduplicated: !created, warnings: specWarnings(spec) },
+  };
 }
 
 export const runRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ctx }) => {
