@@ -2,7 +2,7 @@
 // output, --json, exit codes, spec-file errors, authentication, and the home lock.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,7 +90,8 @@ beforeAll(async () => {
   const table = await swavlab(['token', 'list'], cliEnv({ SWAVLAB_HOME: home }));
   expect(table.stdout).toMatch(/^ID +NAME +SCOPES +CREATED +LAST USED +REVOKED$/m);
   expect(table.stdout).toMatch(new RegExp(`^${spareToken.id} +spare +read +\\S+ ago +never +\\S+ ago$`, 'm'));
-  up = await startUp(cliEnv({ SWAVLAB_HOME: home }));
+  await mkdir(join(home, 'data', 'imagenet'), { recursive: true });
+  up = await startUp(cliEnv({ SWAVLAB_HOME: home, SWAVLAB_DATA_ROOTS: join(home, 'data') }));
   env = cliEnv({ SWAVLAB_URL: up.url, SWAVLAB_TOKEN: adminToken });
 }, 120_000);
 
@@ -148,7 +149,7 @@ describe('usage and exit codes', () => {
     }
     const submit = await swavlab(['submit', '--help'], env);
     expect(submit.code).toBe(0);
-    expect(submit.stdout).toContain('Usage: swavlab submit FILE');
+    expect(submit.stdout).toContain('Usage: swavlab submit [FILE] [--recipe NAME]');
   });
 
   it('exits 2 on usage errors', async () => {
@@ -229,6 +230,68 @@ describe('spec files', () => {
     const result = await swavlab(['submit', file], env);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^ {2}data\.path: /m);
+  });
+});
+
+describe('recipes', () => {
+  it('lists the recipes and shows one with its source, without a server', async () => {
+    const list = await swavlab(['recipes'], cliEnv());
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/^swav-bs256-queue +The paper's small-batch ImageNet recipe/m);
+    const one = await swavlab(['recipes', 'cifar10'], cliEnv());
+    expect(one.stdout).toContain('source: https://github.com/vturrisi/solo-learn');
+    expect(one.stdout).toContain('"queue_length": 3840');
+    const unknown = await swavlab(['recipes', 'imagenet'], cliEnv());
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('known recipes: swav-bs4096');
+  });
+
+  it('submits a recipe with --set overrides; the server stores the expanded spec', async () => {
+    const refused = await swavlab(['submit', '--recipe', 'swav-bs256-queue', '--set', 'data.path=imagenet'], env);
+    // 4 GPUs: this machine's worker has none, so the server says so instead of queueing forever.
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/runtime\.gpus: /);
+    const submitted = await swavlab(
+      [
+        'submit',
+        '--recipe',
+        'swav-bs256-queue',
+        '--set',
+        'data.path=imagenet',
+        '--set',
+        'runtime.gpus=1',
+        '--set',
+        'runtime.device="cpu"',
+        '--set',
+        'seed=9031',
+        '--json',
+      ],
+      env,
+    );
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const run = JSON.parse(submitted.stdout) as RunJson & { spec: Record<string, Record<string, unknown>> };
+    expect(run.spec.recipe).toBe('swav-bs256-queue');
+    expect(run.spec.swav).toMatchObject({ queue_length: 3840, freeze_prototypes_iters: 5005 });
+    expect(run.spec.runtime).toMatchObject({ gpus: 1, device: 'cpu' });
+    expect((await swavlab(['cancel', run.id], env)).code).toBe(0);
+  });
+
+  it('prints the warnings of a likely-wasted spec to stderr and still submits it', async () => {
+    const file = await writeJson('warned.json', tinySpec(903, { prototypes: 500 }));
+    const result = await swavlab(['submit', file, '--json'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/^warning: swav\.prototypes: Sinkhorn spreads \d+ samples over 500 prototypes/m);
+    const run = JSON.parse(result.stdout) as RunJson;
+    expect((await swavlab(['cancel', run.id], env)).code).toBe(0);
+  });
+
+  it('names a bad --set', async () => {
+    const result = await swavlab(['submit', '--set', 'optim.epochs'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('expected PATH=VALUE');
+    const nothing = await swavlab(['submit'], env);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('give a spec FILE, --recipe NAME or --set PATH=VALUE');
   });
 });
 

@@ -6,6 +6,7 @@ import { demoCommand } from './commands/demo.js';
 import { downloadCommand } from './commands/download.js';
 import { gridCommand } from './commands/grid.js';
 import { lsCommand } from './commands/ls.js';
+import { recipesCommand } from './commands/recipes.js';
 import { regressCommand } from './commands/regress.js';
 import { resultsCommand } from './commands/results.js';
 import { apiCommand, upCommand, workerCommand } from './commands/serve.js';
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   workerCommand,
   demoCommand,
   submitCommand,
+  recipesCommand,
   gridCommand,
   lsCommand,
   showCommand,

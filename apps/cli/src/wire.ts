@@ -20,8 +20,14 @@ export interface RunDetail extends Run {
   evaluations: Evaluation[];
 }
 
+export interface SpecWarning {
+  path: string;
+  message: string;
+}
+
 export interface SubmittedRun extends Run {
   deduplicated: boolean;
+  warnings: SpecWarning[];
 }
 
 export interface RunPage {
