@@ -247,7 +247,10 @@ describe('recipes', () => {
   });
 
   it('submits a recipe with --set overrides; the server stores the expanded spec', async () => {
-    const refused = await swavlab(['submit', '--recipe', 'swav-bs256-queue', '--set', 'data.path=imagenet'], env);
+    const refused = await swavlab(
+      ['submit', '--recipe', 'swav-bs256-queue', '--set', 'data.path=imagenet'],
+      env,
+    );
     // 4 GPUs: this machine's worker has none, so the server says so instead of queueing forever.
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/runtime\.gpus: /);
@@ -280,7 +283,9 @@ describe('recipes', () => {
     const file = await writeJson('warned.json', tinySpec(903, { prototypes: 500 }));
     const result = await swavlab(['submit', file, '--json'], env);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/^warning: swav\.prototypes: Sinkhorn spreads \d+ samples over 500 prototypes/m);
+    expect(result.stderr).toMatch(
+      /^warning: swav\.prototypes: Sinkhorn spreads \d+ samples over 500 prototypes/m,
+    );
     const run = JSON.parse(result.stdout) as RunJson;
     expect((await swavlab(['cancel', run.id], env)).code).toBe(0);
   });
