@@ -16,6 +16,7 @@ import { baselineRoutes } from './routes/baselines.js';
 import { compareRoutes } from './routes/compare.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { downloadRoutes } from './routes/downloads.js';
+import { evaluationRoutes } from './routes/evaluations.js';
 import { gridRoutes } from './routes/grids.js';
 import { operationsRoutes } from './routes/operations.js';
 import { recipeRoutes } from './routes/recipes.js';
@@ -106,6 +107,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(runRoutes, { prefix: '/v1', ctx });
   await app.register(runEventRoutes, { prefix: '/v1', ctx });
   await app.register(downloadRoutes, { prefix: '/v1', ctx });
+  await app.register(evaluationRoutes, { prefix: '/v1', ctx });
   await app.register(gridRoutes, { prefix: '/v1', ctx });
   await app.register(compareRoutes, { prefix: '/v1', ctx });
   await app.register(regressionRoutes, { prefix: '/v1', ctx });

@@ -1,6 +1,12 @@
 // Runs, metric points, evaluations and checkpoints as they go on the wire; the schemas live in packages/spec.
-import type { Checkpoint, Evaluation, MetricPoint, Run } from '@swavlab/db';
-import type { CheckpointView, EvaluationView, MetricPointView, RunView } from '@swavlab/spec';
+import type { Checkpoint, Evaluation, EvaluationRequest, MetricPoint, Run } from '@swavlab/db';
+import type {
+  CheckpointView,
+  EvaluationRequestView,
+  EvaluationView,
+  MetricPointView,
+  RunView,
+} from '@swavlab/spec';
 
 function iso(date: Date | null): string | null {
   return date === null ? null : date.toISOString();
@@ -51,6 +57,27 @@ export function runView(run: Run, now: Date = new Date()): RunView {
     device: run.device,
     worker_host: run.workerHost,
     final_metrics: run.finalMetrics,
+    // Written only from a `dataset` event whose counts the worker checked (apps/worker trainer-events.ts).
+    dataset: run.dataset as RunView['dataset'],
+  };
+}
+
+export function evaluationRequestView(request: EvaluationRequest): EvaluationRequestView {
+  return {
+    id: request.id,
+    run_id: request.runId,
+    status: request.status,
+    // Stored from the validated eval section (routes/evaluations.ts).
+    eval: request.eval as EvaluationRequestView['eval'],
+    checkpoint_step: request.checkpointStep,
+    attempt: request.attempt,
+    results: request.results as EvaluationRequestView['results'],
+    error: request.error,
+    device: request.device,
+    worker_host: request.workerHost,
+    created_at: request.createdAt.toISOString(),
+    started_at: iso(request.startedAt),
+    finished_at: iso(request.finishedAt),
   };
 }
 

@@ -1,7 +1,7 @@
 // Persists one attempt's trainer events through the fencing token, in order, in batches: metric points are
 // buffered and written every flush interval (or once enough are buffered), progress is written at the same
-// cadence (latest wins), checkpoints, exports and evaluations are written as they come (after the points before
-// them). A checkpoint or export is recorded only once the artifact store holds it; checkpoints beyond the spec's
+// cadence (latest wins), checkpoints, exports, evaluations and the dataset report are written as they come (after
+// the points before them). A checkpoint or export is recorded only once the artifact store holds it; checkpoints beyond the spec's
 // keep_last are then removed, rows and files.
 import { ArtifactCorrupt, ArtifactMissing, type ArtifactStore } from '@swavlab/artifacts';
 import type { BridgeEvent } from '@swavlab/bridge';
@@ -173,6 +173,13 @@ export class EventSink {
         this.warnings.push({ type: 'collapse', epoch, step, message, advice });
         this.#points.push({ name: COLLAPSE_WARNING_METRIC, step, epoch, value: 1 });
         logger.warn('the run looks collapsed', { runId, attempt, step, message, advice });
+        break;
+      }
+      case 'dataset': {
+        const { dataset } = parsed;
+        this.#enqueue(async () => {
+          await this.#options.db.runs.recordDataset(runId, this.#options.token, dataset);
+        });
         break;
       }
       case 'diverged':

@@ -1,6 +1,7 @@
 // The trainer's events (packages/trainer/swavlab/events.py) as typed values, checked field by field: the bridge
 // only guarantees `{type: string}`, and a malformed event must be reported, not written half-way.
 import type { BridgeEvent } from '@swavlab/bridge';
+import type { JsonObject } from '@swavlab/db';
 
 /** Metric values by name; null is a non-finite value (JSON has no NaN). */
 export type MetricValues = Record<string, number | null>;
@@ -14,7 +15,18 @@ export type TrainerEvent =
   | { type: 'artifact'; name: string; path: string; sha256: string; bytes: number; step: number }
   | { type: 'eval'; epoch: number; step: number; values: MetricValues }
   | { type: 'collapse_warning'; epoch: number; step: number; message: string; advice: string[] }
-  | { type: 'diverged'; epoch: number; step: number; message: string };
+  | { type: 'diverged'; epoch: number; step: number; message: string }
+  /** The dataset the run reads, once per attempt: the counts below plus whatever else the trainer reports. */
+  | { type: 'dataset'; dataset: JsonObject };
+
+/** Fields every `dataset` event has: counts, checked as such; other fields are stored as sent. */
+const DATASET_COUNTS = [
+  'pretrain_images',
+  'eval_train_images',
+  'eval_test_images',
+  'classes',
+  'skipped',
+] as const;
 
 /** An event that does not match its type's shape; `path` names the field. */
 export class InvalidTrainerEvent extends Error {
@@ -95,6 +107,14 @@ function strings(event: BridgeEvent, field: string): string[] {
   return value;
 }
 
+function dataset(event: BridgeEvent): JsonObject {
+  const { type: _type, ...fields } = event;
+  const checked: JsonObject = { source: text(event, 'source') };
+  for (const field of DATASET_COUNTS) checked[field] = count(event, field);
+  // The event came out of JSON.parse, so every other field is a JSON value already.
+  return { ...(fields as JsonObject), ...checked };
+}
+
 /** The typed event, null for a type the worker does not know (newer trainers may add some); throws on bad fields. */
 export function parseTrainerEvent(event: BridgeEvent): TrainerEvent | null {
   switch (event.type) {
@@ -165,6 +185,8 @@ export function parseTrainerEvent(event: BridgeEvent): TrainerEvent | null {
         step: count(event, 'step'),
         message: text(event, 'message'),
       };
+    case 'dataset':
+      return { type: 'dataset', dataset: dataset(event) };
     default:
       return null;
   }

@@ -1,12 +1,16 @@
 // The BullMQ side: one Worker on the `pretrain` queue, taking up to one job per device slot. Each job first gets
 // its run's ranks from the DeviceScheduler (or, when this worker can never hold it, is handed to another worker
 // or failed), then becomes a RunJob; its outcome decides the job's fate (completed, failed without retry,
-// retried, or handed back on shutdown). Cancels reach the job from any host through the CancelListener.
+// retried, or handed back on shutdown). Cancels reach the job from any host through the CancelListener. A second
+// Worker takes `evaluate` jobs (later evaluations of a checkpoint): each gets one slot from the same scheduler,
+// like a one-rank run, and becomes an EvaluationJob.
 import type { Database } from '@swavlab/db';
 import {
   announceWorker,
   createPretrainQueue,
   describeWorkers,
+  EVALUATE_QUEUE_NAME,
+  type EvaluateJob,
   largestCapacity,
   liveWorkers,
   type PretrainJob,
@@ -24,6 +28,7 @@ import { Redis } from 'ioredis';
 import { CancelListener } from './cancel-listener.js';
 import type { WorkerConfig } from './config.js';
 import { DeviceScheduler, NeverFits, type Reservation, WaitAborted } from './device-scheduler.js';
+import { EvaluationJob, type EvaluationJobOutcome } from './evaluation-job.js';
 import type { ProgressReport } from './event-sink.js';
 import type { Logger } from './logger.js';
 import { Reconciler } from './reconciler.js';
@@ -32,6 +37,8 @@ import { RunJob, type RunJobOutcome } from './run-job.js';
 /** A job this worker is running. */
 export interface ActiveRun {
   runId: string;
+  /** Set for a later evaluation of one of the run's checkpoints: the request's id. */
+  evaluationId?: string;
   attempt: number | undefined;
   device: string;
   /** Device slots it holds (its ranks). */
@@ -52,6 +59,16 @@ export interface SwavWorkerDeps {
 
 // Kept after the kill so that killed children can be reaped and their runs handed back before the bound.
 const REQUEUE_MARGIN_MS = 3_000;
+
+function checkEvaluatePayload(data: unknown): EvaluateJob {
+  const payload = data as Partial<EvaluateJob> | null;
+  for (const field of ['requestId', 'runId'] as const) {
+    if (typeof payload?.[field] !== 'string' || payload[field] === '') {
+      throw new UnrecoverableError(`job data: ${field} must be a non-empty string`);
+    }
+  }
+  return { requestId: payload?.requestId as string, runId: payload?.runId as string };
+}
 
 function checkPayload(data: unknown): PretrainJob {
   const payload = data as Partial<PretrainJob> | null;
@@ -89,10 +106,12 @@ function liveProgress(job: Job<PretrainJob>, logger: Logger): (progress: Progres
 export class SwavWorker {
   readonly #deps: SwavWorkerDeps;
   readonly #scheduler: DeviceScheduler;
-  readonly #active = new Map<string, { job: RunJob; reservation: Reservation }>();
+  /** By queue job id: run id for training, request id for an evaluation. */
+  readonly #active = new Map<string, { job: RunJob | EvaluationJob; reservation: Reservation }>();
   /** Jobs waiting for device slots; aborted on shutdown. */
   readonly #waits = new Set<AbortController>();
   #bull: Worker<PretrainJob, void> | undefined;
+  #evaluations: Worker<EvaluateJob, void> | undefined;
   #subscriber: Redis | undefined;
   #registry: Redis | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -151,6 +170,19 @@ export class SwavWorker {
       ...config.lock,
       autorun: false,
     });
+    // Its own concurrency: with the pretrain Worker's, this worker may hold up to twice as many jobs as slots, and
+    // the scheduler decides which of them run.
+    const evaluations = new Worker<EvaluateJob, void>(
+      EVALUATE_QUEUE_NAME,
+      (job, token) => this.#processEvaluation(job, token),
+      {
+        connection: redisConnectionOptions(config.redisUrl, 'worker'),
+        ...(config.queuePrefix === undefined ? {} : { prefix: config.queuePrefix }),
+        concurrency: config.slots.length,
+        ...config.lock,
+        autorun: false,
+      },
+    );
     this.#registry = new Redis(redisConnectionOptions(config.redisUrl, 'worker'));
     this.#registry.on('error', (error) => logger.debug('registry connection', { error }));
     await this.#announce();
@@ -184,8 +216,19 @@ export class SwavWorker {
       // processor: no attempt is left to end its run, so the run is ended here.
       if (job?.deferredFailure) void this.#abandon(job.data, error.message);
     });
+    evaluations.on('error', (error) => logger.warn('evaluate queue connection', { error }));
+    evaluations.on('stalled', (jobId) =>
+      logger.warn('a stalled evaluation was put back in the queue', { jobId }),
+    );
+    evaluations.on('failed', (job, error) => {
+      if (job?.deferredFailure) void this.#abandonEvaluation(job.data, error.message);
+    });
     this.#bull = bull;
+    this.#evaluations = evaluations;
     void bull.run().catch((error: unknown) => logger.error('the queue loop stopped', { error }));
+    void evaluations
+      .run()
+      .catch((error: unknown) => logger.error('the evaluate queue loop stopped', { error }));
     logger.info('worker started', {
       worker: config.workerName,
       slots: config.slots.map((slot) => slot.device),
@@ -197,6 +240,7 @@ export class SwavWorker {
   activeRuns(): ActiveRun[] {
     return [...this.#active.values()].map(({ job, reservation }) => ({
       runId: job.runId,
+      ...(job instanceof EvaluationJob ? { evaluationId: job.requestId } : {}),
       attempt: job.attempt,
       device: reservation.device,
       ranks: reservation.slots.length,
@@ -219,7 +263,8 @@ export class SwavWorker {
     const { logger, config } = this.#deps;
     logger.info('worker shutting down', { active: this.#active.size, timeoutMs });
     const bull = this.#bull;
-    const drained = bull?.close() ?? Promise.resolve();
+    const evaluations = this.#evaluations;
+    const drained = Promise.all([bull?.close(), evaluations?.close()]);
     for (const wait of this.#waits) wait.abort();
     for (const { job } of this.#active.values()) job.stop('shutdown');
 
@@ -242,6 +287,7 @@ export class SwavWorker {
         active: [...this.#active.keys()],
       });
       await bull?.close(true).catch((error: unknown) => logger.warn('forced close', { error }));
+      await evaluations?.close(true).catch((error: unknown) => logger.warn('forced close', { error }));
     }
     await this.#cancels?.stop().catch((error: unknown) => logger.warn('cancel listener stop', { error }));
     clearInterval(this.#heartbeat);
@@ -269,6 +315,21 @@ export class SwavWorker {
       if (run !== null) logger.error('run abandoned by the queue', { runId, status: run.status, reason });
     } catch (error) {
       logger.error('cannot end a run the queue gave up on', { reason, error });
+    }
+  }
+
+  async #abandonEvaluation(data: unknown, reason: string): Promise<void> {
+    const { db, logger } = this.#deps;
+    try {
+      const { requestId } = checkEvaluatePayload(data);
+      const request = await db.evaluationRequests.abandonRequest(
+        requestId,
+        `the queue gave up on this evaluation: ${reason} (its workers lost the job's lock repeatedly: crashed, ` +
+          'killed or overloaded hosts); request it again once the workers are healthy',
+      );
+      if (request !== null) logger.error('evaluation abandoned by the queue', { requestId, reason });
+    } catch (error) {
+      logger.error('cannot end an evaluation the queue gave up on', { reason, error });
     }
   }
 
@@ -343,8 +404,65 @@ export class SwavWorker {
     return this.#settle(job, token, outcome);
   }
 
+  /**
+   * One delivery of an evaluation: one slot of the kind its run used (a GPU run is evaluated on a GPU), then an
+   * EvaluationJob. A shutdown while it waits hands the job back untouched.
+   */
+  async #processEvaluation(job: Job<EvaluateJob>, token: string | undefined): Promise<void> {
+    const payload = checkEvaluatePayload(job.data);
+    const { requestId, runId } = payload;
+    const run = await this.#deps.db.runs.getRun(runId);
+    const parsed = run === null ? undefined : parseExperimentSpec(run.spec);
+    const runtime = parsed?.ok ? parsed.spec.runtime : undefined;
+    const demand: DeviceDemand =
+      runtime === undefined ? { ranks: 1, kind: 'any' } : deviceDemand({ ...runtime, gpus: 1, processes: 1 });
+    this.#deps.logger.info('evaluation received', { requestId, runId, kind: demand.kind });
+    const wait = new AbortController();
+    this.#waits.add(wait);
+    if (this.#closing !== undefined) wait.abort();
+    let reservation: Reservation;
+    try {
+      reservation = await this.#scheduler.acquire(demand, wait.signal);
+    } catch (error) {
+      if (!(error instanceof WaitAborted)) throw error;
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    } finally {
+      this.#waits.delete(wait);
+    }
+    const evaluation = new EvaluationJob(
+      {
+        db: this.#deps.db,
+        logger: this.#deps.logger,
+        pythonBin: this.#deps.pythonBin,
+        config: this.#deps.config,
+      },
+      {
+        requestId,
+        runId,
+        devices: reservation,
+        finalDelivery: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+      },
+    );
+    this.#active.set(requestId, { job: evaluation, reservation });
+    if (this.#closing !== undefined) evaluation.stop();
+    let outcome: EvaluationJobOutcome;
+    try {
+      outcome = await evaluation.done;
+      this.#deps.logger.info('evaluation outcome', { requestId, jobId: job.id, outcome });
+    } finally {
+      this.#active.delete(requestId);
+      this.#scheduler.release(reservation);
+    }
+    return this.#settle(job, token, outcome);
+  }
+
   /** What becomes of the BullMQ job after a delivery ended with `outcome`. */
-  async #settle(job: Job<PretrainJob>, token: string | undefined, outcome: RunJobOutcome): Promise<void> {
+  async #settle(
+    job: Job<PretrainJob> | Job<EvaluateJob>,
+    token: string | undefined,
+    outcome: RunJobOutcome | EvaluationJobOutcome,
+  ): Promise<void> {
     switch (outcome.kind) {
       case 'skipped':
       case 'finished':

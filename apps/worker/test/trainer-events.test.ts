@@ -33,6 +33,22 @@ describe('trainer events', () => {
     expect(
       parseTrainerEvent({ type: 'collapse_warning', epoch: 1, step: 4, message: 'm', advice: ['x'] }),
     ).toMatchObject({ advice: ['x'] });
+    const counts = {
+      pretrain_images: 102,
+      eval_train_images: 102,
+      eval_test_images: 26,
+      classes: 10,
+      skipped: 1,
+    };
+    expect(
+      parseTrainerEvent({ type: 'dataset', source: 'folder', ...counts, skipped_files: ['a/b.jpg'] }),
+    ).toEqual({ type: 'dataset', dataset: { source: 'folder', ...counts, skipped_files: ['a/b.jpg'] } });
+    expect(() => parseTrainerEvent({ type: 'dataset', source: 'folder', ...counts, classes: -1 })).toThrow(
+      'dataset.classes: expected an integer >= 0, got -1',
+    );
+    expect(() => parseTrainerEvent({ type: 'dataset', ...counts })).toThrow(
+      'dataset.source: expected a string',
+    );
     expect(parseTrainerEvent({ type: 'status', status: 'running' })).toEqual({
       type: 'status',
       status: 'running',

@@ -15,12 +15,9 @@ export const EvaluationRequestView = z
     eval: Eval.meta({ description: 'the eval section evaluated, defaults applied' }),
     checkpoint_step: z.int().meta({ description: "the step of the run's checkpoint it evaluates" }),
     attempt: z.int().meta({ description: 'deliveries so far (a worker lost mid-way means another one)' }),
-    results: z
-      .record(z.string(), z.number().nullable())
-      .nullable()
-      .meta({
-        description: 'metric values once succeeded (null for a non-finite one); also stored as evaluations',
-      }),
+    results: z.record(z.string(), z.number().nullable()).nullable().meta({
+      description: 'metric values once succeeded (null for a non-finite one); also stored as evaluations',
+    }),
     error: z.object({ kind: z.string(), message: z.string(), traceback: z.string().nullable() }).nullable(),
     device: z.string().nullable(),
     worker_host: z.string().nullable(),
