@@ -1,0 +1,114 @@
+// A later evaluation end to end: a tiny run through REST and a worker, its dataset counts on the run's record,
+// then POST /v1/runs/{id}/evaluations with the paper's linear protocol, which the worker runs through the trainer's
+// `evaluate` on the run's stored checkpoint; the result lands in the run's evaluations at the checkpoint's step.
+import type { Database } from '@swavlab/db';
+import { createEvaluateQueue, redisConnectionOptions } from '@swavlab/queue';
+import type { ExperimentSpecInput } from '@swavlab/spec';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../apps/api/src/app.js';
+import { loadConfig } from '../../apps/api/src/config.js';
+import {
+  freshDatabase,
+  openQueue,
+  REDIS_URL,
+  Resources,
+  startTestWorker,
+  tempDir,
+  testConfig,
+  testPrefix,
+  tinySpec,
+  waitFor,
+  waitForStatus,
+} from './helpers.js';
+
+describe('a later evaluation of a checkpoint, through REST, the worker and the trainer', () => {
+  const resources = new Resources();
+  let db: Database;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    ({ db } = await freshDatabase('postgres', resources));
+    const prefix = testPrefix();
+    const queue = await openQueue(resources, prefix);
+    const evaluations = createEvaluateQueue(redisConnectionOptions(REDIS_URL, 'worker'), { prefix });
+    resources.add(async () => {
+      await evaluations.obliterate({ force: true }).catch(() => undefined);
+      await evaluations.close();
+    });
+    const redis = new Redis(REDIS_URL);
+    resources.add(() => redis.disconnect());
+    app = await buildApp({
+      db,
+      queue,
+      redis,
+      config: { ...loadConfig({}), logLevel: 'silent', redisPrefix: prefix, rateLimitPerMinute: 0 },
+    });
+    resources.add(() => app.close());
+    await startTestWorker(
+      resources,
+      db,
+      testConfig({ artifactsDir: await tempDir(resources), queuePrefix: prefix }),
+    );
+  });
+  afterAll(() => resources.cleanup());
+
+  it("stores the dataset counts, then evaluates the run's checkpoint with the paper's linear protocol", async () => {
+    const submitted = await app.inject({
+      method: 'POST',
+      url: '/v1/runs',
+      payload: tinySpec({ epochs: 1 }).spec as ExperimentSpecInput,
+    });
+    expect(submitted.statusCode, submitted.body).toBe(201);
+    const runId = (submitted.json() as { id: string }).id;
+    const run = await waitForStatus(db, runId, ['succeeded', 'failed', 'canceled']);
+    expect(run.error).toBeNull();
+
+    // 128 synthetic images of 10 classes, 20% held out.
+    const view = (await app.inject({ method: 'GET', url: `/v1/runs/${runId}` })).json();
+    expect(view.dataset).toMatchObject({
+      source: 'synthetic',
+      classes: 10,
+      pretrain_images: 102,
+      eval_train_images: 102,
+      eval_test_images: 26,
+      skipped: 0,
+    });
+
+    const [checkpoint] = await db.checkpoints.listCheckpoints(runId);
+    expect(checkpoint).toMatchObject({ epoch: 1, step: 6 });
+    const requested = await app.inject({
+      method: 'POST',
+      url: `/v1/runs/${runId}/evaluations`,
+      payload: { eval: { linear: { protocol: 'paper', epochs: 1 }, knn: null } },
+    });
+    expect(requested.statusCode, requested.body).toBe(202);
+    const request = requested.json() as { id: string; checkpoint_step: number };
+    expect(request.checkpoint_step).toBe(6);
+
+    const done = await waitFor(
+      `evaluation ${request.id} to end`,
+      async () => {
+        const found = await db.evaluationRequests.getRequest(request.id);
+        return found?.status === 'succeeded' || found?.status === 'failed' ? found : undefined;
+      },
+      60_000,
+      200,
+    );
+    expect(done.error).toBeNull();
+    expect(done).toMatchObject({ status: 'succeeded', attempt: 1, device: 'cpu' });
+    expect(done.results).toMatchObject({ linear_top1: expect.any(Number), linear_top5: expect.any(Number) });
+
+    const stored = (await db.evaluations.listEvaluations(runId)).find((e) => e.name === 'linear_top1');
+    expect(stored).toMatchObject({
+      step: 6,
+      epoch: 1,
+      split: 'test',
+      checkpointId: checkpoint?.id,
+      value: done.results?.linear_top1,
+    });
+    const listed = (await app.inject({ method: 'GET', url: `/v1/runs/${runId}/evaluations` })).json();
+    expect(listed.requests).toMatchObject([{ id: request.id, status: 'succeeded', checkpoint_step: 6 }]);
+  });
+});
