@@ -86,7 +86,9 @@ def random_init_knn(spec: dict[str, Any]) -> dict[str, float]:
     validated = swavlab.validate_spec(spec)
     seed = int(validated["seed"])
     seed_everything(seed)
-    train_set, test_set = build_datasets(validated["data"], seed)
+    splits = build_datasets(validated["data"], seed)
+    train_set, test_set = splits.eval_train, splits.eval_test
+    assert train_set is not None and test_set is not None, "the benchmark's datasets are labelled"
     model = build_model(validated)
     model.eval()
     with torch.no_grad():

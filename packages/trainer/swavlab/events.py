@@ -85,6 +85,12 @@ def eval_event(epoch: int, step: int, values: Mapping[str, float]) -> Event:
     return {"type": "eval", "epoch": epoch, "step": step, "values": finite_values(values)}
 
 
+def dataset_event(summary: Mapping[str, Any]) -> Event:
+    """What the run reads (`swavlab.data.DatasetSplits.summary()`): source, class and image counts per
+    split, and the files skipped as unreadable (a count and the first few with their reasons)."""
+    return {"type": "dataset", **summary}
+
+
 def collapse_warning_event(epoch: int, step: int, message: str, advice: list[str]) -> Event:
     """The run looks collapsed; ``advice`` lists what to try."""
     return {"type": "collapse_warning", "epoch": epoch, "step": step, "message": message, "advice": advice}

@@ -43,6 +43,7 @@ from .events import (
     EventThrottle,
     artifact_event,
     collapse_warning_event,
+    dataset_event,
     diverged_event,
     eval_event,
     metrics_event,
@@ -155,6 +156,7 @@ class _Run:
         seed_everything(self.seed)
         data = _data_module()
         self.datasets = data.build_datasets(spec["data"], self.seed)
+        self.events.emit(dataset_event(self.datasets.summary()))
         crops = data.MultiCropDataset(self.datasets.pretrain, swav["crops"], self.seed)
         self.loader, self.sampler = build_train_loader(
             crops,

@@ -29,7 +29,7 @@ def test_run_returns_json_and_sends_json_events(tiny_spec: SpecFactory, tmp_path
     assert result["status"] == "succeeded"
     assert result["last_checkpoint"]["path"].startswith(str(tmp_path))
     events = [json.loads(text) for text in received]
-    assert events[0] == {"type": "status", "status": "running"}
+    assert events[0]["type"] == "dataset" and events[1] == {"type": "status", "status": "running"}
     assert events[-1] == {"type": "status", "status": "succeeded"}
     assert any(e["type"] == "checkpoint" for e in events)
 

@@ -37,7 +37,7 @@ def test_train_json_then_export(tiny_spec: SpecFactory, tmp_path: Path) -> None:
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     lines = [json.loads(line) for line in out.splitlines()]
-    assert lines[0] == {"type": "status", "status": "running"}
+    assert lines[0]["type"] == "dataset" and lines[1] == {"type": "status", "status": "running"}
     result = lines[-1]
     assert result["type"] == "result" and result["status"] == "succeeded"
 

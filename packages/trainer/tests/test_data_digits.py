@@ -31,13 +31,23 @@ def test_native_size_keeps_the_original_values() -> None:
 
 def test_digits_split_is_stratified_and_deterministic() -> None:
     spec = {"source": "digits", "image_size": 16, "test_fraction": 0.2}
-    train, test = build_datasets(spec, seed=31)
-    assert test is not None
+    splits = build_datasets(spec, seed=31)
+    train, test = splits.pretrain, splits.eval_test
+    assert test is not None and splits.eval_train is train
     assert len(train) + len(test) == 1797
     counts = np.bincount(list(test.labels), minlength=10)
     assert counts.min() >= 35 and counts.max() <= 37
     assert set(train.indices).isdisjoint(test.indices)  # type: ignore[attr-defined]
-    assert build_datasets(spec, seed=31)[1].indices == test.indices  # type: ignore[union-attr]
+    assert build_datasets(spec, seed=31).eval_test.indices == test.indices  # type: ignore[union-attr]
+    assert splits.summary() == {
+        "source": "digits",
+        "classes": 10,
+        "pretrain_images": len(train),
+        "eval_train_images": len(train),
+        "eval_test_images": len(test),
+        "skipped": 0,
+        "skipped_examples": [],
+    }
 
 
 def test_missing_scikit_learn_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

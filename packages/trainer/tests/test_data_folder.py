@@ -128,16 +128,35 @@ def test_build_datasets_splits_labelled_folders_per_class(roots: Path) -> None:
         write_image(roots / "big" / "b" / f"{i}.png")
     write_image(roots / "big" / "free.png")
     spec = {"source": "folder", "path": "big", "test_fraction": 0.3}
-    train, test = build_datasets(spec, seed=0)
-    assert test is not None
+    splits = build_datasets(spec, seed=0)
+    train, test = splits.eval_train, splits.eval_test
+    assert train is not None and test is not None
     assert sorted(test.labels) == [0, 0, 0, 1, 1, 1]
     assert len(train) == 15 and UNLABELLED in train.labels
-    assert build_datasets(spec, seed=0)[1].indices == test.indices  # type: ignore[union-attr]
-    assert build_datasets(spec, seed=1)[1].indices != test.indices  # type: ignore[union-attr]
+    assert build_datasets(spec, seed=0).eval_test.indices == test.indices  # type: ignore[union-attr]
+    assert build_datasets(spec, seed=1).eval_test.indices != test.indices  # type: ignore[union-attr]
+
+
+def test_a_folder_pretrains_on_every_readable_image_and_evaluates_on_the_split(roots: Path) -> None:
+    splits = build_datasets({"source": "folder", "path": "ds", "test_fraction": 0.5}, seed=0)
+    readable = ImageFolderDataset("ds")
+    assert len(splits.pretrain) == len(readable) == 8  # 7 labelled (2 classes) + 1 unlabelled
+    assert sorted(splits.pretrain.labels) == sorted(readable.labels) and UNLABELLED in splits.pretrain.labels
+    assert splits.eval_train is not None and splits.eval_test is not None
+    assert len(splits.eval_train) + len(splits.eval_test) == len(splits.pretrain)
+    assert sorted(splits.eval_test.labels) == [0, 0, 1, 1]  # round(0.5 * 3) cats, round(0.5 * 4) dogs
+    assert UNLABELLED not in splits.eval_test.labels
+    summary = splits.summary()
+    assert summary["source"] == "folder" and summary["classes"] == 2 and summary["pretrain_images"] == 8
+    assert summary["eval_train_images"] + summary["eval_test_images"] == 8
+    assert summary["skipped"] == 5 and len(summary["skipped_examples"]) == 5
+    assert {"path", "reason"} == set(summary["skipped_examples"][0])
 
 
 def test_build_datasets_has_no_test_split_for_an_unlabelled_folder(roots: Path) -> None:
     for i in range(4):
         write_image(roots / "flat" / f"{i}.png")
-    train, test = build_datasets({"source": "folder", "path": "flat", "test_fraction": 0.5}, seed=0)
-    assert test is None and len(train) == 4 and set(train.labels) == {UNLABELLED}
+    splits = build_datasets({"source": "folder", "path": "flat", "test_fraction": 0.5}, seed=0)
+    assert splits.eval_train is None and splits.eval_test is None
+    assert len(splits.pretrain) == 4 and set(splits.pretrain.labels) == {UNLABELLED}
+    assert splits.summary()["classes"] == 0

@@ -116,7 +116,9 @@ def test_extract_features_normalises_and_keeps_order() -> None:
 def test_evaluate_on_digit_pixels_is_accurate() -> None:
     # Raw pixels of the digits are a strong baseline (about 97 % 1-NN): a wiring error between
     # features and labels, or between the two splits, would show as chance-level accuracy.
-    train, test = build_datasets({"source": "digits", "image_size": 8, "test_fraction": 0.2}, seed=0)
+    splits = build_datasets({"source": "digits", "image_size": 8, "test_fraction": 0.2}, seed=0)
+    train, test = splits.eval_train, splits.eval_test
+    assert train is not None
     with torch.no_grad():  # as the training loop calls it; the probe must still train
         results = evaluate(lambda x: x.flatten(1), train, test, EVAL_SPEC, "cpu", seed=0, image_size=8)
     assert set(results) == {"knn_top1@1", "knn_top1@5", "linear_top1", "linear_top5"}
@@ -126,9 +128,11 @@ def test_evaluate_on_digit_pixels_is_accurate() -> None:
 
 
 def test_evaluate_respects_skipped_evaluations() -> None:
-    train, test = build_datasets(
+    splits = build_datasets(
         {"source": "synthetic", "num_images": 40, "num_classes": 4, "image_size": 16, "test_fraction": 0.25}, seed=0
     )
+    train, test = splits.eval_train, splits.eval_test
+    assert train is not None
     backbone = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()).eval()
     only_knn = evaluate(backbone, train, test, {**EVAL_SPEC, "linear": None}, "cpu", seed=0, image_size=16)
     assert set(only_knn) == {"knn_top1@1", "knn_top1@5"}
@@ -146,8 +150,9 @@ def test_evaluate_ignores_unlabelled_training_images(tmp_path: Path, monkeypatch
             Image.new("RGB", (10, 10), (value + i, value, value)).save(tmp_path / "ds" / cls / f"{i}.png")
     for i in range(3):
         Image.new("RGB", (10, 10), (128, 0, 255)).save(tmp_path / "ds" / f"free{i}.png")
-    train, test = build_datasets({"source": "folder", "path": "ds", "test_fraction": 0.34}, seed=0)
-    assert -1 in train.labels and test is not None
+    splits = build_datasets({"source": "folder", "path": "ds", "test_fraction": 0.34}, seed=0)
+    train, test = splits.eval_train, splits.eval_test
+    assert train is not None and -1 in train.labels and test is not None
     results = evaluate(lambda x: x.mean(dim=(2, 3)) + 3.0, train, test, EVAL_SPEC, "cpu", seed=0,
                        image_size=train.image_size, workers=0)
     assert results["knn_top1@1"] == 1.0 and results["linear_top1"] == 1.0

@@ -29,7 +29,9 @@ def test_tiny_run_emits_events_and_a_result(tiny_spec: SpecFactory, tmp_path: Pa
     assert 0 <= result["evals"]["knn_top1@3"] <= 1
 
     kinds = [e["type"] for e in events]
-    assert kinds[0] == "status" and events[0]["status"] == "running"
+    # What the run reads is announced once, as soon as the datasets are built, before it starts running.
+    assert kinds[:2] == ["dataset", "status"] and events[1]["status"] == "running" and kinds.count("dataset") == 1
+    assert events[0]["source"] == "synthetic" and events[0]["pretrain_images"] == 48 and events[0]["classes"] == 4
     assert events[-1] == {"type": "status", "status": "succeeded"}
     assert {"progress", "checkpoint", "eval"} <= set(kinds) and {"metrics", "metrics_batch"} & set(kinds)
     for event in events:

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 from torch.utils.data import Dataset
 
+from .decode import DecodeBound
 from .seeding import derive_seed
 
 UNLABELLED = -1
@@ -38,6 +39,12 @@ class LabelledDataset(Dataset, ABC):  # type: ignore[type-arg]
 
     @abstractmethod
     def __getitem__(self, index: int) -> tuple[Image.Image, int]: ...
+
+    def decoded_within(self, bound: DecodeBound) -> LabelledDataset:
+        """This dataset, or a view of it that may decode images smaller as long as `bound` holds
+        (sources whose images are not files return themselves)."""
+        del bound
+        return self
 
 
 class _IndexedLabels(Sequence[int]):
@@ -73,6 +80,9 @@ class Subset(LabelledDataset):
     @property
     def labels(self) -> Sequence[int]:
         return self._labels
+
+    def decoded_within(self, bound: DecodeBound) -> Subset:
+        return Subset(self.base.decoded_within(bound), self.indices)
 
     def __len__(self) -> int:
         return len(self.indices)

@@ -8,6 +8,7 @@ torch's global CPU generator, so seeding that one generator fixes a sample's aug
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -17,10 +18,14 @@ from PIL import Image, ImageFilter
 from torchvision import transforms
 from torchvision.transforms import functional as F
 
+from .decode import DecodeBound
+
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.228, 0.224, 0.225)
 # Above this side, evaluation follows the ImageNet protocol (resize 256, centre crop 224).
 LARGE_IMAGE_SIDE = 256
+# RandomResizedCrop's aspect ratio range (width / height), as in the paper.
+CROP_RATIO = (3.0 / 4.0, 4.0 / 3.0)
 
 ImageTransform = Callable[[Image.Image], torch.Tensor]
 
@@ -70,8 +75,6 @@ class CropAugmentation:
     crops the per-transform call overhead, not the pixel work, dominates the data loader.
     """
 
-    _ratio = (3.0 / 4.0, 4.0 / 3.0)
-
     def __init__(self, size: int, min_scale: float, max_scale: float) -> None:
         self.size = size
         self.scale = (min_scale, max_scale)
@@ -80,7 +83,7 @@ class CropAugmentation:
         self._blur = RandomGaussianBlur(p=0.5, radius_min=0.1, radius_max=2.0)
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
-        top, left, height, width = transforms.RandomResizedCrop.get_params(image, list(self.scale), list(self._ratio))
+        top, left, height, width = transforms.RandomResizedCrop.get_params(image, list(self.scale), list(CROP_RATIO))
         image = image.resize(
             (self.size, self.size), Image.BILINEAR, box=(left, top, left + width, top + height)
         )
@@ -116,6 +119,20 @@ def multi_crop_transforms(crops: Sequence[Mapping[str, Any]]) -> list[ImageTrans
         t = CropAugmentation(int(group["size"]), float(group["min_scale"]), float(group["max_scale"]))
         out.extend([t] * int(group["count"]))
     return out
+
+
+def multi_crop_decode_bound(crops: Sequence[Mapping[str, Any]]) -> DecodeBound:
+    """The smallest source image the crops lose nothing with but resolution (see decode.py).
+
+    A crop box has area `scale * A` (A: the image's area) and aspect ratio r in CROP_RATIO, both
+    relative, so a reduced image gets the same box in its own pixels. Its shorter side is at least
+    sqrt(min_scale * A * 3/4); with A >= size² / (min_scale * 3/4) every box is still at least
+    `size` pixels wide and high, so the crop is downsampled to `size` from the reduced image as it
+    would be from the full one, never upsampled. When no box fits (a very elongated image), the
+    fallback box spans the image's short side, hence a short side of at least the largest size.
+    """
+    min_area = max(float(g["size"]) ** 2 / (float(g["min_scale"]) * CROP_RATIO[0]) for g in crops)
+    return DecodeBound(min_area=math.ceil(min_area), min_side=max(int(g["size"]) for g in crops))
 
 
 def eval_transform(image_size: int) -> ImageTransform:

@@ -10,7 +10,7 @@ from torch.utils.data import Dataset
 
 from .base import LabelledDataset
 from .seeding import derive_seed
-from .transforms import eval_transform, multi_crop_transforms
+from .transforms import eval_transform, multi_crop_decode_bound, multi_crop_transforms
 
 
 class MultiCropDataset(Dataset):  # type: ignore[type-arg]
@@ -21,10 +21,14 @@ class MultiCropDataset(Dataset):  # type: ignore[type-arg]
     crops with 0 or N DataLoader workers, and a resumed run the same crops as an uninterrupted one.
     Call `set_epoch(e)` before iterating each epoch; it reaches the workers because a DataLoader
     without `persistent_workers` copies the dataset when an epoch's iteration starts.
+
+    Large JPEGs are decoded at the smallest scale the crops lose nothing at but resolution (see
+    `multi_crop_decode_bound`): crops are drawn from the same distribution, still a pure function of
+    (seed, epoch, index), but not the same pixels as from the full-size image.
     """
 
     def __init__(self, base: LabelledDataset, crops: Sequence[Mapping[str, Any]], seed: int = 0) -> None:
-        self.base = base
+        self.base = base.decoded_within(multi_crop_decode_bound(crops))
         self.crops = [dict(group) for group in crops]
         self.seed = seed
         self.epoch = 0
