@@ -372,12 +372,34 @@ describe('runs', () => {
     expect(shown.stdout).toContain(`run ${runId}`);
     expect(shown.stdout).toMatch(/status: +succeeded/);
     expect(shown.stdout).toMatch(/spec: +data synthetic 128, arch tiny, prototypes 10/);
+    expect(shown.stdout).toMatch(
+      /dataset: +synthetic: 4 classes, 102 pretraining images, 102 evaluation train \/ 26 test images$/m,
+    );
     expect(shown.stdout).toMatch(/knn_top1@5 +[\d.]+% +test/);
     const json = JSON.parse((await swavlab(['show', runId, '--json'], env)).stdout) as RunJson;
     expect(json).toMatchObject({ id: runId, status: 'succeeded' });
     const unknown = await swavlab(['show', 'NO-SUCH-RUN'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('"NO-SUCH-RUN" does not exist');
+  });
+
+  it("evaluates the run's latest checkpoint later, waits for the result, and show lists it", async () => {
+    const nothing = await swavlab(['evaluate', runId], env);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('say what to evaluate');
+    const badFile = await writeJson('bad-eval.json', { linear: { protocol: 'slow' } });
+    const bad = await swavlab(['evaluate', runId, '--file', badFile], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^ {2}eval\.linear\.protocol: must be one of "fast", "paper"/m);
+
+    const result = await swavlab(['evaluate', runId, '--linear', 'paper', '--epochs', '1', '--wait'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      new RegExp(`^evaluation \\S+ succeeded: run ${runId}, checkpoint at step 12$`, 'm'),
+    );
+    expect(result.stdout).toMatch(/^ {2}linear_top1 +[\d.]+%$/m);
+    const shown = await swavlab(['show', runId], env);
+    expect(shown.stdout).toMatch(/linear_top1 +[\d.]+% +test +2 +12/);
   });
 
   it('cancels a queued and a running run; watch exits 1 for a canceled run', async () => {

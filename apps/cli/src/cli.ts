@@ -4,6 +4,7 @@ import type { Command } from './command.js';
 import { cancelCommand } from './commands/cancel.js';
 import { demoCommand } from './commands/demo.js';
 import { downloadCommand } from './commands/download.js';
+import { evaluateCommand } from './commands/evaluate.js';
 import { gridCommand } from './commands/grid.js';
 import { lsCommand } from './commands/ls.js';
 import { recipesCommand } from './commands/recipes.js';
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   showCommand,
   watchCommand,
   cancelCommand,
+  evaluateCommand,
   downloadCommand,
   resultsCommand,
   regressCommand,

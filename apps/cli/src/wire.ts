@@ -1,11 +1,19 @@
 // The REST API's JSON responses as the CLI reads them (snake_case, as on the wire); runs and their records are
 // the API's own schemas from packages/spec.
-import type { EvaluationView, MetricPointView, RunProgressView, RunStatus, RunView } from '@swavlab/spec';
+import type {
+  EvaluationRequestView,
+  EvaluationView,
+  MetricPointView,
+  RunProgressView,
+  RunStatus,
+  RunView,
+} from '@swavlab/spec';
 
 export type Run = RunView;
 export type RunProgress = RunProgressView;
 export type MetricPoint = MetricPointView;
 export type Evaluation = EvaluationView;
+export type EvaluationRequest = EvaluationRequestView;
 export type RunError = NonNullable<RunView['error']>;
 export type { RunStatus };
 

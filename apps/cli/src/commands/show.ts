@@ -1,4 +1,4 @@
-// `swavlab show ID`: one run in detail: status, progress, timings, error, latest metrics, evaluations.
+// `swavlab show ID`: one run in detail: status, dataset, progress, timings, error, latest metrics, evaluations.
 import { type CropGroup, formatCrops } from '@swavlab/spec';
 import { type Command, JSON_USAGE, parseIdCommand, printJson, printLine, SERVER_USAGE } from '../command.js';
 import { EXIT } from '../errors.js';
@@ -33,6 +33,16 @@ function specSummary(spec: Record<string, unknown>): string {
     .join(', ');
 }
 
+/** The trainer's dataset report on one line: what a run read, so that a wrong folder shows at a glance. */
+function datasetSummary(dataset: RunDetail['dataset']): string {
+  if (dataset === null) return '- (not reported yet)';
+  const skipped = dataset.skipped > 0 ? `, ${dataset.skipped} files skipped as unreadable` : '';
+  return (
+    `${dataset.source}: ${dataset.classes} classes, ${dataset.pretrain_images} pretraining images, ` +
+    `${dataset.eval_train_images} evaluation train / ${dataset.eval_test_images} test images${skipped}`
+  );
+}
+
 function when(iso: string | null, now: Date): string {
   return iso === null ? '-' : `${iso} (${formatAge(iso, now)})`;
 }
@@ -54,6 +64,7 @@ export function printRun(run: RunDetail): void {
     ],
     ['seed', String(run.seed)],
     ['spec', specSummary(run.spec)],
+    ['dataset', datasetSummary(run.dataset)],
     ['spec hash', run.spec_hash],
     ['tags', run.tags.join(', ') || '-'],
     ['priority', String(run.priority)],
