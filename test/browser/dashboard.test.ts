@@ -236,7 +236,15 @@ describe('runs table', () => {
 });
 
 describe('run page', () => {
-  it('draws the five curves, lists checkpoints and the spec, and takes new points over SSE', async () => {
+  it('draws the five curves, lists checkpoints, the dataset and the spec, and takes new points over SSE', async () => {
+    await stack.db.runs.recordDataset(seeded.live.id, seeded.liveToken, {
+      source: 'synthetic',
+      classes: 10,
+      pretrain_images: 52,
+      eval_train_images: 52,
+      eval_test_images: 12,
+      skipped: 0,
+    });
     const { page, errors } = await open(`#/runs/${seeded.live.id}`);
     for (const name of CURVES) {
       const [series] = await chartSeries(page, `run-${name}`);
@@ -246,6 +254,7 @@ describe('run page', () => {
       'ab'.repeat(32),
     );
     expect(await page.locator('pre.spec').textContent()).toContain('"prototypes": 30');
+    expect(await page.locator('table[aria-label="dataset"]').textContent()).toContain('pretraining images52');
 
     await stack.db.metrics.appendMetrics(seeded.live.id, seeded.liveToken, curvePoints(12, 14));
     await expect

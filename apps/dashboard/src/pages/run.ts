@@ -1,5 +1,5 @@
 // One run: status and progress, collapse warnings (prominent), the error with its traceback, training curves,
-// evaluations, final metrics, checkpoints with sha256 and the spec. Live over SSE (GET /v1/runs/{id}/events),
+// evaluations, the dataset it read, final metrics, checkpoints with sha256 and the spec. Live over SSE (GET /v1/runs/{id}/events),
 // with a stream ticket when a token is stored (EventSource cannot send the token's header).
 import { eventStreamUrl, getJson, isAbort } from '../api';
 import { curvesOption } from '../charts/curves';
@@ -61,6 +61,7 @@ export const runPage: Page = async (root, route, scope) => {
   const errorHost = h('div', {});
   const chartHosts = new Map(CURVE_METRICS.map((name) => [name, chartBox()]));
   const evaluationsHost = h('div', {});
+  const datasetHost = h('div', {});
   const finalHost = h('div', {});
   const checkpointsHost = h('div', {});
   const specHost = h('pre', { class: 'spec' });
@@ -150,6 +151,23 @@ export const runPage: Page = async (root, route, scope) => {
             'evaluations',
           ),
     );
+    const { dataset } = detail;
+    replaceChildren(
+      datasetHost,
+      dataset === null
+        ? note('Not reported yet: the trainer reports its dataset when it starts.')
+        : facts(
+            [
+              ['source', dataset.source],
+              ['classes', String(dataset.classes)],
+              ['pretraining images', String(dataset.pretrain_images)],
+              ['evaluation train images', String(dataset.eval_train_images)],
+              ['evaluation test images', String(dataset.eval_test_images)],
+              ['skipped as unreadable', String(dataset.skipped)],
+            ],
+            'dataset',
+          ),
+    );
     const finals = Object.entries(detail.final_metrics ?? {}).filter(([name]) => name !== 'warnings');
     const latest = Object.entries(detail.last_metrics).filter(([name]) => name !== COLLAPSE_METRIC);
     replaceChildren(
@@ -234,6 +252,7 @@ export const runPage: Page = async (root, route, scope) => {
     errorHost,
     section('Training curves', h('div', { class: 'chart-grid' }, ...chartHosts.values())),
     section('Evaluations', evaluationsHost),
+    section('Dataset', datasetHost),
     section('Metrics and timings', finalHost),
     section('Checkpoints', checkpointsHost),
     section('Spec', specHost),
