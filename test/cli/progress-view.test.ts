@@ -36,6 +36,7 @@ function state(progress: Partial<Run['progress']>): RunState {
     device: 'cpu',
     worker_host: 'test',
     final_metrics: null,
+    dataset: null,
   };
   return { run, metrics: { loss: 5.25, images_per_sec: 240.4 } };
 }

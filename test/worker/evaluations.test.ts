@@ -3,7 +3,6 @@
 // `evaluate` on the run's stored checkpoint; the result lands in the run's evaluations at the checkpoint's step.
 import type { Database } from '@swavlab/db';
 import { createEvaluateQueue, redisConnectionOptions } from '@swavlab/queue';
-import type { ExperimentSpecInput } from '@swavlab/spec';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,7 +57,7 @@ describe('a later evaluation of a checkpoint, through REST, the worker and the t
     const submitted = await app.inject({
       method: 'POST',
       url: '/v1/runs',
-      payload: tinySpec({ epochs: 1 }).spec as ExperimentSpecInput,
+      payload: tinySpec({ epochs: 1 }).spec,
     });
     expect(submitted.statusCode, submitted.body).toBe(201);
     const runId = (submitted.json() as { id: string }).id;

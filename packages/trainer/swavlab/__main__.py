@@ -1,7 +1,8 @@
-"""Command line: ``python -m swavlab train|export`` — the same runs without the service.
+"""Command line: ``python -m swavlab train|evaluate|export`` — the same runs without the service.
 
 Exit codes of ``train``: 0 succeeded, 1 failed or diverged, 2 invalid spec (the message names the
-field), 130 stopped by SIGINT/SIGUSR1 after writing a checkpoint.
+field), 130 stopped by SIGINT/SIGUSR1 after writing a checkpoint. ``evaluate``: 0, 1 crashed, 2 invalid
+spec or checkpoint.
 """
 
 from __future__ import annotations
@@ -36,9 +37,20 @@ def _parser() -> argparse.ArgumentParser:
     train_cmd.add_argument("--resume", help="checkpoint to continue from")
     train_cmd.add_argument("--out", help="run directory for checkpoints (default ./.swavlab/runs/<spec hash>)")
     train_cmd.add_argument("--json", action="store_true", help="print events and the result as JSON lines")
-    export_cmd = commands.add_parser("export", help="write a checkpoint's backbone as a torchvision-style state dict")
+    evaluate_cmd = commands.add_parser("evaluate", help="evaluate a checkpoint written by train as a spec's eval asks")
+    evaluate_cmd.add_argument("--spec", required=True, help="the run's spec (JSON file) with the eval section to run")
+    evaluate_cmd.add_argument("--checkpoint", required=True, help="checkpoint written by train")
+    evaluate_cmd.add_argument("--json", action="store_true", help="print events and the result as JSON lines")
+    export_cmd = commands.add_parser("export", help="write a checkpoint's weights for use elsewhere")
     export_cmd.add_argument("--checkpoint", required=True, help="checkpoint written by train")
     export_cmd.add_argument("--out", required=True, help="output file")
+    export_cmd.add_argument(
+        "--format",
+        choices=("torchvision", "official"),
+        default="torchvision",
+        help="torchvision: the backbone as a torchvision state dict; official: the whole model in the "
+        "authors' release format (model.init_from reads it)",
+    )
     return parser
 
 
@@ -63,6 +75,8 @@ def human_line(event: dict[str, Any]) -> str:
         return f"metrics: {where} {_format_values(event['values'])}"
     if kind == "eval":
         return f"eval: {where} {_format_values(event['values'])}"
+    if kind == "eval_progress":
+        return f"{event['evaluation']}: epoch {event['epoch']}/{event['epochs']} {_format_values(event['values'])}"
     if kind == "checkpoint":
         return f"checkpoint: {event['path']} ({event['bytes']} bytes, sha256 {event['sha256'][:12]})"
     if kind == "artifact":
@@ -135,15 +149,36 @@ def _train_command(args: argparse.Namespace) -> int:
     return _exit_code(result["status"])
 
 
-def _export_command(args: argparse.Namespace) -> int:
-    from .export import export_backbone  # torchvision: loaded only for this command
+def _evaluate_command(args: argparse.Namespace) -> int:
+    from .checkpoint_eval import evaluate_checkpoint  # torchvision: loaded only for this command
 
+    print_event = _printer(args.json, sys.stdout)
     try:
-        path = export_backbone(args.checkpoint, args.out)
+        result = evaluate_checkpoint(_load_spec_file(args.spec), args.checkpoint, print_event, field="--checkpoint")
+    except SpecError as error:
+        print(f"invalid spec or checkpoint:\n{error}", file=sys.stderr)
+        return EXIT_SPEC
+    except Exception:  # noqa: BLE001 - a CLI reports the traceback and exits non-zero
+        traceback.print_exc()
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps({"type": "result", **result}, allow_nan=False), flush=True)
+    else:
+        print(f"result: {result['status']} at epoch {result['epoch']}, step {result['step']}: "
+              f"{_format_values(result['evals'])}")
+    return EXIT_OK
+
+
+def _export_command(args: argparse.Namespace) -> int:
+    from .export import export_backbone, export_release  # torchvision: loaded only for this command
+
+    export = export_release if args.format == "official" else export_backbone
+    try:
+        path = export(args.checkpoint, args.out)
     except (OSError, ValueError, KeyError) as error:
         print(f"export failed: {error}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"backbone written to {path}")
+    print(f"{'model' if args.format == 'official' else 'backbone'} written to {path} ({args.format} format)")
     return EXIT_OK
 
 
@@ -152,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "train":
         return _train_command(args)
+    if args.command == "evaluate":
+        return _evaluate_command(args)
     return _export_command(args)
 
 

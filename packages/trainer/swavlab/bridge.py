@@ -1,4 +1,5 @@
-"""The entry point the Node worker calls through pythonia: JSON strings in, JSON strings out.
+"""The entry points the Node worker calls through pythonia (``run`` a training job, ``evaluate`` a
+stored checkpoint): JSON strings in, JSON strings out.
 
 Hardened per /work/shared/BRIDGE.md: at import this module offsets pythonia's request counter
 (Python and JS ids could otherwise collide under two-way traffic), asks Linux to SIGKILL this
@@ -25,6 +26,7 @@ from .train import train
 
 _REQUEST_ID_OFFSET = 10**12
 _OPTION_KEYS = frozenset({"out_dir", "resume_from"})
+_EVALUATE_OPTION_KEYS = frozenset({"checkpoint"})
 
 
 def _offset_pythonia_request_ids() -> None:
@@ -76,23 +78,31 @@ def failure_result(kind: str, error: BaseException) -> dict[str, Any]:
     }
 
 
-def parse_options(options_json: str) -> dict[str, str | None]:
-    """Options ``{"out_dir": str, "resume_from": str | null}``; unknown keys are rejected."""
+def parse_options(
+    options_json: str, keys: frozenset[str] = _OPTION_KEYS, required: frozenset[str] = frozenset()
+) -> dict[str, str | None]:
+    """Options with string-or-null values: by default run()'s ``{"out_dir", "resume_from"}``.
+
+    Keys outside ``keys`` are rejected, and ``required`` ones must be strings.
+    """
     try:
         options = json.loads(options_json or "{}")
     except json.JSONDecodeError as error:
         raise SpecError([{"path": "options", "message": f"not valid JSON: {error.msg}"}]) from error
     if not isinstance(options, dict):
         raise SpecError([{"path": "options", "message": "must be a JSON object"}])
-    errors = [{"path": f"options.{key}", "message": "unknown option"} for key in options if key not in _OPTION_KEYS]
+    errors = [{"path": f"options.{key}", "message": "unknown option"} for key in options if key not in keys]
+    errors += [
+        {"path": f"options.{key}", "message": "is required"} for key in sorted(required) if options.get(key) is None
+    ]
     errors += [
         {"path": f"options.{key}", "message": "must be a string or null"}
-        for key in _OPTION_KEYS
+        for key in sorted(keys)
         if options.get(key) is not None and not isinstance(options.get(key), str)
     ]
     if errors:
         raise SpecError(errors)
-    return {key: options.get(key) for key in _OPTION_KEYS}
+    return {key: options.get(key) for key in keys}
 
 
 def _parse_spec(spec_json: str) -> dict[str, Any]:
@@ -122,6 +132,35 @@ def run(spec_json: str, on_event: Callable[[str], object] | None, options_json: 
         spec = _parse_spec(spec_json)
         options = parse_options(options_json)
         result = train(spec, on_event=deliver, out_dir=options["out_dir"], resume_from=options["resume_from"])
+    except SpecError as error:
+        result = failure_result("spec", error)
+    except Exception as error:  # noqa: BLE001 - every failure must come back as JSON, never as an exception
+        result = failure_result("crashed", error)
+    return to_json(result)
+
+
+def evaluate(spec_json: str, on_event: Callable[[str], object] | None, options_json: str) -> str:
+    """Evaluate a stored checkpoint; returns the result of :func:`swavlab.checkpoint_eval.evaluate_checkpoint`
+    as a JSON string: ``{"status": "succeeded", "epoch": E, "step": S, "evals": {...}}``.
+
+    ``spec_json`` is the run's spec with the eval section to run; options are ``{"checkpoint": str}``, a
+    checkpoint written by the run. ``on_event`` receives the ``eval_progress`` events and the ``eval``
+    event as JSON strings (its return value is ignored: an evaluation runs to its end). Errors come back
+    as run()'s ``status: failed`` results: ``error.kind`` ``spec`` (invalid spec or options, a checkpoint
+    that is missing or holds another model, data without labels: ``error.errors`` names the fields) or
+    ``crashed``.
+    """
+
+    def deliver(event: dict[str, Any]) -> None:
+        if on_event is not None:
+            on_event(to_json(event))
+
+    try:
+        spec = _parse_spec(spec_json)
+        options = parse_options(options_json, _EVALUATE_OPTION_KEYS, required=_EVALUATE_OPTION_KEYS)
+        from .checkpoint_eval import evaluate_checkpoint  # torchvision and the data pipeline: on first use
+
+        result = evaluate_checkpoint(spec, str(options["checkpoint"]), deliver, field="options.checkpoint")
     except SpecError as error:
         result = failure_result("spec", error)
     except Exception as error:  # noqa: BLE001 - every failure must come back as JSON, never as an exception

@@ -142,15 +142,20 @@ def _safe_load_available() -> bool:
     return major >= 2 and "weights_only" in inspect.signature(torch.load).parameters
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load a checkpoint onto the CPU; on torch >= 2 without executing pickled code (``weights_only``)."""
-    source = Path(path)
-    if not source.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {source}")
+def torch_load(path: Path) -> Any:
+    """``torch.load`` onto the CPU; on torch >= 2 without executing pickled code (``weights_only``)."""
     kwargs: dict[str, Any] = {"map_location": "cpu"}
     if _safe_load_available():
         kwargs["weights_only"] = True
-    payload = torch.load(source, **kwargs)
+    return torch.load(path, **kwargs)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load a checkpoint written by :class:`CheckpointWriter` (see :func:`torch_load`)."""
+    source = Path(path)
+    if not source.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {source}")
+    payload = torch_load(source)
     if not isinstance(payload, dict) or "model" not in payload or "spec" not in payload:
         raise ValueError(f"{source} is not a swavlab checkpoint (expected a dict with 'spec' and 'model')")
     return payload

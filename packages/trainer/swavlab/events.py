@@ -5,8 +5,9 @@ pythonia bridge, where each callback is a blocking round trip and a NaN crashes 
 are (1) built with finite numbers only and (2) throttled to at most ``max_per_second`` deliveries of
 ``progress`` and ``metrics``: a pending ``progress`` is replaced by a newer one, while every ``metrics``
 point is kept and the points logged since the last delivery go out together (one ``metrics_batch``
-event); ``status``, ``checkpoint``, ``artifact``, ``eval``, ``collapse_warning`` and ``diverged`` are
-delivered at once (after what is pending, so the consumer still sees events in the order they happened).
+event); ``status``, ``checkpoint``, ``artifact``, ``eval``, ``eval_progress`` (one per epoch of an
+evaluation), ``collapse_warning`` and ``diverged`` are delivered at once (after what is pending, so the
+consumer still sees events in the order they happened).
 """
 
 from __future__ import annotations
@@ -83,6 +84,18 @@ def metric_points(event: Event) -> list[Event]:
 def eval_event(epoch: int, step: int, values: Mapping[str, float]) -> Event:
     """Evaluation results (k-NN / linear probe top-1 in [0, 1])."""
     return {"type": "eval", "epoch": epoch, "step": step, "values": finite_values(values)}
+
+
+def eval_progress_event(evaluation: str, epoch: int, epochs: int, values: Mapping[str, float]) -> Event:
+    """An evaluation that trains (``linear_paper``, ``semisup``) finished its ``epoch``-th of ``epochs``
+    epochs; ``values`` holds its mean training ``loss``, ``lr`` and the ``top1`` / ``top5`` on the test split."""
+    return {
+        "type": "eval_progress",
+        "evaluation": evaluation,
+        "epoch": epoch,
+        "epochs": epochs,
+        "values": finite_values(values),
+    }
 
 
 def dataset_event(summary: Mapping[str, Any]) -> Event:

@@ -1,4 +1,5 @@
-"""Export a trained backbone for downstream use (linear probes, fine-tuning, other codebases)."""
+"""Export trained weights for downstream use: the backbone as a torchvision state dict, or the whole
+model in the authors' release format (see swavlab/official.py)."""
 
 import os
 from collections.abc import Mapping
@@ -9,18 +10,16 @@ import torch
 import torchvision
 
 from .models.backbones import TORCHVISION_ARCHS, build_backbone
-
-_BACKBONE_PREFIX = "backbone."
-_DDP_PREFIX = "module."
+from .official import BACKBONE_PREFIX, DDP_PREFIX, to_release_keys
 
 
 def _backbone_state(model_state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The `backbone.*` entries of a SwAVModel state dict, prefix removed (a DDP `module.` prefix too)."""
     state: dict[str, torch.Tensor] = {}
     for name, tensor in model_state.items():
-        name = name.removeprefix(_DDP_PREFIX)
-        if name.startswith(_BACKBONE_PREFIX):
-            state[name.removeprefix(_BACKBONE_PREFIX)] = tensor
+        name = name.removeprefix(DDP_PREFIX)
+        if name.startswith(BACKBONE_PREFIX):
+            state[name.removeprefix(BACKBONE_PREFIX)] = tensor
     return state
 
 
@@ -64,8 +63,23 @@ def export_backbone(checkpoint_path: str | os.PathLike[str], out_path: str | os.
         target, _ = build_backbone(arch, small_stem)
         target.load_state_dict(state, strict=True)
 
+    return _save(target.state_dict(), out_path)
+
+
+def export_release(checkpoint_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> Path:
+    """Write the model of a training checkpoint in the release's format: ``{"state_dict": {"module.<key>": tensor}}``
+    with the trunk under torchvision's names, ``projection_head.*`` and ``prototypes.weight``, as the
+    authors' checkpoints are (``model.init_from`` reads it back tensor for tensor). Appears atomically."""
+    checkpoint_path = Path(checkpoint_path)
+    _, model_state = _read_checkpoint(checkpoint_path)
+    if not model_state:
+        raise ValueError(f"checkpoint.model: no weights in {checkpoint_path}")
+    return _save({"state_dict": to_release_keys(model_state)}, Path(out_path))
+
+
+def _save(content: Any, out_path: Path) -> Path:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     partial = out_path.with_name(f".{out_path.name}.partial")
-    torch.save(target.state_dict(), partial)
+    torch.save(content, partial)
     os.replace(partial, out_path)
     return out_path

@@ -14,6 +14,9 @@ Semantics a caller can rely on (details in packages/trainer/README.md):
 * Stopping (``should_stop()``, SIGUSR1/SIGINT via :mod:`swavlab.stop`) is checked before every
   step (at every log point in a multi-process run, where the ranks must agree), writes a
   checkpoint and returns ``canceled``. A non-finite loss returns ``diverged`` without a checkpoint.
+* A fresh run starts from ``model.init_from`` when the spec names one (a checkpoint in the authors'
+  release format, :mod:`swavlab.official`); a resumed run from its own checkpoint.
+* ``optim.epochs`` 0 trains nothing: the run checkpoints, evaluates and exports its initial weights.
 * Invalid specs raise :class:`swavlab.spec.SpecError`; :func:`swavlab.bridge.run` turns exceptions
   into ``failed`` results.
 """
@@ -28,6 +31,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -46,6 +50,7 @@ from .events import (
     dataset_event,
     diverged_event,
     eval_event,
+    eval_progress_event,
     metrics_event,
     progress_event,
     status_event,
@@ -140,6 +145,8 @@ class _Run:
         on_event: Callable[[Event], object] | None,
         should_stop: Callable[[], bool] | None,
         out_dir: Path,
+        *,
+        fresh: bool,
     ) -> None:
         self.spec = spec
         self.device = device
@@ -168,7 +175,7 @@ class _Run:
             pin_memory=device.type == "cuda",
         )
         self.iters_per_epoch = self.sampler.batches_per_epoch
-        if self.iters_per_epoch < 1:
+        if self.iters_per_epoch < 1 and self.epochs > 0:
             raise SpecError(
                 [
                     {
@@ -181,10 +188,16 @@ class _Run:
         self.total_steps = self.epochs * self.iters_per_epoch
         self.log_every = log_interval(self.iters_per_epoch)
 
-        self.core: SwAVModel = build_model(spec, channels_last=True).to(device)
+        self.core: SwAVModel = build_model(spec, channels_last=True)
+        if fresh and "init_from" in spec["model"]:
+            from .official import load_release_weights
+
+            load_release_weights(self.core, str(spec["model"]["init_from"]))
+        self.core.to(device)
         self.model = ddp.wrap_model(self.core, info, device, bool(runtime["sync_bn"]))
         self.optimizer = build_optimizer(self.core, optim)
-        self.schedule = lr_schedule(
+        # Without epochs there is nothing to schedule.
+        self.schedule = np.zeros(0) if self.epochs == 0 else lr_schedule(
             float(optim["base_lr"]),
             float(optim["final_lr"]),
             self.epochs,
@@ -240,7 +253,10 @@ class _Run:
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "epoch": self.epochs_completed,
             "step": self.step,
-            "schedule": {"iteration": self.step, "lr": float(self.schedule[min(self.step, self.total_steps - 1)])},
+            "schedule": {
+                "iteration": self.step,
+                "lr": float(self.schedule[min(self.step, self.total_steps - 1)]) if self.total_steps > 0 else None,
+            },
             "world_size": self.info.world_size,
             "ranks": rank_states,
             "metrics": {
@@ -395,27 +411,25 @@ class _Run:
         self.final_metrics.update(values)
         self.events.emit(metrics_event(self.epochs_completed, self.step, values))
 
+    def _eval_progress(self, evaluation: str, epoch: int, epochs: int, values: Mapping[str, float]) -> None:
+        self.events.emit(eval_progress_event(evaluation, epoch, epochs, values))
+
     def evaluate(self) -> None:
-        """k-NN / linear probe on the frozen backbone (rank 0; labelled sources only)."""
+        """The evaluations of ``spec.eval`` on the backbone (rank 0; labelled sources only)."""
         eval_train, eval_test = self.datasets.eval_train, self.datasets.eval_test
         if self.info.is_main and eval_train is not None and eval_test is not None:
             from .evaluation import evaluate
 
-            self.core.eval()
-            try:
-                with torch.no_grad():
-                    values = evaluate(
-                        self.core.features,
-                        eval_train,
-                        eval_test,
-                        self.spec["eval"],
-                        self.device,
-                        self.seed,
-                        eval_train.image_size,
-                        workers=int(self.spec["runtime"]["workers"]),
-                    )
-            finally:
-                self.core.train()
+            values = evaluate(
+                self.core.backbone,
+                eval_train,
+                eval_test,
+                self.spec["eval"],
+                self.device,
+                self.seed,
+                workers=int(self.spec["runtime"]["workers"]),
+                on_epoch=self._eval_progress,
+            )
             if values:
                 self.evals = {k: float(v) for k, v in values.items()}
                 self.events.emit(eval_event(self.epochs_completed, self.step, values))
@@ -444,6 +458,11 @@ class _Run:
                 return self._finish("diverged")
             if not last and eval_every > 0 and self.epochs_completed % eval_every == 0:
                 self.evaluate()
+        if self.epochs == 0:
+            # Nothing trains: the initial weights are the run's result, checkpointed before they are evaluated.
+            self.events.emit(progress_event(0, 0, 0, 0.0))
+            if not self.save_checkpoint():
+                return self._finish("diverged")
         if self.step > self.session_start_step or not self.evals:
             self.evaluate()
         self.export_backbone()
@@ -521,7 +540,7 @@ def train(
         others = RankProcesses(ranks, int(store.port), validated, directory, resume)
     try:
         ddp.init_process_group(info, device, store)
-        run = _Run(validated, device, info, on_event, should_stop, directory)
+        run = _Run(validated, device, info, on_event, should_stop, directory, fresh=resume_from is None)
         if resume_from is not None:
             run.resume(str(resume_from))
         result = run.execute()

@@ -232,7 +232,7 @@ def test_rank_zero_stuck_in_a_collective_is_ended_with_the_failed_rank_named(tmp
         "import sys, time\n"
         "from pathlib import Path\n"
         "from swavlab.launcher import RankProcesses\n"
-        "RankProcesses(2, 1, {'optim': {'epochs': 0}}, Path(sys.argv[1]), None)\n"
+        "RankProcesses(2, 1, {'optim': {'epochs': -1}}, Path(sys.argv[1]), None)\n"
         "time.sleep(60)\n"
     )
     started = time.monotonic()
@@ -241,4 +241,4 @@ def test_rank_zero_stuck_in_a_collective_is_ended_with_the_failed_rank_named(tmp
     )
     assert done.returncode == 1 and time.monotonic() - started < 15
     assert "swavlab: rank 1 of the run exited with code 1" in done.stderr
-    assert "SpecError: optim.epochs: must be an integer between 1 and 10000; got 0" in done.stderr
+    assert "SpecError: optim.epochs: must be an integer between 0 and 10000; got -1" in done.stderr

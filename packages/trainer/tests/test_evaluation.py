@@ -1,4 +1,4 @@
-"""k-NN and linear-probe evaluation of frozen features, and the evaluate() pipeline."""
+"""k-NN and the fast linear probe on frozen features, and the evaluate() pipeline."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from torch import nn
 from torch.utils.data import DataLoader
 
-from swavlab import evaluation
 from swavlab.data import EvalDataset, build_datasets
-from swavlab.evaluation import evaluate, extract_features, knn_top1, linear_probe
+from swavlab.evaluation import evaluate, extract_features, knn, knn_top1, linear_probe
 
-EVAL_SPEC = {"knn": {"k": [1, 5], "temperature": 0.07}, "linear": {"epochs": 6, "lr": 0.3, "batch_size": 256,
-                                                                    "weight_decay": 1e-6}}
+EVAL_SPEC = {"knn": {"k": [1, 5], "temperature": 0.07},
+             "linear": {"protocol": "fast", "epochs": 6, "lr": 0.3, "batch_size": 256, "weight_decay": 1e-6}}
 
 
 def test_knn_weights_votes_by_exp_similarity_over_temperature() -> None:
@@ -59,7 +59,7 @@ def test_knn_matches_a_direct_loop_and_chunking_changes_nothing(monkeypatch: pyt
     whole = knn_top1(train, train_y, test, test_y, [1, 7, 20], 0.5, 4)
     for k in (1, 7, 20):
         assert whole[k] == pytest.approx(_knn_oracle(train, train_y, test, test_y, k, 0.5, 4))
-    monkeypatch.setattr(evaluation, "_KNN_CHUNK_ELEMENTS", 60 * 3)  # 3 test rows per chunk
+    monkeypatch.setattr(knn, "_KNN_CHUNK_ELEMENTS", 60 * 3)  # 3 test rows per chunk
     assert knn_top1(train, train_y, test, test_y, [1, 7, 20], 0.5, 4) == whole
 
 
@@ -82,9 +82,9 @@ def test_linear_probe_learns_linearly_separable_features() -> None:
     test_f, test_y = _clusters(200, 10, 32, 0.3, seed=2)
     result = linear_probe(train_f, train_y, test_f, test_y, epochs=8, lr=0.3, batch_size=100, weight_decay=1e-6,
                           num_classes=10, seed=0)
-    assert set(result) == {"linear_top1", "linear_top5"}
-    assert result["linear_top1"] > 0.95
-    assert result["linear_top5"] >= result["linear_top1"]
+    assert set(result) == {"linear_fast_top1", "linear_fast_top5"}
+    assert result["linear_fast_top1"] > 0.95
+    assert result["linear_fast_top5"] >= result["linear_fast_top1"]
     again = linear_probe(train_f, train_y, test_f, test_y, epochs=8, lr=0.3, batch_size=100, weight_decay=1e-6,
                          num_classes=10, seed=0)
     assert again == result
@@ -97,11 +97,11 @@ def test_linear_probe_cannot_beat_chance_on_unrelated_labels() -> None:
     train_y, test_y = torch.randint(0, 10, (400,), generator=g), torch.randint(0, 10, (400,), generator=g)
     result = linear_probe(train_f, train_y, test_f, test_y, epochs=5, lr=0.3, batch_size=100, weight_decay=1e-6,
                           num_classes=10, seed=0)
-    assert result["linear_top1"] < 0.25
+    assert result["linear_fast_top1"] < 0.25
     # With fewer than 5 classes top-5 is always right.
     small = linear_probe(train_f, train_y % 3, test_f, test_y % 3, epochs=1, lr=0.3, batch_size=64,
                          weight_decay=0.0, num_classes=3, seed=0)
-    assert small["linear_top5"] == 1.0
+    assert small["linear_fast_top5"] == 1.0
 
 
 def test_extract_features_normalises_and_keeps_order() -> None:
@@ -119,11 +119,11 @@ def test_evaluate_on_digit_pixels_is_accurate() -> None:
     splits = build_datasets({"source": "digits", "image_size": 8, "test_fraction": 0.2}, seed=0)
     train, test = splits.eval_train, splits.eval_test
     assert train is not None
-    with torch.no_grad():  # as the training loop calls it; the probe must still train
-        results = evaluate(lambda x: x.flatten(1), train, test, EVAL_SPEC, "cpu", seed=0, image_size=8)
-    assert set(results) == {"knn_top1@1", "knn_top1@5", "linear_top1", "linear_top5"}
+    with torch.no_grad():  # under no_grad the probe must still train
+        results = evaluate(nn.Flatten(), train, test, EVAL_SPEC, "cpu", seed=0)
+    assert set(results) == {"knn_top1@1", "knn_top1@5", "linear_fast_top1", "linear_fast_top5"}
     assert results["knn_top1@1"] > 0.9 and results["knn_top1@5"] > 0.9
-    assert results["linear_top1"] > 0.85
+    assert results["linear_fast_top1"] > 0.85
     assert all(0.0 <= v <= 1.0 for v in results.values())
 
 
@@ -134,12 +134,20 @@ def test_evaluate_respects_skipped_evaluations() -> None:
     train, test = splits.eval_train, splits.eval_test
     assert train is not None
     backbone = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()).eval()
-    only_knn = evaluate(backbone, train, test, {**EVAL_SPEC, "linear": None}, "cpu", seed=0, image_size=16)
+    only_knn = evaluate(backbone, train, test, {**EVAL_SPEC, "linear": None}, "cpu", seed=0)
     assert set(only_knn) == {"knn_top1@1", "knn_top1@5"}
-    only_linear = evaluate(backbone, train, test, {**EVAL_SPEC, "knn": None}, "cpu", seed=0, image_size=16)
-    assert set(only_linear) == {"linear_top1", "linear_top5"}
-    assert evaluate(backbone, train, test, {"knn": None, "linear": None}, "cpu", seed=0, image_size=16) == {}
-    assert evaluate(backbone, train, None, EVAL_SPEC, "cpu", seed=0, image_size=16) == {}
+    only_linear = evaluate(backbone, train, test, {**EVAL_SPEC, "knn": None}, "cpu", seed=0)
+    assert set(only_linear) == {"linear_fast_top1", "linear_fast_top5"}
+    assert evaluate(backbone, train, test, {"knn": None, "linear": None}, "cpu", seed=0) == {}
+    assert evaluate(backbone, train, None, EVAL_SPEC, "cpu", seed=0) == {}
+    assert not backbone.training  # evaluate leaves the mode it found
+
+
+class MeanColour(nn.Module):
+    """Features that separate dark from light images."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(2, 3)) + 3.0
 
 
 def test_evaluate_ignores_unlabelled_training_images(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,6 +161,5 @@ def test_evaluate_ignores_unlabelled_training_images(tmp_path: Path, monkeypatch
     splits = build_datasets({"source": "folder", "path": "ds", "test_fraction": 0.34}, seed=0)
     train, test = splits.eval_train, splits.eval_test
     assert train is not None and -1 in train.labels and test is not None
-    results = evaluate(lambda x: x.mean(dim=(2, 3)) + 3.0, train, test, EVAL_SPEC, "cpu", seed=0,
-                       image_size=train.image_size, workers=0)
-    assert results["knn_top1@1"] == 1.0 and results["linear_top1"] == 1.0
+    results = evaluate(MeanColour(), train, test, EVAL_SPEC, "cpu", seed=0, workers=0)
+    assert results["knn_top1@1"] == 1.0 and results["linear_fast_top1"] == 1.0
