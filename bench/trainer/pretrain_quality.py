@@ -90,11 +90,7 @@ def random_init_knn(spec: dict[str, Any]) -> dict[str, float]:
     train_set, test_set = splits.eval_train, splits.eval_test
     assert train_set is not None and test_set is not None, "the benchmark's datasets are labelled"
     model = build_model(validated)
-    model.eval()
-    with torch.no_grad():
-        return evaluate(
-            model.features, train_set, test_set, validated["eval"], torch.device("cpu"), seed, train_set.image_size
-        )
+    return evaluate(model.backbone, train_set, test_set, validated["eval"], torch.device("cpu"), seed)
 
 
 def run(name: str, spec: dict[str, Any]) -> None:
