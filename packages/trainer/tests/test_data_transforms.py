@@ -10,10 +10,19 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
+from torchvision.transforms import functional as TF
 
 from swavlab.data import EvalDataset, MultiCropDataset, seed_worker
 from swavlab.data.synthetic import SyntheticShapes
-from swavlab.data.transforms import MEAN, STD, CropAugmentation, RandomGaussianBlur, to_normalised_tensor
+from swavlab.data.transforms import (
+    MEAN,
+    STD,
+    CropAugmentation,
+    RandomGaussianBlur,
+    adjust_brightness,
+    adjust_contrast,
+    to_normalised_tensor,
+)
 from swavlab.spec import parse_crops
 
 CROPS = parse_crops("2x32+3x16")
@@ -57,6 +66,20 @@ def test_crop_pipeline_matches_the_torchvision_compose_it_replaces(shapes: Synth
             # One-step crop+resize differs from crop-then-resize only by rounding at the crop's edges and
             # at sharp texture edges (normalised units; pixel values span about 4.4).
             assert (x - y).abs().mean() < 0.03
+
+
+def test_brightness_and_contrast_tables_match_torchvision() -> None:
+    rng = np.random.default_rng(3)
+    factors = [0.0, 0.2, 0.5, 1.0, 1.37, 1.8, 2.5, *rng.uniform(0.2, 1.8, 40).tolist()]
+    for i, factor in enumerate(factors):
+        pixels = rng.integers(0, 256, (17 + i % 5, 23, 3), dtype=np.uint8)
+        if i % 3 == 0:
+            pixels[..., 1] = pixels[..., 0] // 4  # uneven channels, a dark mean
+        image = Image.fromarray(pixels, "RGB")
+        for ours, theirs in ((adjust_brightness, TF.adjust_brightness), (adjust_contrast, TF.adjust_contrast)):
+            diff = np.abs(np.asarray(ours(image, factor), np.int16) - np.asarray(theirs(image, factor), np.int16))
+            # Bit-exact where PIL's C blend is not compiled into fused multiply-adds (x86-64); else within a level.
+            assert diff.max() <= 1 and (diff == 0).mean() > 0.99, (ours.__name__, factor)
 
 
 def test_normalisation_matches_to_tensor_and_normalize() -> None:

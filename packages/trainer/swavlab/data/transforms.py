@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageStat
 from torchvision import transforms
 from torchvision.transforms import functional as F
 
@@ -52,6 +52,31 @@ class RandomGaussianBlur:
         return f"{type(self).__name__}(p={self.p}, radius=[{self.radius_min}, {self.radius_max}])"
 
 
+_LEVELS = np.arange(256, dtype=np.float32)
+
+
+def _blend_table(degenerate: int, factor: float) -> list[int]:
+    """What PIL's `Image.blend(constant image of value degenerate, image, factor)` makes of each
+    8-bit level, as a table for `Image.point`: its C code computes `d + factor * (v - d)` in float32,
+    clips to [0, 255] and truncates."""
+    d = np.float32(degenerate)
+    return np.clip(d + np.float32(factor) * (_LEVELS - d), 0, 255).astype(np.uint8).tolist()
+
+
+def adjust_brightness(image: Image.Image, factor: float) -> Image.Image:
+    """torchvision's PIL `adjust_brightness` (ImageEnhance: a blend with black) as one table lookup,
+    several times faster; the same pixels (up to one level where the compiler fuses the blend's
+    multiply-add)."""
+    return image.point(_blend_table(0, factor) * len(image.getbands()))
+
+
+def adjust_contrast(image: Image.Image, factor: float) -> Image.Image:
+    """torchvision's PIL `adjust_contrast` (ImageEnhance: a blend with the rounded mean grey level)
+    as one table lookup; the same pixels, as for `adjust_brightness`."""
+    mean = int(ImageStat.Stat(image.convert("L")).mean[0] + 0.5)
+    return image.point(_blend_table(mean, factor) * len(image.getbands()))
+
+
 _MEAN_255 = torch.tensor(MEAN).view(3, 1, 1) * 255.0
 _INV_STD_255 = 1.0 / (torch.tensor(STD).view(3, 1, 1) * 255.0)
 
@@ -72,7 +97,9 @@ class CropAugmentation:
     [ColorJitter(0.8, 0.8, 0.8, 0.2)], p=0.8), RandomGrayscale(0.2), RandomGaussianBlur(),
     ToTensor(), Normalize(MEAN, STD)]) with the same random draws, but it calls torchvision's
     parameter samplers and functional ops directly and crops+resizes in one PIL call: with tiny
-    crops the per-transform call overhead, not the pixel work, dominates the data loader.
+    crops the per-transform call overhead, not the pixel work, dominates the data loader. With
+    large crops the pixel work does, and brightness and contrast are table lookups instead of
+    blends with a constant image (see `adjust_brightness`).
     """
 
     def __init__(self, size: int, min_scale: float, max_scale: float) -> None:
@@ -99,9 +126,9 @@ class CropAugmentation:
         order, brightness, contrast, saturation, hue = transforms.ColorJitter.get_params(*self._jitter_ranges)
         for op in order.tolist():
             if op == 0 and brightness is not None:
-                image = F.adjust_brightness(image, brightness)
+                image = adjust_brightness(image, brightness)
             elif op == 1 and contrast is not None:
-                image = F.adjust_contrast(image, contrast)
+                image = adjust_contrast(image, contrast)
             elif op == 2 and saturation is not None:
                 image = F.adjust_saturation(image, saturation)
             elif op == 3 and hue is not None:
