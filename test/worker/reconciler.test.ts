@@ -1,13 +1,17 @@
 // The reconciler against the real queue and database: runs stranded when Redis lost its data, runs left running
-// by a worker that vanished together with its job, jobs whose run is gone, and one leader at a time.
+// by a worker that vanished together with its job, jobs whose run is gone, evaluation requests whose job was
+// lost, and one leader at a time.
 import { randomUUID } from 'node:crypto';
 import type { Database } from '@swavlab/db';
 import {
+  createEvaluateQueue,
+  type EvaluateQueue,
   enqueueRun,
   type PretrainQueue,
   pretrainJobOptions,
   reconcilerActions,
   reconcilerActionsKey,
+  redisConnectionOptions,
 } from '@swavlab/queue';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -51,12 +55,23 @@ describe('the reconciler', () => {
   });
   afterAll(() => resources.cleanup());
 
+  /** The evaluate queue under `prefix`, obliterated after the test. */
+  function evaluateQueue(prefix: string): EvaluateQueue {
+    const queue = createEvaluateQueue(redisConnectionOptions(REDIS_URL, 'worker'), { prefix });
+    resources.add(async () => {
+      await queue.obliterate({ force: true }).catch(() => undefined);
+      await queue.close();
+    });
+    return queue;
+  }
+
   function reconciler(queue: PretrainQueue, prefix: string, owner = 'test', silentRunMs = 60_000) {
     const { logger, entries } = capturingLogger();
     const instance = new Reconciler({
       db,
       redis,
       queue,
+      evaluations: evaluateQueue(prefix),
       queuePrefix: prefix,
       owner,
       intervalMs: 500,
@@ -157,6 +172,36 @@ describe('the reconciler', () => {
     expect(await queue.getJobState(ghost)).toBe('unknown');
     expect(await queue.getJobState(finished.id)).toBe('unknown');
     expect(await queue.getJobState(kept.id)).toMatch(/waiting|prioritized/);
+  });
+
+  it('gives a job again to evaluation requests whose job Redis lost: queued ones, and running ones once silent', async () => {
+    const prefix = testPrefix();
+    const queue = await openQueue(resources, prefix);
+    const run = await submitRun(db, queue, tiny());
+    const section = { every_epochs: 0, knn: { k: [5], temperature: 0.07 }, linear: null, semisup: null };
+    const queued = await db.evaluationRequests.createRequest({
+      runId: run.id,
+      eval: section,
+      checkpointStep: 6,
+    });
+    const running = await db.evaluationRequests.createRequest({
+      runId: run.id,
+      eval: section,
+      checkpointStep: 6,
+    });
+    await db.evaluationRequests.claimRequest(running.id, { workerHost: 'vanished', device: 'cpu' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const { instance, entries } = reconciler(queue, prefix, 'test', 200);
+    expect(await instance.runOnce()).toMatchObject({ enqueued: 1, requeued: 1 });
+    const evaluations = evaluateQueue(prefix);
+    for (const request of [queued, running]) {
+      expect((await evaluations.getJob(request.id))?.data).toEqual({ requestId: request.id, runId: run.id });
+    }
+    expect(
+      entries.some((entry) => entry.msg.startsWith('reconciler: a running evaluation lost its job')),
+    ).toBe(true);
+    // Their jobs are live now: a second pass leaves them alone.
+    expect(await instance.runOnce()).toMatchObject({ enqueued: 0, requeued: 0 });
   });
 
   it('lets one worker reconcile at a time, and another take over when it stops', async () => {

@@ -2,13 +2,16 @@
 // hosts (Redis leadership): a `queued` run without a job is enqueued (Redis was down at submit, or lost its data);
 // a `running` run whose job is gone and that has been silent for a while is queued again so that a new attempt
 // resumes it (canceled if a cancel was requested, failed `infrastructure` once its attempts are used up, as the
-// queue's stall handling does); a waiting job whose run is gone or finished is removed. Every action is logged
-// and counted in Redis for the API's /metrics.
-import type { Database, Run, RunStatus } from '@swavlab/db';
+// queue's stall handling does); a waiting job whose run is gone or finished is removed. Evaluation requests get
+// the same care on the `evaluate` queue: a queued one without a job, or a running one silent without a job, gets a
+// job again (its next delivery claims it anew). Every action is logged and counted in Redis for the API's /metrics.
+import type { Database, EvaluationRequest, Run, RunStatus } from '@swavlab/db';
 import {
   claimLeadership,
   countReconcilerActions,
   DEFAULT_PRIORITY,
+  type EvaluateQueue,
+  enqueueEvaluation,
   enqueueRun,
   MIN_PRIORITY,
   type PretrainQueue,
@@ -25,6 +28,8 @@ export interface ReconcilerOptions {
   /** A connection for commands (not in subscriber mode). */
   redis: Redis;
   queue: PretrainQueue;
+  /** The `evaluate` queue under the same prefix. */
+  evaluations: EvaluateQueue;
   /** BullMQ key prefix (undefined: BullMQ's "bull"). */
   queuePrefix: string | undefined;
   /** This worker's name, held in the leadership key. */
@@ -92,6 +97,7 @@ export class Reconciler {
     await this.#enqueueQueued(report);
     await this.#recoverSilent(report);
     await this.#removeOrphanJobs(report);
+    await this.#enqueueLostEvaluations(report);
     await countReconcilerActions(redis, reconcilerActionsKey(queuePrefix), { ...report });
     logger.debug('reconciler pass', { ...report });
     return report;
@@ -162,6 +168,52 @@ export class Reconciler {
         report.canceled += 1;
         logger.info('reconciler: a stopping run lost its job; canceled it', { runId: run.id });
       }
+    }
+  }
+
+  async *#scanEvaluations(
+    statuses: EvaluationRequest['status'][],
+    updatedBefore?: Date,
+  ): AsyncGenerator<EvaluationRequest> {
+    let afterId: string | undefined;
+    for (;;) {
+      const page = await this.#options.db.evaluationRequests.scanRequests({
+        statuses,
+        limit: PAGE,
+        ...(afterId === undefined ? {} : { afterId }),
+        ...(updatedBefore === undefined ? {} : { updatedBefore }),
+      });
+      yield* page;
+      if (page.length < PAGE) return;
+      afterId = page.at(-1)?.id;
+    }
+  }
+
+  /**
+   * Evaluation requests whose job Redis lost: queued ones at once, running ones once silent (a worker that lost
+   * its lock may still be evaluating; its writes are refused once the new delivery claims the request).
+   */
+  async #enqueueLostEvaluations(report: ReconcileReport): Promise<void> {
+    const { evaluations, silentRunMs, logger } = this.#options;
+    const lost = async (request: EvaluationRequest) =>
+      !LIVE_JOB_STATES.has(await evaluations.getJobState(request.id));
+    const enqueue = (request: EvaluationRequest) =>
+      enqueueEvaluation(evaluations, { requestId: request.id, runId: request.runId });
+    for await (const request of this.#scanEvaluations(['queued'])) {
+      if (!(await lost(request))) continue;
+      await enqueue(request);
+      report.enqueued += 1;
+      logger.info('reconciler: a queued evaluation had no job; enqueued it', { requestId: request.id });
+    }
+    const silentSince = new Date(Date.now() - silentRunMs);
+    for await (const request of this.#scanEvaluations(['running'], silentSince)) {
+      if (!(await lost(request))) continue;
+      await enqueue(request);
+      report.requeued += 1;
+      logger.warn('reconciler: a running evaluation lost its job and went silent; queued it again', {
+        requestId: request.id,
+        attempt: request.attempt,
+      });
     }
   }
 

@@ -7,10 +7,12 @@
 import type { Database } from '@swavlab/db';
 import {
   announceWorker,
+  createEvaluateQueue,
   createPretrainQueue,
   describeWorkers,
   EVALUATE_QUEUE_NAME,
   type EvaluateJob,
+  type EvaluateQueue,
   largestCapacity,
   liveWorkers,
   type PretrainJob,
@@ -116,6 +118,7 @@ export class SwavWorker {
   #registry: Redis | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #producer: PretrainQueue | undefined;
+  #evaluationProducer: EvaluateQueue | undefined;
   #reconciler: Reconciler | undefined;
   #cancels: CancelListener | undefined;
   #closing: Promise<void> | undefined;
@@ -189,14 +192,17 @@ export class SwavWorker {
     this.#heartbeat = setInterval(() => void this.#announce(), WORKER_HEARTBEAT_MS);
     this.#heartbeat.unref();
     if (config.reconcileIntervalMs > 0) {
-      this.#producer = createPretrainQueue(
+      const prefix = config.queuePrefix === undefined ? {} : { prefix: config.queuePrefix };
+      this.#producer = createPretrainQueue(redisConnectionOptions(config.redisUrl, 'worker'), prefix);
+      this.#evaluationProducer = createEvaluateQueue(
         redisConnectionOptions(config.redisUrl, 'worker'),
-        config.queuePrefix === undefined ? {} : { prefix: config.queuePrefix },
+        prefix,
       );
       this.#reconciler = new Reconciler({
         db,
         redis: this.#registry,
         queue: this.#producer,
+        evaluations: this.#evaluationProducer,
         queuePrefix: config.queuePrefix,
         owner: config.workerName,
         intervalMs: config.reconcileIntervalMs,
@@ -293,6 +299,9 @@ export class SwavWorker {
     clearInterval(this.#heartbeat);
     await this.#reconciler?.stop().catch((error: unknown) => logger.warn('reconciler stop', { error }));
     await this.#producer?.close().catch((error: unknown) => logger.warn('reconciler queue close', { error }));
+    await this.#evaluationProducer
+      ?.close()
+      .catch((error: unknown) => logger.warn('reconciler queue close', { error }));
     if (this.#registry !== undefined) {
       await retireWorker(this.#registry, this.#workersKey, config.workerName).catch((error: unknown) =>
         logger.debug('cannot leave the worker registry', { error }),

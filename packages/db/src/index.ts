@@ -32,6 +32,7 @@ export type {
   EvaluationOutcome,
   EvaluationRequestsRepository,
   RequestedResultInput,
+  ScanRequestsQuery,
 } from './repositories/evaluation-requests.js';
 export type { AddedEvaluation, EvaluationInput, EvaluationsRepository } from './repositories/evaluations.js';
 export type {

@@ -183,6 +183,38 @@ describe.each(testBackends())('evaluation requests on $kind', (backend) => {
     expect(await db.evaluationRequests.abandonRequest(request.id, 'again')).toBeNull();
   });
 
+  it('scans requests by status in id order, and those not written since a time', async () => {
+    const { runId } = await finishedRun();
+    const queued = await db.evaluationRequests.createRequest({
+      runId,
+      eval: linearPaper,
+      checkpointStep: 12,
+    });
+    const running = await db.evaluationRequests.createRequest({
+      runId,
+      eval: linearPaper,
+      checkpointStep: 12,
+    });
+    await db.evaluationRequests.claimRequest(running.id, worker);
+    const mine = (requests: { id: string }[]) =>
+      requests.map((r) => r.id).filter((id) => id === queued.id || id === running.id);
+    expect(mine(await db.evaluationRequests.scanRequests({ statuses: ['queued'] }))).toEqual([queued.id]);
+    expect(mine(await db.evaluationRequests.scanRequests({ statuses: ['queued', 'running'] }))).toEqual([
+      queued.id,
+      running.id,
+    ]);
+    const after = await db.evaluationRequests.scanRequests({
+      statuses: ['queued', 'running'],
+      afterId: queued.id,
+    });
+    expect(mine(after)).toEqual([running.id]);
+    const old = await db.evaluationRequests.scanRequests({
+      statuses: ['queued', 'running'],
+      updatedBefore: new Date(Date.now() - 60_000),
+    });
+    expect(mine(old)).toEqual([]);
+  });
+
   it("stores the attempt's dataset counts on the run, fenced by its token", async () => {
     const spec = { id: randomUUID() };
     const hash = createHash('sha256').update(JSON.stringify(spec)).digest('hex');

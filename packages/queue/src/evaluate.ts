@@ -48,7 +48,10 @@ function checkId(value: unknown, field: string): string {
   return value;
 }
 
-/** Adds the request's job (job id = request id, so a request is queued at most once). */
+/**
+ * Adds the request's job (job id = request id, so a request is queued at most once): a job still waiting or
+ * running is left as it is, a finished one (kept for inspection) is removed first, as enqueueRun does for runs.
+ */
 export async function enqueueEvaluation(
   queue: EvaluateQueue,
   request: EvaluateJob,
@@ -59,7 +62,15 @@ export async function enqueueEvaluation(
     runId: checkId(request.runId, 'runId'),
   };
   await withTimeout(
-    queue.add(EVALUATE_QUEUE_NAME, payload, { jobId: payload.requestId }),
+    (async () => {
+      const existing = await queue.getJob(payload.requestId);
+      if (existing) {
+        const state = await existing.getState();
+        if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
+        await existing.remove();
+      }
+      await queue.add(EVALUATE_QUEUE_NAME, payload, { jobId: payload.requestId });
+    })(),
     timeoutMs,
     `enqueue evaluation ${payload.requestId}`,
   );

@@ -7,8 +7,8 @@ import { DEFAULT_REDIS_TIMEOUT_MS, withTimeout } from './timeout.js';
  */
 
 /**
- * What the reconciler counts (apps/worker/src/reconciler.ts): queued runs without a job that got one (`enqueued`);
- * silent running runs without a job queued again (`requeued`), canceled when stopping (`canceled`), failed when
+ * What the reconciler counts (apps/worker/src/reconciler.ts): queued runs and evaluation requests without a job
+ * that got one (`enqueued`); silent running runs and evaluation requests without a job queued again (`requeued`), canceled when stopping (`canceled`), failed when
  * their attempts were used up (`abandoned`); waiting jobs whose run is gone or finished (`removed`).
  */
 export const RECONCILER_ACTIONS = ['enqueued', 'requeued', 'canceled', 'abandoned', 'removed'] as const;

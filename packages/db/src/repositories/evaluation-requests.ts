@@ -7,8 +7,10 @@ import { InvalidInputError, StaleEvaluationError } from '../errors.js';
 import {
   ERROR_KINDS,
   type ErrorKind,
+  EVALUATION_STATUSES,
   type Evaluation,
   type EvaluationRequest,
+  type EvaluationStatus,
   type JsonObject,
   toEvaluation,
   toEvaluationRequest,
@@ -16,6 +18,7 @@ import {
 import {
   measuredValue,
   optionalString,
+  requireInt,
   requireJsonObject,
   requireNonNegativeInt,
   requireOneOf,
@@ -42,6 +45,15 @@ export interface RequestedResultInput {
   value: number;
   epoch: number;
   step: number;
+}
+
+export interface ScanRequestsQuery {
+  statuses: EvaluationStatus[];
+  afterId?: string;
+  /** 1..1000, default 500. */
+  limit?: number;
+  /** Only requests not written since. */
+  updatedBefore?: Date;
 }
 
 export type EvaluationOutcome =
@@ -102,6 +114,24 @@ export class EvaluationRequestsRepository {
     const rows = await this.prisma.evaluationRequest.findMany({
       where: { runId },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
+    return rows.map(toEvaluationRequest);
+  }
+
+  /**
+   * Requests in `statuses`, in id order after `afterId`; with `updatedBefore` only those not written since. The
+   * reconciler pages through them to queue again what Redis lost.
+   */
+  async scanRequests(query: ScanRequestsQuery): Promise<EvaluationRequest[]> {
+    const statuses = query.statuses.map((s, i) => requireOneOf(s, EVALUATION_STATUSES, `statuses[${i}]`));
+    const rows = await this.prisma.evaluationRequest.findMany({
+      where: {
+        status: { in: statuses },
+        ...(query.afterId === undefined ? {} : { id: { gt: requireString(query.afterId, 'afterId', 200) } }),
+        ...(query.updatedBefore === undefined ? {} : { updatedAt: { lt: query.updatedBefore } }),
+      },
+      orderBy: { id: 'asc' },
+      take: requireInt(query.limit ?? 500, 'limit', 1, 1000),
     });
     return rows.map(toEvaluationRequest);
   }
