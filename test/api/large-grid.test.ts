@@ -2,7 +2,7 @@
 // answering other requests meanwhile; and an API process killed while it queues one, after which the grid
 // completes without being submitted again (the workers' reconciler queues what the dead process had not).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { pretrainJobOptions } from '@swavlab/queue';
+import { createEvaluateQueue, pretrainJobOptions } from '@swavlab/queue';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Reconciler } from '../../apps/worker/src/reconciler.js';
@@ -130,10 +130,13 @@ describe('grids of 10,000 cells on PostgreSQL', () => {
 
     const redis = new Redis(REDIS_URL);
     resources.add(() => redis.disconnect());
+    const evaluations = createEvaluateQueue(redis, { prefix });
+    resources.add(() => evaluations.close());
     const reconciler = new Reconciler({
       db,
       redis,
       queue,
+      evaluations,
       queuePrefix: prefix,
       owner: 'test',
       intervalMs: 1_000,
