@@ -287,7 +287,7 @@ export class RunJob {
     return this.#conclude(token, result, failure, sink);
   }
 
-  /** Maps the bridge's result or error onto the run's final status (BRIDGE.md errors → error.kind). */
+  /** Maps the bridge's result or error onto the run's final status (the bridge's errors → error.kind). */
   async #conclude(
     token: string,
     result: JobResult | null,

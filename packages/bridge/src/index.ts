@@ -1,6 +1,6 @@
 /**
  * @swavlab/bridge: the only code that touches pythonia. One job = one forked runner process that
- * starts one Python interpreter, makes one `run` call and exits (see README.md and BRIDGE.md).
+ * starts one Python interpreter, makes one `run` call and exits (see README.md and docs/pythonia.md).
  */
 export {
   BridgeError,

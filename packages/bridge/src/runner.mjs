@@ -1,7 +1,7 @@
 // The per-job runner: forked by PythonJob (job.ts), it hosts one pythonia instance, makes the single
 // `run` (or `evaluate`) call and exits. Plain JavaScript so that Node can fork it both from the sources (tests) and
 // from dist (production); tsc type-checks it through the JSDoc annotations and copies it to dist.
-// Every rule it follows is in /work/shared/BRIDGE.md.
+// Every rule it follows, and the measurement behind it, is in docs/pythonia.md at the repository root.
 
 /** @typedef {import('./protocol.js').ParentMessage} ParentMessage */
 /** @typedef {import('./protocol.js').RunnerConfig} RunnerConfig */

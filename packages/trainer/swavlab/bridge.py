@@ -1,7 +1,7 @@
 """The entry points the Node worker calls through pythonia (``run`` a training job, ``evaluate`` a
 stored checkpoint): JSON strings in, JSON strings out.
 
-Hardened per /work/shared/BRIDGE.md: at import this module offsets pythonia's request counter
+Hardened per docs/pythonia.md (repository root): at import this module offsets pythonia's request counter
 (Python and JS ids could otherwise collide under two-way traffic), asks Linux to SIGKILL this
 process when its parent dies (an orphaned trainer would keep a GPU busy), and routes SIGUSR1 to
 the cooperative stop flag. Everything that crosses is a JSON string made with ``allow_nan=False``
