@@ -261,6 +261,6 @@ export const ExperimentSpec = z.preprocess(
 );
 
 /** What a client may send (every field optional, crops as notation or structured). */
-export type ExperimentSpecInput = z.input<typeof ExperimentSpec>;
+export type ExperimentSpecInput = z.input<typeof ExperimentSpecFields>;
 /** A validated spec with every default applied and crops in the structured form. */
 export type ExperimentSpec = z.output<typeof ExperimentSpec>;
