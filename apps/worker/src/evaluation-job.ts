@@ -264,6 +264,16 @@ export class EvaluationJob {
           try {
             const parsed = parseTrainerEvent(event);
             if (parsed?.type === 'eval') Object.assign(values, parsed.values);
+            if (parsed?.type === 'eval_progress') {
+              const { evaluation, epoch, epochs } = parsed;
+              logger.info('evaluation progress', {
+                requestId,
+                evaluation,
+                epoch,
+                epochs,
+                values: parsed.values,
+              });
+            }
           } catch (error) {
             logger.warn('malformed trainer event dropped', { requestId, error });
           }

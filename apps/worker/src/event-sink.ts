@@ -182,6 +182,11 @@ export class EventSink {
         });
         break;
       }
+      case 'eval_progress': {
+        const { evaluation, epoch, epochs, values } = parsed;
+        logger.info('evaluation progress', { runId, attempt, evaluation, epoch, epochs, values });
+        break;
+      }
       case 'diverged':
         logger.warn('the run diverged', { runId, attempt, step: parsed.step, message: parsed.message });
         break;

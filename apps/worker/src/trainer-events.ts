@@ -16,6 +16,8 @@ export type TrainerEvent =
   | { type: 'eval'; epoch: number; step: number; values: MetricValues }
   | { type: 'collapse_warning'; epoch: number; step: number; message: string; advice: string[] }
   | { type: 'diverged'; epoch: number; step: number; message: string }
+  /** An evaluation that trains (paper linear protocol, semi-supervised fine-tuning) finished one of its epochs. */
+  | { type: 'eval_progress'; evaluation: string; epoch: number; epochs: number; values: MetricValues }
   /** The dataset the run reads, once per attempt: the counts below plus whatever else the trainer reports. */
   | { type: 'dataset'; dataset: JsonObject };
 
@@ -187,6 +189,14 @@ export function parseTrainerEvent(event: BridgeEvent): TrainerEvent | null {
       };
     case 'dataset':
       return { type: 'dataset', dataset: dataset(event) };
+    case 'eval_progress':
+      return {
+        type: 'eval_progress',
+        evaluation: text(event, 'evaluation'),
+        epoch: count(event, 'epoch'),
+        epochs: count(event, 'epochs'),
+        values: values(event),
+      };
     default:
       return null;
   }

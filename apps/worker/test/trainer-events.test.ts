@@ -68,6 +68,21 @@ describe('trainer events', () => {
         { epoch: 1, step: 2, values: { loss: null } },
       ],
     });
+    expect(
+      parseTrainerEvent({
+        type: 'eval_progress',
+        evaluation: 'linear_paper',
+        epoch: 3,
+        epochs: 100,
+        values: { loss: 1.5, top1: null },
+      }),
+    ).toEqual({
+      type: 'eval_progress',
+      evaluation: 'linear_paper',
+      epoch: 3,
+      epochs: 100,
+      values: { loss: 1.5, top1: null },
+    });
     expect(parseTrainerEvent({ type: 'something_new' })).toBeNull();
   });
 
@@ -90,6 +105,7 @@ describe('trainer events', () => {
       'metrics_batch.points[0].step: expected an integer >= 0',
     ],
     [{ type: 'collapse_warning', epoch: 1, step: 1, message: 'm', advice: [1] }, 'collapse_warning.advice'],
+    [{ type: 'eval_progress', evaluation: 'semisup', epoch: 1, values: {} }, 'eval_progress.epochs'],
   ])('rejects %o naming the field', (event, message) => {
     expect(() => parseTrainerEvent(event)).toThrow(InvalidTrainerEvent);
     expect(() => parseTrainerEvent(event)).toThrow(message);

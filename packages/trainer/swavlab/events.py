@@ -6,7 +6,7 @@ are (1) built with finite numbers only and (2) throttled to at most ``max_per_se
 ``progress`` and ``metrics``: a pending ``progress`` is replaced by a newer one, while every ``metrics``
 point is kept and the points logged since the last delivery go out together (one ``metrics_batch``
 event); ``status``, ``checkpoint``, ``artifact``, ``eval``, ``eval_progress`` (one per epoch of an
-evaluation), ``collapse_warning`` and ``diverged`` are delivered at once (after what is pending, so the
+evaluation), ``collapse_warning``, ``diverged`` and ``dataset`` (once per attempt: what the run reads) are delivered at once (after what is pending, so the
 consumer still sees events in the order they happened).
 """
 

@@ -13,38 +13,8 @@ import swavlab
 from swavlab.data import build_datasets
 from swavlab.spec import SpecError
 from conftest import SpecFactory
-
-CIFAR10_NAMES = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
-
-
-def pattern(seed: int) -> np.ndarray:
-    """A 32 x 32 RGB image whose pixel (r, c) is (8 r, 8 c, seed): every pixel says where it belongs."""
-    rows, cols = np.meshgrid(np.arange(32), np.arange(32), indexing="ij")
-    return np.stack([rows * 8, cols * 8, np.full_like(rows, seed)], axis=2).astype(np.uint8)
-
-
-def cifar_rows(images: list[np.ndarray]) -> np.ndarray:
-    """The format's rows: the 1024 red values of an image, then green, then blue, each row-major."""
-    return np.stack([image.transpose(2, 0, 1).reshape(-1) for image in images])
-
-
-def dump(path: Path, value: object) -> None:
-    with path.open("wb") as handle:
-        pickle.dump(value, handle, protocol=2)  # what the published files use
-
-
-def write_batch(path: Path, first: int, count: int, label_key: bytes, num_classes: int) -> None:
-    seeds = list(range(first, first + count))
-    batch = {
-        b"batch_label": f"batch from {first}".encode(),
-        b"data": cifar_rows([pattern(s) for s in seeds]),
-        label_key: [s % num_classes for s in seeds],
-        b"filenames": [f"img_{s}.png".encode() for s in seeds],
-    }
-    if label_key == b"fine_labels":
-        batch[b"coarse_labels"] = [s % 20 for s in seeds]
-    dump(path, batch)
-
+from dataset_files import CIFAR10_NAMES, cifar_rows, write_cifar_batch as write_batch
+from dataset_files import cifar_pattern as pattern, dump_pickle as dump
 
 @pytest.fixture()
 def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -14,15 +14,7 @@ import swavlab
 from swavlab.data import build_datasets
 from swavlab.spec import SpecError
 from conftest import SpecFactory
-
-
-def write_jpeg(path: Path, size: tuple[int, int] = (24, 20), colour: tuple[int, int, int] = (200, 40, 10)) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pixels = np.empty((size[1], size[0], 3), dtype=np.uint8)
-    pixels[:] = colour
-    pixels[:, : size[0] // 2, 1] = 250  # a two-tone picture, so that crops differ
-    Image.fromarray(pixels, "RGB").save(path, "JPEG", quality=95)
-    return path
+from dataset_files import write_jpeg
 
 
 @pytest.fixture()

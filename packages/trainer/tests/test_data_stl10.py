@@ -12,20 +12,7 @@ import swavlab
 from swavlab.data import UNLABELLED, build_datasets
 from swavlab.spec import SpecError
 from conftest import SpecFactory
-
-NAMES = ["airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"]
-
-
-def pattern(seed: int) -> np.ndarray:
-    """A 96 x 96 RGB image whose pixel (r, c) is (r, 2 c, seed): rows, columns and images all differ."""
-    rows, cols = np.meshgrid(np.arange(96), np.arange(96), indexing="ij")
-    return np.stack([rows, cols * 2, np.full_like(rows, seed)], axis=2).astype(np.uint8)
-
-
-def stl_bytes(images: list[np.ndarray]) -> bytes:
-    """The format: per image, the red channel column by column, then green, then blue."""
-    return b"".join(image.transpose(2, 1, 0).tobytes() for image in images)
-
+from dataset_files import STL10_NAMES as NAMES, stl_bytes, stl_pattern as pattern
 
 @pytest.fixture()
 def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
