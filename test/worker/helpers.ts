@@ -79,9 +79,12 @@ export interface TinySpecOptions {
   seed?: number;
   epochs?: number;
   numImages?: number;
+  /** Replaces the synthetic data section (numImages is then unused). */
+  data?: Record<string, unknown>;
   swav?: Record<string, unknown>;
   optim?: Record<string, unknown>;
   checkpoint?: Record<string, unknown>;
+  eval?: Record<string, unknown>;
 }
 
 /** The tiny CPU spec of the brief (seconds per run). */
@@ -94,7 +97,7 @@ export function tinySpec(options: TinySpecOptions = {}): {
   const input: ExperimentSpecInput = {
     seed,
     model: { arch: 'tiny', small_stem: true, hidden_mlp: 64, feat_dim: 16 },
-    data: { num_images: options.numImages ?? 128, image_size: 16 },
+    data: options.data ?? { num_images: options.numImages ?? 128, image_size: 16 },
     swav: { prototypes: 10, crops: '2x16', freeze_prototypes_iters: 0, ...options.swav },
     optim: {
       batch_size: 16,
@@ -106,7 +109,7 @@ export function tinySpec(options: TinySpecOptions = {}): {
     },
     runtime: { workers: 0, threads: 1 },
     checkpoint: { every_epochs: 1, ...options.checkpoint },
-    eval: { knn: { k: [5] }, linear: null },
+    eval: options.eval ?? { knn: { k: [5] }, linear: null },
   } as ExperimentSpecInput;
   const parsed = parseExperimentSpec(input);
   if (!parsed.ok) throw new Error(`tiny spec invalid: ${JSON.stringify(parsed.errors)}`);
