@@ -2,14 +2,8 @@
 // scipy.stats.ttest_ind(equal_var=False)); no database.
 import type { SuiteMetric } from '@swavlab/spec';
 import { describe, expect, it } from 'vitest';
-import {
-  logGamma,
-  regularizedIncompleteBeta,
-  studentTCdf,
-  welchT,
-  welchWorseP,
-} from '../src/regressions/student-t.js';
 import { compareMetric, overallVerdict, reportMessage } from '../src/regressions/verdict.js';
+import { logGamma, regularizedIncompleteBeta, studentTCdf, welchT, welchWorseP } from '../src/student-t.js';
 
 describe("Student's t and the incomplete beta function", () => {
   it('matches known values', () => {

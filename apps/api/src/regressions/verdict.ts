@@ -8,7 +8,7 @@ import type {
   SuiteMetric,
 } from '@swavlab/spec';
 import { summarize } from '../stats.js';
-import { welchWorseP } from './student-t.js';
+import { welchWorseP } from '../student-t.js';
 
 /** A statistical tolerance, and the p-value column, need this many values on each side. */
 export const MIN_STATISTICAL_SEEDS = 3;

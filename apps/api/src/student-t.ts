@@ -1,7 +1,8 @@
 // Student's t distribution through the regularized incomplete beta function (continued fraction evaluated
-// with the modified Lentz method, as in Numerical Recipes §6.4), and Welch's unequal-variance t-test.
+// with the modified Lentz method, as in Numerical Recipes §6.4): CDF, density, tail probabilities and quantiles;
+// and Welch's unequal-variance t-test, from raw values or from a sample's mean, variance and size.
 
-import { summarize } from '../stats.js';
+import { summarize } from './stats.js';
 
 // Lanczos approximation (g = 7, 9 coefficients): |error| < 1e-15 for x > 0.
 const LANCZOS = [
@@ -66,13 +67,67 @@ export function regularizedIncompleteBeta(x: number, a: number, b: number): numb
   return 1 - (front * betaContinuedFraction(b, a, 1 - x)) / b;
 }
 
+function requireDf(df: number): void {
+  if (!(df > 0)) throw new RangeError(`Student t: df must be > 0, got ${df}`);
+}
+
+/** P(T ≥ |t|) for Student's t with `df` > 0: computed directly, so that tiny tails keep their precision. */
+export function studentTUpperTail(t: number, df: number): number {
+  requireDf(df);
+  if (!Number.isFinite(t)) return Number.isNaN(t) ? Number.NaN : 0;
+  return 0.5 * regularizedIncompleteBeta(df / (df + t * t), df / 2, 0.5);
+}
+
 /** P(T ≤ t) for Student's t with `df` > 0 degrees of freedom (df may be fractional, as Welch's is). */
 export function studentTCdf(t: number, df: number): number {
-  if (!(df > 0)) throw new RangeError(`Student t: df must be > 0, got ${df}`);
+  requireDf(df);
   if (t === Number.POSITIVE_INFINITY) return 1;
   if (t === Number.NEGATIVE_INFINITY) return 0;
-  const tail = 0.5 * regularizedIncompleteBeta(df / (df + t * t), df / 2, 0.5);
+  const tail = studentTUpperTail(t, df);
   return t > 0 ? 1 - tail : tail;
+}
+
+/** Two-sided p-value of a t statistic: P(|T| ≥ |t|). */
+export function studentTTwoSidedP(t: number, df: number): number {
+  return Math.min(1, 2 * studentTUpperTail(t, df));
+}
+
+/** The density of Student's t with `df` > 0 degrees of freedom. */
+export function studentTPdf(t: number, df: number): number {
+  requireDf(df);
+  const logNorm = logGamma((df + 1) / 2) - logGamma(df / 2) - 0.5 * Math.log(df * Math.PI);
+  return Math.exp(logNorm - ((df + 1) / 2) * Math.log1p((t * t) / df));
+}
+
+/** The t > 0 with P(T ≥ t) = q (0 < q < 1/2): Newton's method on the tail, kept inside a bisection bracket. */
+function upperQuantile(q: number, df: number): number {
+  let low = 0;
+  let high = 1;
+  while (studentTUpperTail(high, df) > q) {
+    low = high;
+    high *= 2;
+  }
+  let t = (low + high) / 2;
+  for (let i = 0; i < MAX_ITERATIONS; i++) {
+    const excess = studentTUpperTail(t, df) - q;
+    if (excess === 0) return t;
+    // The tail falls as t grows: a positive excess means t is still too small.
+    if (excess > 0) low = t;
+    else high = t;
+    const newton = t + excess / studentTPdf(t, df);
+    const next = newton > low && newton < high ? newton : (low + high) / 2;
+    if (Math.abs(next - t) <= 1e-14 * next) return next;
+    t = next;
+  }
+  return t;
+}
+
+/** The p-quantile of Student's t with `df` > 0 degrees of freedom: the t with P(T ≤ t) = p, for 0 < p < 1. */
+export function studentTQuantile(p: number, df: number): number {
+  requireDf(df);
+  if (!(p > 0 && p < 1)) throw new RangeError(`Student t quantile: needs 0 < p < 1, got ${p}`);
+  if (p === 0.5) return 0;
+  return p > 0.5 ? upperQuantile(1 - p, df) : -upperQuantile(p, df);
 }
 
 export interface WelchResult {
@@ -82,9 +137,31 @@ export interface WelchResult {
   df: number;
 }
 
-function meanAndVariance(values: readonly number[]): { mean: number; variance: number } {
-  const { mean, std } = summarize(values);
-  return { mean: mean ?? Number.NaN, variance: (std ?? 0) ** 2 };
+/** What Welch's test needs of a sample. */
+export interface SampleMoments {
+  mean: number;
+  /** Sample variance (n − 1 in the denominator). */
+  variance: number;
+  n: number;
+}
+
+function momentsOf(values: readonly number[]): SampleMoments {
+  const { mean, std, n } = summarize(values);
+  return { mean: mean ?? Number.NaN, variance: (std ?? 0) ** 2, n };
+}
+
+/**
+ * Welch's t statistic of b against a and its Welch–Satterthwaite degrees of freedom, from each sample's mean,
+ * variance and size; null when both variances are zero (the statistic is undefined). Each sample needs n ≥ 2.
+ */
+export function welchFromMoments(a: SampleMoments, b: SampleMoments): WelchResult | null {
+  if (a.n < 2 || b.n < 2) throw new RangeError('Welch t-test: needs at least 2 values per sample');
+  const va = a.variance / a.n;
+  const vb = b.variance / b.n;
+  if (va + vb === 0) return null;
+  const t = (b.mean - a.mean) / Math.sqrt(va + vb);
+  const df = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1));
+  return { t, df };
 }
 
 /**
@@ -92,15 +169,7 @@ function meanAndVariance(values: readonly number[]): { mean: number; variance: n
  * (the statistic is undefined). Each sample needs at least 2 values.
  */
 export function welchT(a: readonly number[], b: readonly number[]): WelchResult | null {
-  if (a.length < 2 || b.length < 2) throw new RangeError('Welch t-test: needs at least 2 values per sample');
-  const sa = meanAndVariance(a);
-  const sb = meanAndVariance(b);
-  const va = sa.variance / a.length;
-  const vb = sb.variance / b.length;
-  if (va + vb === 0) return null;
-  const t = (sb.mean - sa.mean) / Math.sqrt(va + vb);
-  const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
-  return { t, df };
+  return welchFromMoments(momentsOf(a), momentsOf(b));
 }
 
 /**
@@ -110,7 +179,7 @@ export function welchT(a: readonly number[], b: readonly number[]): WelchResult 
 export function welchWorseP(a: readonly number[], b: readonly number[], direction: 'max' | 'min'): number {
   const result = welchT(a, b);
   if (result === null) {
-    const delta = meanAndVariance(b).mean - meanAndVariance(a).mean;
+    const delta = momentsOf(b).mean - momentsOf(a).mean;
     const worse = direction === 'max' ? delta < 0 : delta > 0;
     return worse ? 0 : 1;
   }
