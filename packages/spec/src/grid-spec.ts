@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { canonicalJson } from './canonical-json.js';
 import { closestName } from './did-you-mean.js';
 import { ExperimentSpecFields, Seed, Tags } from './experiment-spec.js';
-import { EVALUATION_METRICS, isMetricName, TRAINING_METRICS } from './metrics.js';
+import { EVALUATION_METRICS, isMetricName, METRIC_GOALS, TRAINING_METRICS } from './metrics.js';
 import { getAtPath } from './paths.js';
 import { SPEC_LEAF_PATHS } from './spec-paths.js';
 
@@ -19,7 +19,7 @@ const AXIS_PATHS = SPEC_LEAF_PATHS.filter((p) => p !== 'seed' && !METADATA_PATHS
 const AXIS_PATH_SET = new Set(AXIS_PATHS);
 
 /** Adds an issue for every entry equal (as canonical JSON) to an earlier one. */
-function requireDistinct(values: readonly unknown[], ctx: z.core.$RefinementCtx<unknown[]>): void {
+export function requireDistinct(values: readonly unknown[], ctx: z.core.$RefinementCtx<unknown[]>): void {
   const firstSeen = new Map<string, number>();
   for (const [i, value] of values.entries()) {
     const key = canonicalJson(value);
@@ -55,7 +55,7 @@ export const GridMetric = z.strictObject({
   name: z.string().refine(isMetricName, {
     message: `must be a metric name: knn_top1@<k>, ${[...EVALUATION_METRICS, ...TRAINING_METRICS].join(', ')}`,
   }),
-  goal: z.enum(['max', 'min']),
+  goal: z.enum(METRIC_GOALS),
 });
 
 /** Number of cells a grid expands to, computed without materialising them. */

@@ -40,6 +40,24 @@ export {
   MAX_GRID_CELLS,
 } from './grid-spec.js';
 export {
+  BestGroup,
+  GridCells,
+  GridCellView,
+  GridPivot,
+  GridResults,
+  GridSeedsRequest,
+  GridSeedsView,
+  GridStatusCounts,
+  GridView,
+  GroupComparison,
+  GroupCosts,
+  GroupStatistics,
+  GroupTest,
+  MetricGoal,
+  ResultGroup,
+  SeedResolution,
+} from './grid-views.js';
+export {
   describeValue,
   type Issue,
   type IssueOptions,
@@ -49,7 +67,14 @@ export {
   WHEN_FIELDS_VALID,
 } from './issues.js';
 export { gridToJsonSchema, toJsonSchema } from './json-schema.js';
-export { EVALUATION_METRICS, isEvaluationMetric, isMetricName, TRAINING_METRICS } from './metrics.js';
+export {
+  EVALUATION_METRICS,
+  isEvaluationMetric,
+  isMetricName,
+  METRIC_GOALS,
+  metricGoal,
+  TRAINING_METRICS,
+} from './metrics.js';
 export { type ParseResult, parseExperimentSpec } from './parse-spec.js';
 export { formatPath, getAtPath, isPlainObject, setAtPath, splitDottedPath } from './paths.js';
 export { applyRecipe, RECIPE_NAMES, RECIPES, type Recipe, type RecipeName } from './recipes.js';

@@ -32,6 +32,23 @@ export function isEvaluationMetric(name: string): boolean {
   return EVALUATED.has(name) || KNN_METRIC.test(name);
 }
 
+export const METRIC_GOALS = ['max', 'min'] as const;
+export type MetricGoal = (typeof METRIC_GOALS)[number];
+
+const LOWER_IS_BETTER: ReadonlySet<string> = new Set(['loss', 'epoch_seconds', 'peak_memory_bytes']);
+const HIGHER_IS_BETTER: ReadonlySet<string> = new Set(['images_per_sec', 'prototype_usage', 'code_entropy']);
+
+/**
+ * The direction in which a metric improves: `max` for accuracies (every evaluation metric), throughput, prototype
+ * usage and code entropy (codes spread over the prototypes), `min` for the loss, epoch time and memory; null for
+ * the learning rate and unknown names, which have none.
+ */
+export function metricGoal(name: string): MetricGoal | null {
+  if (isEvaluationMetric(name) || HIGHER_IS_BETTER.has(name)) return 'max';
+  if (LOWER_IS_BETTER.has(name)) return 'min';
+  return null;
+}
+
 /** Whether `name` is a training metric, an evaluation metric or `knn_top1@<k>` with k in 1..10000. */
 export function isMetricName(name: string): boolean {
   if (NAMED.has(name)) return true;
