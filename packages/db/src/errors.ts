@@ -20,6 +20,14 @@ export class InvalidInputError extends Error {
   }
 }
 
+/** A grid was changed (cells added) between reading it and writing to it, or it no longer exists. */
+export class GridChangedError extends Error {
+  override readonly name = 'GridChangedError';
+  constructor(readonly gridId: string) {
+    super(`grid ${gridId} changed (or was deleted) while cells were being added to it`);
+  }
+}
+
 /** The migration history in the database cannot be reconciled with the migrations folder. */
 export class MigrationError extends Error {
   override readonly name = 'MigrationError';

@@ -6,7 +6,13 @@ export {
   openDatabase,
   resolveDatabaseTarget,
 } from './database.js';
-export { InvalidInputError, MigrationError, StaleAttemptError, StaleEvaluationError } from './errors.js';
+export {
+  GridChangedError,
+  InvalidInputError,
+  MigrationError,
+  StaleAttemptError,
+  StaleEvaluationError,
+} from './errors.js';
 export {
   applyMigrations,
   checksumOf,
@@ -36,6 +42,7 @@ export type {
 } from './repositories/evaluation-requests.js';
 export type { AddedEvaluation, EvaluationInput, EvaluationsRepository } from './repositories/evaluations.js';
 export type {
+  AddGridCellsInput,
   CreatedGrid,
   CreateGridInput,
   GridCellInput,

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Database, GridCellInput } from '../src/index.js';
+import { type Database, type GridCellInput, GridChangedError } from '../src/index.js';
 import { testBackends } from './backends.js';
 
 function cell(prototypes: number, seed: number, salt = randomUUID()): GridCellInput {
@@ -153,5 +153,52 @@ describe.each(testBackends())('grids on $kind', (backend) => {
     );
     expect(await gridsNamed(name)).toBe(0);
     expect((await db.runs.createRun(ok)).created).toBe(true);
+  });
+
+  it('appends cells to a grid with their runs, numbered after its last cell, and refuses a stale cell count', async () => {
+    const { grid } = await db.grids.createGrid(gridOf([cell(40, 1), cell(41, 1)]));
+    const shared = cell(42, 2);
+    const { run: existing } = await db.runs.createRun(shared);
+    const added = await db.grids.addGridCells({
+      gridId: grid.id,
+      expectedCellCount: 2,
+      spec: { axes: { 'swav.prototypes': [40, 41] }, seeds: [1, 2] },
+      addedCells: 2,
+      cells: [[cell(40, 2), shared]],
+    });
+    expect(added.grid).toMatchObject({ id: grid.id, cellCount: 4, spec: { seeds: [1, 2] } });
+    expect(added.runs.map((r) => r.created)).toEqual([true, false]);
+    expect(added.runs[1]?.run.id).toBe(existing.id);
+    const cells = await db.query<{ cell_index: number; seed: number; run_id: string }>`
+      SELECT cell_index, seed, run_id FROM grid_cells WHERE grid_id = ${grid.id} ORDER BY cell_index`;
+    expect(cells.map((c) => [c.cell_index, c.seed])).toEqual([
+      [0, 1],
+      [1, 1],
+      [2, 2],
+      [3, 2],
+    ]);
+    expect(cells[3]?.run_id).toBe(existing.id);
+    expect(await db.runs.getRun(added.runs[0]?.run.id ?? '')).toMatchObject({
+      gridId: grid.id,
+      cellIndex: 2,
+    });
+    expect((await db.grids.gridStatusCounts(grid.id))?.total).toBe(4);
+
+    // Expanded against the old count: nothing is written.
+    const stale = {
+      gridId: grid.id,
+      expectedCellCount: 2,
+      spec: { seeds: [1, 2, 3] },
+      addedCells: 1,
+      cells: [[cell(40, 3)]],
+    };
+    await expect(db.grids.addGridCells(stale)).rejects.toBeInstanceOf(GridChangedError);
+    await expect(db.grids.addGridCells({ ...stale, gridId: 'no-such-grid' })).rejects.toThrow(
+      /grid no-such-grid changed/,
+    );
+    await expect(db.grids.addGridCells({ ...stale, expectedCellCount: 4, addedCells: 2 })).rejects.toThrow(
+      /^cells: expected 2 cells, got 1/,
+    );
+    expect((await db.grids.getGrid(grid.id))?.cellCount).toBe(4);
   });
 });

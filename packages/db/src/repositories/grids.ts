@@ -1,7 +1,7 @@
 // Grids: an ablation grid, its cells and their runs, created together in one transaction. A cell whose spec
 // already has a run (of another grid, say) is that run: grids share runs, their cells say which.
-import type { PrismaClient } from '../client.js';
-import { InvalidInputError } from '../errors.js';
+import type { PrismaClient, Queryable } from '../client.js';
+import { GridChangedError, InvalidInputError } from '../errors.js';
 import {
   type Grid,
   type JsonObject,
@@ -44,11 +44,59 @@ export interface CreatedGrid {
   runs: BulkRunResult[];
 }
 
+export interface AddGridCellsInput {
+  gridId: string;
+  /** The grid's cell count its caller expanded against: the new cells are numbered from here. */
+  expectedCellCount: number;
+  /** The grid spec with the new cells in it (its seeds list grown). */
+  spec: JsonObject;
+  /** How many cells `cells` delivers. */
+  addedCells: number;
+  /** In expansion order, whole or in chunks; the i-th becomes cell expectedCellCount + i. */
+  cells: Iterable<readonly GridCellInput[]> | AsyncIterable<readonly GridCellInput[]>;
+}
+
 export type GridStatusCounts = Record<RunStatus, number> & { total: number };
 
 // A 10,000-cell grid is a few multi-row statements (about a second on PostgreSQL); Prisma's 5 s default would
 // still be tight on a loaded machine or the embedded database.
 const GRID_TRANSACTION = { timeout: 60_000, maxWait: 10_000 };
+
+/**
+ * Writes cells `firstIndex`, `firstIndex + 1`, … of a grid as they arrive (chunks of an iterable) with their runs:
+ * new runs for new specs, the existing run otherwise (every cell is recorded, also those whose run another grid
+ * created first). Runs inside the caller's transaction.
+ */
+async function insertCells(
+  tx: Queryable,
+  gridId: string,
+  firstIndex: number,
+  cells: Iterable<readonly GridCellInput[]> | AsyncIterable<readonly GridCellInput[]>,
+): Promise<BulkRunResult[]> {
+  const runs: BulkRunResult[] = [];
+  for await (const chunk of cells) {
+    const first = firstIndex + runs.length;
+    const chunkRuns = await insertOrReuseRuns(
+      tx,
+      chunk.map((cell, i) => ({ ...cell, gridId, cellIndex: first + i })),
+      'cells',
+      runs.length,
+    );
+    runs.push(...chunkRuns);
+    const rows = chunk.map((cell, i) => ({
+      cell_index: first + i,
+      run_id: (chunkRuns[i] as BulkRunResult).run.id,
+      axis_values: requireJsonObject(cell.axisValues, `cells[${first - firstIndex + i}].axisValues`),
+      seed: cell.seed,
+    }));
+    await tx.$executeRaw`
+      INSERT INTO grid_cells (grid_id, cell_index, run_id, axis_values, seed)
+      SELECT ${gridId}, c.cell_index, c.run_id, c.axis_values, c.seed
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        AS c(cell_index int, run_id text, axis_values jsonb, seed int)`;
+  }
+  return runs;
+}
 
 export class GridsRepository {
   constructor(private readonly prisma: PrismaClient) {}
@@ -66,31 +114,35 @@ export class GridsRepository {
     const cellCount = requireInt(input.cellCount, 'cellCount', 1, 1_000_000);
     return this.prisma.$transaction(async (tx) => {
       const grid = await tx.grid.create({ data: { name, spec, metricName, metricGoal, cellCount } });
-      const runs: BulkRunResult[] = [];
-      for await (const chunk of input.cells) {
-        const first = runs.length;
-        const chunkRuns = await insertOrReuseRuns(
-          tx,
-          chunk.map((cell, i) => ({ ...cell, gridId: grid.id, cellIndex: first + i })),
-          'cells',
-          first,
-        );
-        runs.push(...chunkRuns);
-        // Every cell is recorded here, also those whose run another grid created first.
-        const cells = chunk.map((cell, i) => ({
-          cell_index: first + i,
-          run_id: (chunkRuns[i] as BulkRunResult).run.id,
-          axis_values: requireJsonObject(cell.axisValues, `cells[${first + i}].axisValues`),
-          seed: cell.seed,
-        }));
-        await tx.$executeRaw`
-          INSERT INTO grid_cells (grid_id, cell_index, run_id, axis_values, seed)
-          SELECT ${grid.id}, c.cell_index, c.run_id, c.axis_values, c.seed
-          FROM jsonb_to_recordset(${JSON.stringify(cells)}::jsonb)
-            AS c(cell_index int, run_id text, axis_values jsonb, seed int)`;
-      }
+      const runs = await insertCells(tx, grid.id, 0, input.cells);
       if (runs.length !== cellCount) {
         throw new InvalidInputError('cells', `expected ${cellCount} cells, got ${runs.length}`);
+      }
+      return { grid: toGrid(grid), runs };
+    }, GRID_TRANSACTION);
+  }
+
+  /**
+   * Appends cells to an existing grid (seeds added later) with their runs, and stores its grown spec and cell
+   * count, atomically. GridChangedError when the grid's cell count is no longer `expectedCellCount` (another
+   * request added cells first): the caller expanded against a stale grid and should start again.
+   */
+  async addGridCells(input: AddGridCellsInput): Promise<CreatedGrid> {
+    const gridId = requireString(input.gridId, 'gridId', 200);
+    const spec = requireJsonObject(input.spec, 'spec');
+    const expected = requireInt(input.expectedCellCount, 'expectedCellCount', 1, 1_000_000);
+    const added = requireInt(input.addedCells, 'addedCells', 1, 1_000_000);
+    return this.prisma.$transaction(async (tx) => {
+      // The guarded update locks the grid row: a concurrent addition waits, then finds the count changed.
+      const updated = await tx.grid.updateManyAndReturn({
+        where: { id: gridId, cellCount: expected },
+        data: { spec, cellCount: expected + added },
+      });
+      const grid = updated[0];
+      if (grid === undefined) throw new GridChangedError(gridId);
+      const runs = await insertCells(tx, gridId, expected, input.cells);
+      if (runs.length !== added) {
+        throw new InvalidInputError('cells', `expected ${added} cells, got ${runs.length}`);
       }
       return { grid: toGrid(grid), runs };
     }, GRID_TRANSACTION);
