@@ -27,6 +27,24 @@ const ClassName = z
     message: 'must be a folder name (no "/", "\\", NUL, "." or "..")',
   });
 
+/** Per-crop augmentations (SwAV §3.1 / the release's multi-crop transforms); the defaults are the paper's. */
+const Augment = z.strictObject({
+  flip_p: z.number().min(0).max(1).default(0.5).meta({ description: 'probability of a horizontal flip' }),
+  jitter_strength: z.number().min(0).max(2.5).default(1).meta({
+    description: 'colour jitter strength s: brightness, contrast and saturation 0.8 s, hue 0.2 s (0 = none)',
+  }),
+  jitter_p: z.number().min(0).max(1).default(0.8).meta({ description: 'probability of the colour jitter' }),
+  grayscale_p: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.2)
+    .meta({ description: 'probability of a grayscale conversion' }),
+  blur_p: z.number().min(0).max(1).default(0.5).meta({
+    description: 'probability of a Gaussian blur of radius uniform in [0.1, 2] px',
+  }),
+});
+
 const Data = z.strictObject({
   source: z
     .enum(DATA_SOURCES)
@@ -61,6 +79,7 @@ const Data = z.strictObject({
   test_fraction: z.number().gt(0).lte(0.9).default(0.2).meta({
     description: 'synthetic, digits and folder: the share of labelled images held out for evaluation',
   }),
+  augment: Augment.prefault({}).meta({ description: 'the augmentations of every pretraining crop' }),
 });
 const Model = z.strictObject({
   arch: z

@@ -125,12 +125,9 @@ export const SeedResolution = z
       .number()
       .nullable()
       .meta({ description: "harmonic mean of the groups' n (the n of two typical groups)" }),
-    pooled_std: z
-      .number()
-      .nullable()
-      .meta({
-        description: '√(Σ (nᵢ − 1) sᵢ² / Σ (nᵢ − 1)) over the groups with n ≥ 2; null without such a group',
-      }),
+    pooled_std: z.number().nullable().meta({
+      description: '√(Σ (nᵢ − 1) sᵢ² / Σ (nᵢ − 1)) over the groups with n ≥ 2; null without such a group',
+    }),
     pooled_df: z.int().meta({ description: 'Σ (nᵢ − 1) over those groups' }),
     min_resolvable_difference: z
       .number()

@@ -111,6 +111,27 @@ describe('expandGrid: order and defaults', () => {
     expect(cells.map((c) => c.spec.data.path)).toEqual(['a', 'b']);
   });
 
+  it('varies the augmentations like any field, each cell with its own hash', () => {
+    const cells = cellsOf({
+      base: {},
+      axes: { 'data.augment.jitter_strength': [0, 0.5, 1], 'data.augment.grayscale_p': [0, 1] },
+    });
+    // Axes in sorted path order, the first slowest: grayscale_p, then jitter_strength.
+    expect(cells.map((c) => [c.spec.data.augment.grayscale_p, c.spec.data.augment.jitter_strength])).toEqual([
+      [0, 0],
+      [0, 0.5],
+      [0, 1],
+      [1, 0],
+      [1, 0.5],
+      [1, 1],
+    ]);
+    expect(cells.every((c) => c.spec.data.augment.flip_p === 0.5)).toBe(true);
+    expect(new Set(cells.map((c) => c.hash)).size).toBe(6);
+    const bad = expandGrid({ base: {}, axes: { 'data.augment.blur_p': [0.5, 1.5] } });
+    expect(bad.ok).toBe(false);
+    expect(JSON.stringify(bad)).toContain('data.augment.blur_p');
+  });
+
   it('does not let one cell change another or the input', () => {
     const grid = { base: { swav: { crops_for_assign: [0, 1] } }, axes: { 'eval.knn.k': [[20], [5, 10]] } };
     const before = JSON.stringify(grid);

@@ -29,7 +29,14 @@ describe('defaults', () => {
       spec: {
         tags: [],
         seed: 31,
-        data: { source: 'synthetic', num_images: 4096, num_classes: 10, image_size: 32, test_fraction: 0.2 },
+        data: {
+          source: 'synthetic',
+          num_images: 4096,
+          num_classes: 10,
+          image_size: 32,
+          test_fraction: 0.2,
+          augment: { flip_p: 0.5, jitter_strength: 1, jitter_p: 0.8, grayscale_p: 0.2, blur_p: 0.5 },
+        },
         model: { arch: 'resnet50', small_stem: false, hidden_mlp: 2048, feat_dim: 128 },
         swav: {
           prototypes: 3000,

@@ -347,6 +347,18 @@ _SCHEMA: Final = _object(
                     "num_classes": (_int(2, 1000), 10),
                     "image_size": (_int(8, 1024), 32),
                     "test_fraction": (_num(0.0, 0.9, lo_open=True), 0.2),
+                    "augment": (
+                        _object(
+                            {
+                                "flip_p": (_num(0.0, 1.0), 0.5),
+                                "jitter_strength": (_num(0.0, 2.5), 1.0),
+                                "jitter_p": (_num(0.0, 1.0), 0.8),
+                                "grayscale_p": (_num(0.0, 1.0), 0.2),
+                                "blur_p": (_num(0.0, 1.0), 0.5),
+                            }
+                        ),
+                        {},
+                    ),
                 }
             ),
             {},

@@ -164,7 +164,7 @@ class _Run:
         data = _data_module()
         self.datasets = data.build_datasets(spec["data"], self.seed)
         self.events.emit(dataset_event(self.datasets.summary()))
-        crops = data.MultiCropDataset(self.datasets.pretrain, swav["crops"], self.seed)
+        crops = data.MultiCropDataset(self.datasets.pretrain, swav["crops"], self.seed, spec["data"]["augment"])
         self.loader, self.sampler = build_train_loader(
             crops,
             self.batch_size,

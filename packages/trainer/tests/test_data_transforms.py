@@ -12,11 +12,13 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 from torchvision.transforms import functional as TF
 
+import swavlab
 from swavlab.data import EvalDataset, MultiCropDataset, seed_worker
 from swavlab.data.synthetic import SyntheticShapes
 from swavlab.data.transforms import (
     MEAN,
     STD,
+    PAPER_AUGMENT,
     CropAugmentation,
     RandomGaussianBlur,
     adjust_brightness,
@@ -174,3 +176,39 @@ def test_eval_dataset_resizes_and_is_deterministic(shapes: SyntheticShapes) -> N
 def test_eval_of_large_images_follows_the_imagenet_protocol() -> None:
     big = SyntheticShapes(16, 2, 300, seed=0)
     assert tuple(EvalDataset(big, 300)[0][0].shape) == (3, 224, 224)
+
+
+def test_augment_settings_switch_each_augmentation(shapes: SyntheticShapes) -> None:
+    """With every probability 0 a crop is only cropped and resized; each setting then does what it names."""
+    image = shapes[0][0]
+    off = {"flip_p": 0.0, "jitter_strength": 1.0, "jitter_p": 0.0, "grayscale_p": 0.0, "blur_p": 0.0}
+    plain = CropAugmentation(16, 0.99, 1.0, off)
+    reference = T.Compose([T.Resize((16, 16)), T.ToTensor(), T.Normalize(MEAN, STD)])
+    torch.manual_seed(0)
+    crop = plain(image)
+    # scale ~1 and aspect ratio ~1 of a square image: the whole image, resized.
+    assert torch.allclose(crop, reference(image), atol=0.05)
+
+    def grey(t: torch.Tensor) -> bool:
+        pixels = t * torch.tensor(STD).view(3, 1, 1) + torch.tensor(MEAN).view(3, 1, 1)
+        return bool(torch.allclose(pixels[0], pixels[1], atol=1e-2) and torch.allclose(pixels[1], pixels[2], atol=1e-2))
+
+    torch.manual_seed(0)
+    assert all(grey(CropAugmentation(16, 0.99, 1.0, {**off, "grayscale_p": 1.0})(image)) for _ in range(5))
+    torch.manual_seed(0)
+    flipped = CropAugmentation(16, 0.99, 1.0, {**off, "flip_p": 1.0})(image)
+    assert torch.allclose(flipped, torch.flip(crop, dims=[2]), atol=0.05)
+    torch.manual_seed(0)
+    jittered = [CropAugmentation(16, 0.99, 1.0, {**off, "jitter_p": 1.0})(image) for _ in range(5)]
+    assert all(not torch.allclose(j, crop, atol=0.05) for j in jittered)
+    no_strength = CropAugmentation(16, 0.99, 1.0, {**off, "jitter_p": 1.0, "jitter_strength": 0.0})
+    torch.manual_seed(0)  # the same crop box as `crop`, then a jitter that changes nothing
+    assert torch.equal(no_strength(image), crop)
+
+
+def test_the_default_augment_is_the_papers(shapes: SyntheticShapes) -> None:
+    paper = MultiCropDataset(shapes, CROPS, seed=4)[5]
+    explicit = MultiCropDataset(shapes, CROPS, seed=4, augment=dict(PAPER_AUGMENT))[5]
+    assert all(torch.equal(a, b) for a, b in zip(paper, explicit, strict=True))
+    validated = swavlab.validate_spec({})["data"]["augment"]
+    assert validated == PAPER_AUGMENT

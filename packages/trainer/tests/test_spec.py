@@ -28,7 +28,14 @@ def test_empty_spec_gets_every_documented_default() -> None:
     assert spec == {
         "tags": [],
         "seed": 31,
-        "data": {"source": "synthetic", "num_images": 4096, "num_classes": 10, "image_size": 32, "test_fraction": 0.2},
+        "data": {
+            "source": "synthetic",
+            "num_images": 4096,
+            "num_classes": 10,
+            "image_size": 32,
+            "test_fraction": 0.2,
+            "augment": {"flip_p": 0.5, "jitter_strength": 1.0, "jitter_p": 0.8, "grayscale_p": 0.2, "blur_p": 0.5},
+        },
         "model": {"arch": "resnet50", "small_stem": False, "hidden_mlp": 2048, "feat_dim": 128},
         "swav": {
             "prototypes": 3000,
@@ -102,6 +109,7 @@ def test_given_values_are_kept_and_nested_defaults_filled() -> None:
         "num_classes": 10,
         "image_size": 32,
         "test_fraction": 0.2,
+        "augment": {"flip_p": 0.5, "jitter_strength": 1.0, "jitter_p": 0.8, "grayscale_p": 0.2, "blur_p": 0.5},
     }
     assert out["optim"]["base_lr"] == 1.0 and isinstance(out["optim"]["base_lr"], float)
     assert out["eval"]["knn"] == {"k": [5], "temperature": 0.07}
@@ -126,6 +134,11 @@ def test_integral_floats_count_as_integers_but_bools_do_not() -> None:
         ({"seed": 2**31}, "seed", "must be an integer between 0 and 2147483647; got 2147483648"),
         ({"data": {"num_images": 15}}, "data.num_images", "must be an integer between 16 and 10000000; got 15"),
         ({"data": {"test_fraction": 0}}, "data.test_fraction", "must be a number > 0 and <= 0.9; got 0"),
+        ({"data": {"augment": {"blur_p": 1.5}}}, "data.augment.blur_p", "must be a number >= 0 and <= 1; got 1.5"),
+        ({"data": {"augment": {"jitter_strength": 3}}}, "data.augment.jitter_strength",
+         "must be a number >= 0 and <= 2.5; got 3"),
+        ({"data": {"augment": {"solarize_p": 0.1}}}, "data.augment.solarize_p",
+         "unknown field 'solarize_p' (allowed: flip_p, jitter_strength, jitter_p, grayscale_p, blur_p)"),
         ({"data": {"test_fraction": 0.95}}, "data.test_fraction", "must be a number > 0 and <= 0.9; got 0.95"),
         ({"swav": {"temperature": 0}}, "swav.temperature", "must be a number >= 0.001 and <= 10; got 0"),
         ({"optim": {"momentum": 1}}, "optim.momentum", "must be a number >= 0 and < 1; got 1"),

@@ -2,7 +2,8 @@
 
 Per crop, as in the paper and the authors' release: RandomResizedCrop(size, scale), horizontal
 flip p 0.5, colour jitter (0.8, 0.8, 0.8, 0.2) with p 0.8, grayscale p 0.2, PIL Gaussian blur
-p 0.5 with radius in [0.1, 2], then ImageNet normalisation. Every random draw goes through
+p 0.5 with radius in [0.1, 2], then ImageNet normalisation. The probabilities and the jitter's
+strength come from the spec's `data.augment` (those values by default). Every random draw goes through
 torch's global CPU generator, so seeding that one generator fixes a sample's augmentations.
 """
 
@@ -28,6 +29,15 @@ LARGE_IMAGE_SIDE = 256
 CROP_RATIO = (3.0 / 4.0, 4.0 / 3.0)
 
 ImageTransform = Callable[[Image.Image], torch.Tensor]
+
+# The paper's per-crop augmentation settings (the spec's `data.augment` defaults).
+PAPER_AUGMENT: Mapping[str, float] = {
+    "flip_p": 0.5,
+    "jitter_strength": 1.0,
+    "jitter_p": 0.8,
+    "grayscale_p": 0.2,
+    "blur_p": 0.5,
+}
 
 
 class RandomGaussianBlur:
@@ -102,23 +112,31 @@ class CropAugmentation:
     blends with a constant image (see `adjust_brightness`).
     """
 
-    def __init__(self, size: int, min_scale: float, max_scale: float) -> None:
+    def __init__(
+        self, size: int, min_scale: float, max_scale: float, augment: Mapping[str, float] | None = None
+    ) -> None:
         self.size = size
         self.scale = (min_scale, max_scale)
-        jitter = transforms.ColorJitter(0.8, 0.8, 0.8, 0.2)
+        settings = {**PAPER_AUGMENT, **(augment or {})}
+        self.flip_p = float(settings["flip_p"])
+        self.jitter_p = float(settings["jitter_p"])
+        self.grayscale_p = float(settings["grayscale_p"])
+        s = float(settings["jitter_strength"])
+        jitter = transforms.ColorJitter(0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s)
         self._jitter_ranges = (jitter.brightness, jitter.contrast, jitter.saturation, jitter.hue)
-        self._blur = RandomGaussianBlur(p=0.5, radius_min=0.1, radius_max=2.0)
+        self._blur = RandomGaussianBlur(p=float(settings["blur_p"]), radius_min=0.1, radius_max=2.0)
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
         top, left, height, width = transforms.RandomResizedCrop.get_params(image, list(self.scale), list(CROP_RATIO))
         image = image.resize(
             (self.size, self.size), Image.BILINEAR, box=(left, top, left + width, top + height)
         )
-        if torch.rand(1).item() < 0.5:
+        # One draw per decision whatever the probabilities, so the random stream does not depend on them.
+        if torch.rand(1).item() < self.flip_p:
             image = image.transpose(Image.FLIP_LEFT_RIGHT)
-        if torch.rand(1).item() < 0.8:
+        if torch.rand(1).item() < self.jitter_p:
             image = self._colour_jitter(image)
-        if torch.rand(1).item() < 0.2:
+        if torch.rand(1).item() < self.grayscale_p:
             image = image.convert("L").convert("RGB")
         return to_normalised_tensor(self._blur(image))
 
@@ -139,11 +157,14 @@ class CropAugmentation:
         return f"{type(self).__name__}(size={self.size}, scale={self.scale})"
 
 
-def multi_crop_transforms(crops: Sequence[Mapping[str, Any]]) -> list[ImageTransform]:
-    """One transform per crop of the flattened crop list, in crop order (group by group)."""
+def multi_crop_transforms(
+    crops: Sequence[Mapping[str, Any]], augment: Mapping[str, float] | None = None
+) -> list[ImageTransform]:
+    """One transform per crop of the flattened crop list, in crop order (group by group); `augment` is a
+    validated `data.augment` (the paper's values when None)."""
     out: list[ImageTransform] = []
     for group in crops:
-        t = CropAugmentation(int(group["size"]), float(group["min_scale"]), float(group["max_scale"]))
+        t = CropAugmentation(int(group["size"]), float(group["min_scale"]), float(group["max_scale"]), augment)
         out.extend([t] * int(group["count"]))
     return out
 

@@ -27,12 +27,18 @@ class MultiCropDataset(Dataset):  # type: ignore[type-arg]
     (seed, epoch, index), but not the same pixels as from the full-size image.
     """
 
-    def __init__(self, base: LabelledDataset, crops: Sequence[Mapping[str, Any]], seed: int = 0) -> None:
+    def __init__(
+        self,
+        base: LabelledDataset,
+        crops: Sequence[Mapping[str, Any]],
+        seed: int = 0,
+        augment: Mapping[str, float] | None = None,
+    ) -> None:
         self.base = base.decoded_within(multi_crop_decode_bound(crops))
         self.crops = [dict(group) for group in crops]
         self.seed = seed
         self.epoch = 0
-        self._transforms = multi_crop_transforms(self.crops)
+        self._transforms = multi_crop_transforms(self.crops, augment)
 
     def set_epoch(self, epoch: int) -> None:
         """Selects the epoch whose augmentations `__getitem__` draws."""
