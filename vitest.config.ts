@@ -7,7 +7,10 @@ const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^@swavlab\/(spec|db|queue|bridge|artifacts)$/, replacement: `${packagesDir}$1/src/index.ts` },
+      {
+        find: /^@swavlab\/(spec|db|queue|bridge|artifacts|telemetry)$/,
+        replacement: `${packagesDir}$1/src/index.ts`,
+      },
     ],
   },
   test: {

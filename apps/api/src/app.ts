@@ -1,6 +1,7 @@
 // Builds the Fastify application from injected dependencies: validation, problem responses, auth, rate limits,
 // request metrics, the OpenAPI document, and the route plugins.
 import rateLimit from '@fastify/rate-limit';
+import { Histogram } from '@swavlab/telemetry';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Authenticator, registerAuth } from './auth.js';
 import { registerBrowserGuard } from './browser-guard.js';
@@ -10,7 +11,6 @@ import { IdempotencyStore } from './idempotency.js';
 import { registerJsonBody } from './json-body.js';
 import { registerOpenApi } from './openapi.js';
 import { ProblemError } from './problem.js';
-import { Histogram } from './prometheus.js';
 import { adminRoutes } from './routes/admin.js';
 import { baselineRoutes } from './routes/baselines.js';
 import { compareRoutes } from './routes/compare.js';

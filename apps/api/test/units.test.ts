@@ -1,5 +1,5 @@
 // Unit tests of the pure helpers: downsampling, statistics, configuration, data roots, JSON shape checks and
-// the Prometheus rendering, CSV escaping.
+// CSV escaping.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,6 @@ import { checkDataPath } from '../src/data-roots.js';
 import { downsampleMinMax } from '../src/downsample.js';
 import { checkJsonShape, MAX_JSON_DEPTH } from '../src/json-body.js';
 import { ProblemError } from '../src/problem.js';
-import { Histogram, renderGauge } from '../src/prometheus.js';
 import { toCsv } from '../src/queries/csv.js';
 import { summarize } from '../src/stats.js';
 
@@ -173,30 +172,6 @@ describe('checkJsonShape', () => {
     })();
     expect(error).toBeInstanceOf(ProblemError);
     expect((error as ProblemError).errors[0]?.path).toMatch(/^a\[0\]/);
-  });
-});
-
-describe('Prometheus rendering', () => {
-  it('writes cumulative histogram buckets, sum and count with escaped labels', () => {
-    const histogram = new Histogram('latency_seconds', 'Latency.', [0.1, 1]);
-    histogram.observe({ route: '/a"b' }, 0.05);
-    histogram.observe({ route: '/a"b' }, 0.5);
-    histogram.observe({ route: '/a"b' }, 5);
-    expect(histogram.render()).toBe(
-      [
-        '# HELP latency_seconds Latency.',
-        '# TYPE latency_seconds histogram',
-        'latency_seconds_bucket{route="/a\\"b",le="0.1"} 1',
-        'latency_seconds_bucket{route="/a\\"b",le="1"} 2',
-        'latency_seconds_bucket{route="/a\\"b",le="+Inf"} 3',
-        'latency_seconds_sum{route="/a\\"b"} 5.55',
-        'latency_seconds_count{route="/a\\"b"} 3',
-        '',
-      ].join('\n'),
-    );
-    expect(renderGauge('g', 'A gauge.', [{ labels: { s: 'x' }, value: 2 }])).toBe(
-      '# HELP g A gauge.\n# TYPE g gauge\ng{s="x"} 2\n',
-    );
   });
 });
 

@@ -65,6 +65,16 @@ export interface WorkerConfig {
   workerName: string;
   /** SWAVLAB_LOG_LEVEL (default info). */
   logLevel: LogLevel;
+  /**
+   * Where /healthz, /readyz and /metrics are served (SWAVLAB_WORKER_HOST, default 127.0.0.1, and
+   * SWAVLAB_WORKER_PORT); undefined when the port is unset or 0: no server. Port 0 given here picks a free port.
+   */
+  http: HttpAddress | undefined;
+}
+
+export interface HttpAddress {
+  host: string;
+  port: number;
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, min = 1): number | undefined {
@@ -92,6 +102,24 @@ function logLevel(env: NodeJS.ProcessEnv): LogLevel {
     );
   }
   return level;
+}
+
+/** SWAVLAB_WORKER_PORT (1–65535; unset or 0: no HTTP server) on SWAVLAB_WORKER_HOST. */
+function httpAddress(env: NodeJS.ProcessEnv): HttpAddress | undefined {
+  const port = positiveInt(env, 'SWAVLAB_WORKER_PORT', 0);
+  if (port !== undefined && port > 65_535) {
+    throw new RangeError(
+      `SWAVLAB_WORKER_PORT: expected a port number 0-65535, got ${JSON.stringify(env.SWAVLAB_WORKER_PORT)}`,
+    );
+  }
+  const host = nonEmpty(env, 'SWAVLAB_WORKER_HOST') ?? '127.0.0.1';
+  // One colon is a host with a port (IPv6 addresses have several).
+  if (/[\s/]/.test(host) || /^[^:]*:[^:]*$/.test(host)) {
+    throw new RangeError(
+      `SWAVLAB_WORKER_HOST: expected a host name or IP address without a port, got ${JSON.stringify(host)}`,
+    );
+  }
+  return port === undefined || port === 0 ? undefined : { host, port };
 }
 
 /** Lock settings with `lockDuration` overridden: renewal at a third of it keeps two missed renewals safe. */
@@ -134,6 +162,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv, gpus: readonly strin
     lock: lockSettings(env),
     workerName: nonEmpty(env, 'SWAVLAB_WORKER_NAME') ?? `${hostname()}:${process.pid}`,
     logLevel: logLevel(env),
+    http: httpAddress(env),
   };
 }
 

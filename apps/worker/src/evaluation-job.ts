@@ -25,7 +25,7 @@ import {
 import { issuesToText, parseExperimentSpec } from '@swavlab/spec';
 import type { WorkerConfig } from './config.js';
 import type { Reservation } from './device-scheduler.js';
-import type { Logger } from './logger.js';
+import { childLogger, type Logger } from './logger.js';
 import { type MetricValues, parseTrainerEvent } from './trainer-events.js';
 
 export interface EvaluationJobDeps {
@@ -107,6 +107,16 @@ export class EvaluationJob {
     return this.#attempt;
   }
 
+  /** Every line about this job carries its run and request ids, and its attempt once claimed. */
+  get #log(): Logger {
+    const { runId, requestId } = this.#request;
+    const attempt = this.#attempt;
+    return childLogger(
+      this.#deps.logger,
+      attempt === undefined ? { runId, requestId } : { runId, requestId, attempt },
+    );
+  }
+
   get pythonPid(): number | undefined {
     return this.#python?.pythonPid;
   }
@@ -129,7 +139,7 @@ export class EvaluationJob {
   }
 
   async #execute(): Promise<EvaluationJobOutcome> {
-    const { db, logger, config } = this.#deps;
+    const { db, config } = this.#deps;
     const { requestId, runId, devices } = this.#request;
     let claim: ClaimedEvaluation | null;
     try {
@@ -147,7 +157,7 @@ export class EvaluationJob {
       });
       if (claim === null) return { kind: 'skipped', reason: `the evaluation is ${request.status}` };
     } catch (error) {
-      logger.error('cannot claim the evaluation', { requestId, error });
+      this.#log.error('cannot claim the evaluation', { error });
       return { kind: 'retry', message: `cannot claim the evaluation: ${describe(error)}` };
     }
     this.#attempt = claim.request.attempt;
@@ -155,19 +165,17 @@ export class EvaluationJob {
       return await this.#evaluate(claim);
     } catch (error) {
       if (error instanceof StaleEvaluationError) {
-        logger.info('a newer attempt owns the evaluation; this one stops', {
-          requestId,
-          attempt: this.#attempt,
-        });
+        this.#log.info('a newer attempt owns the evaluation; this one stops');
         return { kind: 'superseded', message: error.message };
       }
-      logger.error('the evaluation could not record its outcome', { requestId, error });
+      this.#log.error('the evaluation could not record its outcome', { error });
       return { kind: 'retry', message: describe(error) };
     }
   }
 
   async #evaluate({ request, token }: ClaimedEvaluation): Promise<EvaluationJobOutcome> {
-    const { db, logger, config } = this.#deps;
+    const { db, config } = this.#deps;
+    const logger = this.#log;
     const { requestId, runId, devices } = this.#request;
     const run = await db.runs.getRun(runId);
     const checkpoint = await db.checkpoints.getCheckpoint(runId, request.checkpointStep);
@@ -207,9 +215,6 @@ export class EvaluationJob {
         });
       }
       logger.info('evaluation starts', {
-        requestId,
-        runId,
-        attempt: request.attempt,
         device: devices.device,
         checkpointStep: checkpoint.step,
       });
@@ -233,11 +238,11 @@ export class EvaluationJob {
         status: 'succeeded',
         results: results as JsonObject,
       });
-      logger.info('evaluation finished', { requestId, runId, results });
+      logger.info('evaluation finished', { results });
       return { kind: 'finished' };
     } finally {
       await rm(folder, { recursive: true, force: true }).catch((error: unknown) =>
-        logger.warn('cannot remove the evaluation scratch folder', { requestId, folder, error }),
+        logger.warn('cannot remove the evaluation scratch folder', { folder, error }),
       );
     }
   }
@@ -248,8 +253,8 @@ export class EvaluationJob {
     checkpoint: string,
     env: Record<string, string>,
   ): Promise<{ result: JobResult | null; failure: unknown; values: MetricValues }> {
-    const { logger, config, pythonBin } = this.#deps;
-    const { requestId } = this.#request;
+    const { config, pythonBin } = this.#deps;
+    const logger = this.#log;
     const values: MetricValues = {};
     let python: RunningJob;
     try {
@@ -267,7 +272,6 @@ export class EvaluationJob {
             if (parsed?.type === 'eval_progress') {
               const { evaluation, epoch, epochs } = parsed;
               logger.info('evaluation progress', {
-                requestId,
                 evaluation,
                 epoch,
                 epochs,
@@ -275,10 +279,10 @@ export class EvaluationJob {
               });
             }
           } catch (error) {
-            logger.warn('malformed trainer event dropped', { requestId, error });
+            logger.warn('malformed trainer event dropped', { error });
           }
         },
-        onOutput: (text, stream) => logger.debug('trainer output', { requestId, stream, text }),
+        onOutput: (text, stream) => logger.debug('trainer output', { stream, text }),
         killGraceMs: config.killGraceMs,
       });
     } catch (error) {
@@ -321,13 +325,13 @@ export class EvaluationJob {
       status: 'failed',
       error: { ...error, message: error.message || `${error.kind} failure` },
     });
-    this.#deps.logger.warn('evaluation failed', { requestId, kind: error.kind, message: error.message });
+    this.#log.warn('evaluation failed', { kind: error.kind, message: error.message });
     return { kind: 'failed', errorKind: error.kind, message: error.message };
   }
 
   async #requeue(token: string): Promise<EvaluationJobOutcome> {
     await this.#deps.db.evaluationRequests.requeueRequest(this.#request.requestId, token);
-    this.#deps.logger.info('evaluation handed back to the queue', { requestId: this.#request.requestId });
+    this.#log.info('evaluation handed back to the queue');
     return { kind: 'requeued' };
   }
 
@@ -335,10 +339,7 @@ export class EvaluationJob {
   async #infrastructure(token: string, message: string): Promise<EvaluationJobOutcome> {
     if (this.#request.finalDelivery) return this.#fail(token, { kind: 'infrastructure', message });
     await this.#deps.db.evaluationRequests.requeueRequest(this.#request.requestId, token);
-    this.#deps.logger.warn('evaluation failed for infrastructure reasons; the job will be retried', {
-      requestId: this.#request.requestId,
-      message,
-    });
+    this.#log.warn('evaluation failed for infrastructure reasons; the job will be retried', { message });
     return { kind: 'retry', message };
   }
 }

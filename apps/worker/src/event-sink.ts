@@ -8,6 +8,7 @@ import type { BridgeEvent } from '@swavlab/bridge';
 import { type Database, InvalidInputError, type MetricPointInput, StaleAttemptError } from '@swavlab/db';
 import { artifactKey } from './artifacts.js';
 import type { Logger } from './logger.js';
+import type { JobMetrics } from './metrics.js';
 import { parseTrainerEvent } from './trainer-events.js';
 
 export interface ProgressReport {
@@ -41,6 +42,8 @@ export interface EventSinkOptions {
   /** checkpoint.keep_last of the run's spec. */
   keepLast: number;
   logger: Logger;
+  /** Step times and persisted records, for the worker's /metrics. */
+  metrics?: JobMetrics;
   flushIntervalMs: number;
   flushMaxPoints: number;
   /** After each progress write, for live views (job.updateProgress). */
@@ -76,6 +79,8 @@ export class EventSink {
   readonly #timer: NodeJS.Timeout;
   // Evaluations point at the checkpoint of their step (the final evaluation follows the final checkpoint).
   readonly #checkpointIds = new Map<number, string>();
+  /** The previous progress event's step and arrival time (ms), for step times. */
+  #lastProgress: { step: number; at: number } | undefined;
 
   constructor(options: EventSinkOptions) {
     this.#options = options;
@@ -105,6 +110,10 @@ export class EventSink {
       return;
     }
     logger.debug('trainer event', { runId, attempt, event: parsed });
+    // Steps around a checkpoint or an evaluation include their time: not a step time.
+    if (parsed.type === 'checkpoint' || parsed.type === 'eval' || parsed.type === 'artifact') {
+      this.#lastProgress = undefined;
+    }
     switch (parsed.type) {
       case 'metrics':
       case 'metrics_batch': {
@@ -118,19 +127,21 @@ export class EventSink {
       }
       case 'progress':
         this.#progress = parsed;
+        this.#timeSteps(parsed.step);
         break;
       case 'checkpoint': {
         this.#writePoints();
         const key = this.#keyOf(parsed.path);
         if (key === undefined) break;
-        this.#enqueue(async () => {
-          if (!(await this.#stored(key, parsed.path, parsed.sha256))) return;
+        this.#enqueue('checkpoint', async () => {
+          if (!(await this.#stored(key, parsed.path, parsed.sha256))) return 0;
           const row = await this.#options.db.checkpoints.addCheckpoint(runId, this.#options.token, {
             ...parsed,
             path: key,
           });
           this.#checkpointIds.set(row.step, row.id);
           await this.#prune();
+          return 1;
         });
         break;
       }
@@ -138,8 +149,8 @@ export class EventSink {
         this.#writePoints();
         const key = this.#keyOf(parsed.path);
         if (key === undefined) break;
-        this.#enqueue(async () => {
-          if (!(await this.#stored(key, parsed.path, parsed.sha256))) return;
+        this.#enqueue('artifact', async () => {
+          if (!(await this.#stored(key, parsed.path, parsed.sha256))) return 0;
           const { name, sha256, bytes, step } = parsed;
           await this.#options.db.artifacts.recordArtifact(runId, this.#options.token, {
             name,
@@ -148,6 +159,7 @@ export class EventSink {
             bytes,
             step,
           });
+          return 1;
         });
         break;
       }
@@ -155,7 +167,7 @@ export class EventSink {
         this.#writePoints();
         const { epoch, step } = parsed;
         for (const [name, value] of Object.entries(parsed.values)) {
-          this.#enqueue(async () => {
+          this.#enqueue('eval', async () => {
             await this.#options.db.evaluations.addEvaluation(runId, this.#options.token, {
               name,
               value: value ?? Number.NaN,
@@ -164,6 +176,7 @@ export class EventSink {
               step,
               checkpointId: this.#checkpointIds.get(step) ?? null,
             });
+            return 1;
           });
         }
         break;
@@ -177,8 +190,9 @@ export class EventSink {
       }
       case 'dataset': {
         const { dataset } = parsed;
-        this.#enqueue(async () => {
+        this.#enqueue('dataset', async () => {
           await this.#options.db.runs.recordDataset(runId, this.#options.token, dataset);
+          return 1;
         });
         break;
       }
@@ -266,9 +280,10 @@ export class EventSink {
     if (this.#points.length === 0) return;
     const batch = this.#points;
     this.#points = [];
-    this.#enqueue(async () => {
+    this.#enqueue('metrics', async () => {
       await this.#options.db.metrics.appendMetrics(this.#options.runId, this.#options.token, batch);
       this.counts.points += batch.length;
+      return batch.length;
     });
   }
 
@@ -276,7 +291,7 @@ export class EventSink {
     const progress = this.#progress;
     if (progress === undefined) return;
     this.#progress = undefined;
-    this.#enqueue(async () => {
+    this.#enqueue('progress', async () => {
       const run = await this.#options.db.runs.updateProgress(
         this.#options.runId,
         this.#options.token,
@@ -284,16 +299,30 @@ export class EventSink {
       );
       this.#options.onProgress?.(progress);
       if (run.cancelRequested) this.#options.onCancelRequested();
+      return 1;
     });
   }
 
-  /** Chains a write after the previous ones, retrying transient failures; the first lasting failure stops all. */
-  #enqueue(write: () => Promise<void>): void {
+  /** The mean time of the steps since the previous progress event (they arrive at most a few per second). */
+  #timeSteps(step: number): void {
+    const now = performance.now();
+    const last = this.#lastProgress;
+    this.#lastProgress = { step, at: now };
+    if (last !== undefined && step > last.step) {
+      this.#options.metrics?.stepTime((now - last.at) / 1000 / (step - last.step), step - last.step);
+    }
+  }
+
+  /**
+   * Chains a write after the previous ones, retrying transient failures; the first lasting failure stops all.
+   * `write` returns how many records of event `type` it stored.
+   */
+  #enqueue(type: string, write: () => Promise<number>): void {
     this.#chain = this.#chain.then(async () => {
       if (this.#failure !== undefined) return;
       for (let attempt = 0; ; attempt += 1) {
         try {
-          await write();
+          this.#options.metrics?.persisted(type, await write());
           return;
         } catch (error) {
           const delay = RETRY_DELAYS_MS[attempt];

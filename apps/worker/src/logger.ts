@@ -43,3 +43,14 @@ export function createJsonLogger(
     error: (message, fields) => emit('error', message, fields),
   };
 }
+
+/** A logger that adds `fields` (run id, attempt, …) to every line, so that one job's lines can be selected. */
+export function childLogger(parent: Logger, fields: LogFields): Logger {
+  const merged = (extra: LogFields = {}): LogFields => ({ ...fields, ...extra });
+  return {
+    debug: (message, extra) => parent.debug(message, merged(extra)),
+    info: (message, extra) => parent.info(message, merged(extra)),
+    warn: (message, extra) => parent.warn(message, merged(extra)),
+    error: (message, extra) => parent.error(message, merged(extra)),
+  };
+}

@@ -25,7 +25,8 @@ import { attemptDir, dropScratch, localBase } from './artifacts.js';
 import type { WorkerConfig } from './config.js';
 import type { Reservation } from './device-scheduler.js';
 import { type CollapseNote, EventSink, type ProgressReport } from './event-sink.js';
-import type { Logger } from './logger.js';
+import { childLogger, type Logger } from './logger.js';
+import type { JobMetrics } from './metrics.js';
 import { chooseResumePoint } from './resume.js';
 
 export interface RunJobDeps {
@@ -45,6 +46,8 @@ export interface RunJobDeps {
     | 'flushMaxPoints'
     | 'workerName'
   >;
+  /** Step time and persisted events, for the worker's /metrics. */
+  metrics?: JobMetrics;
 }
 
 export interface RunJobRequest {
@@ -116,6 +119,15 @@ export class RunJob {
     return this.#request.runId;
   }
 
+  /** Every line about this job carries its run id, and its attempt once claimed. */
+  get #log(): Logger {
+    const { runId } = this.#request;
+    return childLogger(
+      this.#deps.logger,
+      this.#attempt === undefined ? { runId } : { runId, attempt: this.#attempt },
+    );
+  }
+
   /** The attempt number once claimed. */
   get attempt(): number | undefined {
     return this.#attempt;
@@ -147,7 +159,7 @@ export class RunJob {
   }
 
   async #execute(): Promise<RunJobOutcome> {
-    const { db, logger, config } = this.#deps;
+    const { db, config } = this.#deps;
     const { runId, devices } = this.#request;
     let claim: ClaimedRun | null;
     try {
@@ -165,7 +177,7 @@ export class RunJob {
         return { kind: 'skipped', reason: `the run is ${now?.status ?? 'gone'}` };
       }
     } catch (error) {
-      logger.error('cannot claim the run', { runId, error });
+      this.#log.error('cannot claim the run', { error });
       return { kind: 'retry', message: `cannot claim the run: ${describe(error)}` };
     }
     this.#attempt = claim.run.attempt;
@@ -174,22 +186,23 @@ export class RunJob {
       // An ended run's files are all in the object store: this host's copies can go.
       if (outcome.kind === 'finished' || outcome.kind === 'failed') {
         await dropScratch(config.artifacts, config.scratchDir, runId).catch((error: unknown) =>
-          logger.warn('cannot remove the run scratch folder', { runId, error }),
+          this.#log.warn('cannot remove the run scratch folder', { error }),
         );
       }
       return outcome;
     } catch (error) {
       if (error instanceof StaleAttemptError) {
-        logger.info('a newer attempt owns the run; this one stops', { runId, attempt: this.#attempt });
+        this.#log.info('a newer attempt owns the run; this one stops');
         return { kind: 'superseded', message: error.message };
       }
-      logger.error('the attempt could not record its outcome', { runId, attempt: this.#attempt, error });
+      this.#log.error('the attempt could not record its outcome', { error });
       return { kind: 'retry', message: describe(error) };
     }
   }
 
   async #runAttempt(claim: ClaimedRun): Promise<RunJobOutcome> {
-    const { db, logger, config, pythonBin } = this.#deps;
+    const { db, config, pythonBin } = this.#deps;
+    const logger = this.#log;
     const { runId, devices, unschedulable } = this.#request;
     const { token } = claim;
     const attempt = claim.run.attempt;
@@ -212,8 +225,6 @@ export class RunJob {
     }
     const outDir = await attemptDir(base, runId, attempt);
     logger.info('attempt starts', {
-      runId,
-      attempt,
       device: devices.device,
       outDir,
       resumeFrom: resume?.file ?? null,
@@ -229,13 +240,13 @@ export class RunJob {
       base,
       keepLast: parsed.spec.checkpoint.keep_last,
       logger,
+      ...(this.#deps.metrics === undefined ? {} : { metrics: this.#deps.metrics }),
       flushIntervalMs: config.flushIntervalMs,
       flushMaxPoints: config.flushMaxPoints,
       ...(this.#request.onProgress === undefined ? {} : { onProgress: this.#request.onProgress }),
       onCancelRequested: () => this.stop('cancel'),
       onFailure: (error) => {
-        if (!(error instanceof StaleAttemptError))
-          logger.error('cannot persist events', { runId, attempt, error });
+        if (!(error instanceof StaleAttemptError)) logger.error('cannot persist events', { error });
         this.#python?.kill();
       },
     });
@@ -249,7 +260,7 @@ export class RunJob {
         pythonPath: config.trainerPythonPath,
         env: devices.env,
         onEvent: (event) => sink.push(event),
-        onOutput: (text, stream) => logger.debug('trainer output', { runId, attempt, stream, text }),
+        onOutput: (text, stream) => logger.debug('trainer output', { stream, text }),
         cancelGraceMs: config.cancelGraceMs,
         killGraceMs: config.killGraceMs,
       });
@@ -258,7 +269,7 @@ export class RunJob {
       return this.#infrastructure(token, `cannot start the trainer: ${describe(error)}`, null, sink);
     }
     this.#python = python;
-    logger.info('trainer started', { runId, attempt, runnerPid: python.runnerPid });
+    logger.info('trainer started', { runnerPid: python.runnerPid });
     // A stop or kill that arrived while the attempt was being prepared.
     if (this.#stopReason !== undefined) python.cancel();
     if (this.#killRequested) python.kill();
@@ -277,8 +288,6 @@ export class RunJob {
       return this.#infrastructure(token, `cannot persist the run's events: ${describe(error)}`, result, sink);
     }
     logger.info('trainer finished', {
-      runId,
-      attempt,
       status: result?.status ?? null,
       error: failure,
       events: sink.counts.events,
@@ -333,7 +342,7 @@ export class RunJob {
   ): Promise<RunJobOutcome> {
     if (this.#stopReason === 'shutdown') {
       const run = await this.#deps.db.runs.requeueRun(this.#request.runId, token);
-      this.#deps.logger.info('run handed back to the queue', { runId: run.id, status: run.status });
+      this.#log.info('run handed back to the queue', { status: run.status });
       return run.status === 'canceled' ? { kind: 'finished', status: 'canceled' } : { kind: 'requeued' };
     }
     return this.#finish(token, { status: 'canceled', finalMetrics: finalMetrics(result, warnings) });
@@ -350,8 +359,7 @@ export class RunJob {
       error: { ...error, message: error.message || `${error.kind} failure` },
       finalMetrics: finalMetrics(result, warnings),
     });
-    this.#deps.logger.warn('run failed', {
-      runId: this.#request.runId,
+    this.#log.warn('run failed', {
       kind: error.kind,
       message: error.message,
     });
@@ -363,7 +371,7 @@ export class RunJob {
     outcome: RunOutcome & { status: 'succeeded' | 'canceled' },
   ): Promise<RunJobOutcome> {
     await this.#deps.db.runs.finishRun(this.#request.runId, token, outcome);
-    this.#deps.logger.info('run finished', { runId: this.#request.runId, status: outcome.status });
+    this.#log.info('run finished', { status: outcome.status });
     return { kind: 'finished', status: outcome.status };
   }
 
@@ -379,8 +387,7 @@ export class RunJob {
     }
     const run = await this.#deps.db.runs.requeueRun(this.#request.runId, token);
     if (run.status === 'canceled') return { kind: 'finished', status: 'canceled' };
-    this.#deps.logger.warn('attempt failed for infrastructure reasons; the job will be retried', {
-      runId: this.#request.runId,
+    this.#log.warn('attempt failed for infrastructure reasons; the job will be retried', {
       message,
     });
     return { kind: 'retry', message };

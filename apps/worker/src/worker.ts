@@ -25,6 +25,7 @@ import {
   workersKey,
 } from '@swavlab/queue';
 import { type DeviceDemand, deviceDemand, parseExperimentSpec } from '@swavlab/spec';
+import { probe } from '@swavlab/telemetry';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CancelListener } from './cancel-listener.js';
@@ -32,7 +33,9 @@ import type { WorkerConfig } from './config.js';
 import { DeviceScheduler, NeverFits, type Reservation, WaitAborted } from './device-scheduler.js';
 import { EvaluationJob, type EvaluationJobOutcome } from './evaluation-job.js';
 import type { ProgressReport } from './event-sink.js';
+import type { ReadinessChecks } from './http-server.js';
 import type { Logger } from './logger.js';
+import type { QueueKind, WorkerLoad, WorkerMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { RunJob, type RunJobOutcome } from './run-job.js';
 
@@ -57,6 +60,7 @@ export interface SwavWorkerDeps {
   db: Database;
   logger: Logger;
   pythonBin: string;
+  metrics?: WorkerMetrics;
 }
 
 // Kept after the kill so that killed children can be reaped and their runs handed back before the bound.
@@ -253,6 +257,40 @@ export class SwavWorker {
       runnerPid: job.runnerPid,
       pythonPid: job.pythonPid,
     }));
+  }
+
+  /** What the worker holds now, for /metrics. */
+  load(): WorkerLoad {
+    const running: Record<QueueKind, number> = { pretrain: 0, evaluate: 0 };
+    let slotsBusy = 0;
+    for (const { job, reservation } of this.#active.values()) {
+      running[job instanceof EvaluationJob ? 'evaluate' : 'pretrain'] += 1;
+      slotsBusy += reservation.slots.length;
+    }
+    return {
+      running,
+      waitingForSlots: this.#waits.size,
+      slotsTotal: this.#deps.config.slots.length,
+      slotsBusy,
+    };
+  }
+
+  /** /readyz: the database and Redis answer, and both BullMQ workers take jobs (not while shutting down). */
+  async readiness(): Promise<ReadinessChecks> {
+    const { db } = this.#deps;
+    const registry = this.#registry;
+    const [database, redis] = await Promise.all([
+      probe('the database', () => db.query`SELECT 1 AS ok`),
+      registry === undefined || registry.status !== 'ready'
+        ? Promise.resolve(`Redis is not connected (${registry?.status ?? 'not started'})`)
+        : probe('Redis', () => registry.ping()),
+    ]);
+    let queue: string | null = null;
+    if (this.#closing !== undefined) queue = 'the worker is shutting down';
+    else if (!this.#bull?.isRunning() || !this.#evaluations?.isRunning()) {
+      queue = 'the BullMQ workers are not running';
+    }
+    return { database, redis, queue };
   }
 
   /**
@@ -458,7 +496,13 @@ export class SwavWorker {
     let outcome: EvaluationJobOutcome;
     try {
       outcome = await evaluation.done;
-      this.#deps.logger.info('evaluation outcome', { requestId, jobId: job.id, outcome });
+      this.#deps.logger.info('evaluation outcome', {
+        runId,
+        requestId,
+        attempt: evaluation.attempt,
+        jobId: job.id,
+        outcome,
+      });
     } finally {
       this.#active.delete(requestId);
       this.#scheduler.release(reservation);
@@ -472,6 +516,7 @@ export class SwavWorker {
     token: string | undefined,
     outcome: RunJobOutcome | EvaluationJobOutcome,
   ): Promise<void> {
+    this.#deps.metrics?.jobEnded(job.queueName === EVALUATE_QUEUE_NAME ? 'evaluate' : 'pretrain', outcome);
     switch (outcome.kind) {
       case 'skipped':
       case 'finished':
@@ -499,7 +544,13 @@ export class SwavWorker {
     const { logger } = this.#deps;
     const finalDelivery = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const runJob = new RunJob(
-      { db: this.#deps.db, logger, pythonBin: this.#deps.pythonBin, config: this.#deps.config },
+      {
+        db: this.#deps.db,
+        logger,
+        pythonBin: this.#deps.pythonBin,
+        config: this.#deps.config,
+        ...(this.#deps.metrics === undefined ? {} : { metrics: this.#deps.metrics }),
+      },
       {
         runId,
         specHash,
@@ -515,7 +566,7 @@ export class SwavWorker {
     if (this.#closing !== undefined) runJob.stop('shutdown');
     try {
       const outcome = await runJob.done;
-      logger.info('job outcome', { runId, jobId: job.id, outcome });
+      logger.info('job outcome', { runId, attempt: runJob.attempt, jobId: job.id, outcome });
       return outcome;
     } finally {
       unwatch?.();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { workerConfigFromEnv } from '../src/config.js';
-import { createJsonLogger } from '../src/logger.js';
+import { childLogger, createJsonLogger } from '../src/logger.js';
 import { detectGpus, planSlots } from '../src/slots.js';
 
 describe('worker configuration', () => {
@@ -57,8 +57,29 @@ describe('worker configuration', () => {
     [{ SWAVLAB_ARTIFACTS: 's3://x' }, /^SWAVLAB_ARTIFACTS: expected s3:\/\/<bucket>/],
     [{ SWAVLAB_ARTIFACTS: 's3://bucket', SWAVLAB_S3_ENDPOINT: 'nohttp' }, /^SWAVLAB_S3_ENDPOINT:/],
     [{ SWAVLAB_LOG_LEVEL: 'loud' }, /^SWAVLAB_LOG_LEVEL: expected one of debug, info, warn, error/],
+    [{ SWAVLAB_WORKER_PORT: 'http' }, /^SWAVLAB_WORKER_PORT: expected an integer >= 0, got "http"$/],
+    [{ SWAVLAB_WORKER_PORT: '70000' }, /^SWAVLAB_WORKER_PORT: expected a port number 0-65535, got "70000"$/],
+    [
+      { SWAVLAB_WORKER_PORT: '9464', SWAVLAB_WORKER_HOST: '0.0.0.0:9464' },
+      /^SWAVLAB_WORKER_HOST: .*without a port/,
+    ],
   ])('rejects %o naming the variable', (env, message) => {
     expect(() => workerConfigFromEnv(env, [])).toThrow(message);
+  });
+});
+
+describe('operations endpoints address', () => {
+  it('serves nothing unless SWAVLAB_WORKER_PORT is set to a port, on loopback unless SWAVLAB_WORKER_HOST says', () => {
+    expect(workerConfigFromEnv({}, []).http).toBeUndefined();
+    expect(workerConfigFromEnv({ SWAVLAB_WORKER_PORT: '0' }, []).http).toBeUndefined();
+    expect(workerConfigFromEnv({ SWAVLAB_WORKER_PORT: '9464' }, []).http).toEqual({
+      host: '127.0.0.1',
+      port: 9464,
+    });
+    expect(workerConfigFromEnv({ SWAVLAB_WORKER_PORT: '9464', SWAVLAB_WORKER_HOST: '::' }, []).http).toEqual({
+      host: '::',
+      port: 9464,
+    });
   });
 });
 
@@ -75,6 +96,25 @@ describe('device slots', () => {
 });
 
 describe('the JSON logger', () => {
+  it("adds a job logger's fields (run id, attempt) to each of its lines", () => {
+    const lines: string[] = [];
+    const job = childLogger(
+      createJsonLogger('info', (line) => lines.push(line)),
+      { runId: 'R1', attempt: 2 },
+    );
+    job.info('trainer started', { runnerPid: 7 });
+    job.debug('not at this level');
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        msg: 'trainer started',
+        runId: 'R1',
+        attempt: 2,
+        runnerPid: 7,
+      }),
+    ]);
+  });
+
   it('keeps the credentials of connection URLs out of every line', () => {
     const lines: string[] = [];
     const logger = createJsonLogger('debug', (line) => lines.push(line));

@@ -1,12 +1,17 @@
-// Prometheus text exposition (format 0.0.4), written by hand: a latency histogram fed by every response, and
-// gauges rendered at scrape time from the queue and the database.
+// Prometheus text exposition (format 0.0.4), written by hand: histograms and counters kept in the process, and
+// gauges or counters rendered at scrape time from elsewhere (a queue, a database, Redis).
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export type Labels = Record<string, string>;
 
+export interface Sample {
+  labels: Labels;
+  value: number;
+}
+
 /** Upper bounds in seconds; API requests are mostly milliseconds, event streams last minutes. */
-const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -42,7 +47,8 @@ export class Histogram {
     private readonly bounds: readonly number[] = LATENCY_BUCKETS,
   ) {}
 
-  observe(labels: Labels, value: number): void {
+  /** Records `value` `count` times (e.g. the mean time of `count` steps measured together). */
+  observe(labels: Labels, value: number, count = 1): void {
     const key = renderLabels(labels);
     let series = this.series.get(key);
     if (series === undefined) {
@@ -50,10 +56,10 @@ export class Histogram {
       this.series.set(key, series);
     }
     this.bounds.forEach((bound, i) => {
-      if (value <= bound) (series as Series).buckets[i] = ((series as Series).buckets[i] ?? 0) + 1;
+      if (value <= bound) (series as Series).buckets[i] = ((series as Series).buckets[i] ?? 0) + count;
     });
-    series.sum += value;
-    series.count += 1;
+    series.sum += value * count;
+    series.count += count;
   }
 
   render(): string {
@@ -71,11 +77,32 @@ export class Histogram {
   }
 }
 
+/** A counter kept in this process, one series per label set. */
+export class Counter {
+  private readonly series = new Map<string, Sample>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  inc(labels: Labels, by = 1): void {
+    const key = renderLabels(labels);
+    const series = this.series.get(key);
+    if (series === undefined) this.series.set(key, { labels, value: by });
+    else series.value += by;
+  }
+
+  render(): string {
+    return renderCounter(this.name, this.help, [...this.series.values()]);
+  }
+}
+
 function renderFamily(
   type: 'gauge' | 'counter',
   name: string,
   help: string,
-  samples: readonly { labels: Labels; value: number }[],
+  samples: readonly Sample[],
 ): string {
   const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
   for (const sample of samples)
@@ -84,19 +111,11 @@ function renderFamily(
 }
 
 /** A gauge family whose samples are computed when scraped. */
-export function renderGauge(
-  name: string,
-  help: string,
-  samples: readonly { labels: Labels; value: number }[],
-): string {
+export function renderGauge(name: string, help: string, samples: readonly Sample[]): string {
   return renderFamily('gauge', name, help, samples);
 }
 
 /** A counter family kept elsewhere (e.g. in Redis) and read when scraped. */
-export function renderCounter(
-  name: string,
-  help: string,
-  samples: readonly { labels: Labels; value: number }[],
-): string {
+export function renderCounter(name: string, help: string, samples: readonly Sample[]): string {
   return renderFamily('counter', name, help, samples);
 }

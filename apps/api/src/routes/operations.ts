@@ -7,30 +7,25 @@ import {
   reconcilerActions,
   reconcilerActionsKey,
 } from '@swavlab/queue';
+import {
+  type Histogram,
+  PROMETHEUS_CONTENT_TYPE,
+  probe,
+  renderCounter,
+  renderGauge,
+  renderProcessMetrics,
+} from '@swavlab/telemetry';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { RouteOptions } from '../context.js';
-import { withDeadline } from '../deadline.js';
 import { problemResponses } from '../openapi.js';
 import { ProblemError } from '../problem.js';
-import type { Histogram } from '../prometheus.js';
-import { PROMETHEUS_CONTENT_TYPE, renderCounter, renderGauge } from '../prometheus.js';
+import { slotDemand } from '../slot-demand.js';
 import { runSql, sql } from '../sql.js';
 import type { ZodTypeProvider } from '../validation.js';
 
-const CHECK_TIMEOUT_MS = 2_000;
-
 export interface OperationsOptions extends RouteOptions {
   latency: Histogram;
-}
-
-async function check(what: string, probe: () => Promise<unknown>): Promise<string | null> {
-  try {
-    await withDeadline(probe(), CHECK_TIMEOUT_MS, () => new Error(`${what} timed out`));
-    return null;
-  } catch {
-    return `${what} is not reachable`;
-  }
 }
 
 export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (instance, { ctx, latency }) => {
@@ -69,8 +64,8 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (in
     },
     async () => {
       const [database, redis] = await Promise.all([
-        check('the database', () => runSql(ctx.db, sql`SELECT 1 AS ok`)),
-        check('Redis', () => ctx.redis.ping()),
+        probe('the database', () => runSql(ctx.db, sql`SELECT 1 AS ok`)),
+        probe('Redis', () => ctx.redis.ping()),
       ]);
       const failures = [
         database && { path: 'database', message: database },
@@ -96,8 +91,9 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (in
         summary: 'Prometheus metrics',
         description:
           "Queue depth by state (swavlab_queue_jobs), runs by status (swavlab_runs), the reconciler's repairs " +
-          '(swavlab_reconciler_actions_total{action}) and request latency (http_request_duration_seconds{method, ' +
-          'route, status}).',
+          '(swavlab_reconciler_actions_total{action}), the device slots unfinished work needs (swavlab_slots_demanded, ' +
+          'what KEDA scales workers on), request latency (http_request_duration_seconds{method, route, status}) and ' +
+          "the process's CPU and memory.",
         tags: ['operations'],
         response: {
           200: {
@@ -109,13 +105,14 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (in
       },
     },
     async (_request, reply) => {
-      const [depth, actions, statusRows] = await Promise.all([
+      const [depth, actions, statusRows, demand] = await Promise.all([
         queueDepth(ctx.queue),
         reconcilerActions(ctx.redis, reconcilerActionsKey(ctx.config.queuePrefix)),
         runSql<{ status: string; count: number }>(
           ctx.db,
           sql`SELECT status::text AS status, count(*)::int AS count FROM runs GROUP BY status`,
         ),
+        slotDemand(ctx.db),
       ]);
       const byStatus = new Map(statusRows.map((row) => [row.status, Number(row.count)]));
       const body = [
@@ -134,7 +131,14 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (in
           "Repairs made by the workers' reconciler, by action (enqueued, requeued, canceled, abandoned, removed).",
           RECONCILER_ACTIONS.map((action) => ({ labels: { action }, value: actions[action] ?? 0 })),
         ),
+        renderGauge(
+          'swavlab_slots_demanded',
+          'Device slots that unfinished work needs: ranks of queued, running and stopping runs, plus one per queued ' +
+            'or running evaluation (the KEDA trigger of the worker Deployment).',
+          [{ labels: {}, value: demand }],
+        ),
         latency.render(),
+        renderProcessMetrics(),
       ].join('');
       return reply.type(PROMETHEUS_CONTENT_TYPE).send(body);
     },

@@ -21,12 +21,12 @@ import {
   specWarnings,
   WHEN_FIELDS_VALID,
 } from '@swavlab/spec';
+import { withDeadline } from '@swavlab/telemetry';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { requireCapacity } from '../capacity.js';
 import type { AppContext, RouteOptions } from '../context.js';
 import { requireSpecPaths } from '../data-roots.js';
-import { withDeadline } from '../deadline.js';
 import { problemResponses } from '../openapi.js';
 import { notFound, ProblemError } from '../problem.js';
 import { CSV_CONTENT_TYPE, toCsv } from '../queries/csv.js';

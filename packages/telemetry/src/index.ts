@@ -1,0 +1,16 @@
+/**
+ * @swavlab/telemetry: what the API and the worker expose to operators — Prometheus text exposition, the process's
+ * own metrics, and bounded readiness probes (see README.md).
+ */
+export { PROBE_TIMEOUT_MS, probe, withDeadline } from './deadline.js';
+export { renderProcessMetrics } from './process-metrics.js';
+export {
+  Counter,
+  Histogram,
+  LATENCY_BUCKETS,
+  type Labels,
+  PROMETHEUS_CONTENT_TYPE,
+  renderCounter,
+  renderGauge,
+  type Sample,
+} from './prometheus.js';
