@@ -1,39 +1,50 @@
-import { type Grid, GridChangedError, type JsonObject } from '@swavlab/db';
+// /v1/grids: expand and submit ablation grids (or preview them with ?dry_run=true), grid status, the ablation
+// table (n, mean, std, median, min, max and costs per group of cells), a rows × columns pivot, every cell with
+// its value, and re-running failed cells.
+import { type Grid, type JsonObject, RUN_STATUSES } from '@swavlab/db';
 import {
   canonicalJson,
   expandGridInSlices,
-  GridCells,
-  GridPivot,
-  GridResults,
-  GridSeedsRequest,
-  GridSeedsView,
+  type GridCell,
   GridSpec,
-  GridView,
   isMetricName,
   isSpecLeafPath,
-  MAX_AXIS_VALUES,
-  MAX_GRID_CELLS,
-  MetricGoal,
-  metricGoal,
+  SpecValidationError,
   startGridExpansion,
 } from '@swavlab/spec';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { requireCapacity } from '../capacity.js';
+import { cellRunInput, checkCellDataPaths } from '../cell-runs.js';
 import type { AppContext, RouteOptions } from '../context.js';
-import { checkCells, storeGridCells } from '../grid-store.js';
 import { problemResponses } from '../openapi.js';
-import { notFound, ProblemError, validationProblem } from '../problem.js';
+import { notFound, validationProblem } from '../problem.js';
 import { CSV_CONTENT_TYPE, toCsv } from '../queries/csv.js';
 import { gridCells } from '../queries/grid-cells.js';
-import { type GroupStats, groupStats, groupStatsView } from '../queries/group-stats.js';
+import { groupStats, groupStatsView } from '../queries/group-stats.js';
 import { pivot } from '../queries/pivot.js';
-import { tableStatistics } from '../queries/table-statistics.js';
+import { readAhead } from '../read-ahead.js';
 import { joinSql, runSql, sql } from '../sql.js';
 import { listParam, queryBoolean, ResourceId, type ZodTypeProvider } from '../validation.js';
 import { CellWarning, WarningTally } from '../warning-tally.js';
-import { enqueueEach } from './runs.js';
+import { enqueueBulk, enqueueEach } from './runs.js';
 
 const GridParams = z.strictObject({ id: ResourceId });
+
+const StatusCounts = z.object({
+  ...Object.fromEntries(RUN_STATUSES.map((status) => [status, z.int()])),
+  total: z.int(),
+});
+
+const GridView = z.object({
+  id: z.string(),
+  name: z.string(),
+  metric: z.object({ name: z.string(), goal: z.enum(['max', 'min']) }),
+  cell_count: z.int(),
+  spec: z.record(z.string(), z.unknown()),
+  created_at: z.iso.datetime(),
+  status_counts: StatusCounts,
+});
 
 const CellView = z.object({
   index: z.int(),
@@ -78,46 +89,130 @@ const FormatParam = z
   .default('json')
   .meta({ description: '`csv` answers text/csv (RFC 4180, header row)' });
 
-const GoalParam = MetricGoal.optional().meta({
-  description:
-    "which mean is best: default the grid's goal for the grid's metric, else the metric's own (max for " +
-    'accuracies, min for the loss)',
-});
-
-const DifferenceParam = z.coerce
-  .number()
-  .positive()
-  .max(1e12)
-  .optional()
-  .meta({
-    description:
-      'a difference of means to resolve, in the metric\'s units (0.02 is 2 points of a 0..1 accuracy): ' +
-      '`resolution.seeds_needed` says how many seeds per group would resolve it',
-  });
+const Goal = z.enum(['max', 'min']);
 
 const ResultsQuery = z.strictObject({
   metric: MetricParam,
   group_by: listParam(GroupPath, 16)
     .optional()
     .meta({ description: "spec paths, comma-separated or repeated; default: the grid's axes" }),
-  goal: GoalParam,
-  difference: DifferenceParam,
+  goal: Goal.optional().meta({
+    description: "which mean is best, for `best`; default: the grid's metric goal",
+  }),
   format: FormatParam,
+});
+
+const Stats = {
+  n: z.int().meta({ description: 'succeeded runs with a final value of the metric' }),
+  mean: z.number().nullable(),
+  std: z.number().nullable().meta({ description: 'sample standard deviation (n − 1); null when n < 2' }),
+  median: z.number().nullable(),
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+  run_ids: z.array(z.string()).meta({ description: 'the runs counted, in cell order' }),
+};
+
+const GroupCosts = z
+  .object({
+    epoch_seconds_mean: z
+      .number()
+      .nullable()
+      .meta({ description: "mean over the group's runs of each run's mean epoch_seconds" }),
+    peak_memory_bytes_max: z
+      .number()
+      .nullable()
+      .meta({ description: 'highest peak_memory_bytes any run of the group recorded' }),
+    wall_seconds_mean: z
+      .number()
+      .nullable()
+      .meta({ description: 'mean of finished_at − started_at over the group' }),
+  })
+  .meta({ description: 'what the group cost, for plotting cost against the metric' });
+
+const ResultGroup = z.object({
+  key: z.record(z.string(), z.unknown()).meta({ description: 'group_by path → value' }),
+  ...Stats,
+  costs: GroupCosts,
+});
+
+const BestGroup = z
+  .object({
+    key: z.record(z.string(), z.unknown()),
+    mean: z.number(),
+    std: z.number().nullable(),
+    n: z.int(),
+    run_ids: z.array(z.string()),
+  })
+  .nullable()
+  .meta({
+    description:
+      'the group with the best mean for `goal` (the first in key order on a tie); null without values',
+  });
+
+const ResultsView = z.object({
+  grid_id: z.string(),
+  metric: z.string(),
+  goal: Goal,
+  group_by: z.array(z.string()),
+  groups: z
+    .array(ResultGroup)
+    .meta({ description: 'groups with at least one value, ordered by key (numbers numerically)' }),
+  best: BestGroup,
+  runs_without_value: z.int().meta({ description: 'succeeded runs that did not report the metric' }),
+  runs_not_finished: z.int().meta({ description: 'cells whose run has not succeeded (yet)' }),
 });
 
 const PivotQuery = z.strictObject({
   metric: MetricParam,
   rows: GroupPath.meta({ description: 'spec path whose values are the rows' }),
   columns: GroupPath.meta({ description: 'spec path whose values are the columns' }),
-  goal: GoalParam,
-  difference: DifferenceParam,
   format: FormatParam.meta({
     description:
       '`csv` answers a text/csv table of means: one row per row value, one column per column value',
   }),
 });
 
+const PivotAxis = z.object({
+  path: z.string(),
+  values: z
+    .array(z.unknown())
+    .meta({ description: 'every value among the grid cells, sorted (numbers numerically)' }),
+});
+
+const PivotView = z.object({
+  grid_id: z.string(),
+  metric: z.string(),
+  rows: PivotAxis,
+  columns: PivotAxis,
+  cells: z.array(z.array(z.object(Stats).nullable())).meta({
+    description: 'cells[i][j] summarises rows.values[i] × columns.values[j]; null where no run has a value',
+  }),
+});
+
 const CellsQuery = z.strictObject({ metric: MetricParam });
+
+const CellsView = z.object({
+  grid_id: z.string(),
+  metric: z.string(),
+  cells: z
+    .array(
+      z.object({
+        run_id: z.string(),
+        cell_index: z.int().nullable(),
+        axis_values: z.record(z.string(), z.unknown()).nullable(),
+        seed: z.int(),
+        status: z.enum(RUN_STATUSES),
+        value: z
+          .number()
+          .nullable()
+          .meta({ description: 'final value of the metric so far (whatever the status); null when none' }),
+        epoch_seconds: z.number().nullable().meta({ description: "mean of the run's epoch_seconds points" }),
+        peak_memory_bytes: z.number().nullable().meta({ description: 'highest peak_memory_bytes point' }),
+        wall_seconds: z.number().nullable().meta({ description: 'finished_at − started_at' }),
+      }),
+    )
+    .meta({ description: 'every cell of the grid, in cell order' }),
+});
 
 /** A 200 documented both as JSON and as CSV. */
 function jsonOrCsv(schema: z.ZodType, description: string) {
@@ -169,70 +264,13 @@ async function existingRuns(ctx: AppContext, hashes: readonly string[]): Promise
   return found;
 }
 
-/**
- * Which mean is best: the goal asked for, else the grid's own for its metric, else the metric's direction
- * (another metric of the grid: the loss is best low even in a grid that maximises an accuracy).
- */
-function goalFor(grid: Grid, metric: string, asked: MetricGoal | undefined): MetricGoal {
-  if (asked !== undefined) return asked;
-  if (metric === grid.metricName) return grid.metricGoal;
-  return metricGoal(metric) ?? grid.metricGoal;
-}
-
-/** The groups that have a value, each with its statistics and verdict, and the table's comparison figures. */
-function withStatistics(groups: readonly GroupStats[], goal: MetricGoal, difference: number | undefined) {
-  const counted = groups.filter((group) => group.n > 0);
-  const statistics = tableStatistics(counted, goal, difference);
-  return {
-    groups: counted.map((group, i) => ({ group, view: { ...groupStatsView(group), ...statistics.groups[i] } })),
-    comparison: statistics.comparison,
-    resolution: statistics.resolution,
-  };
-}
-
-/** The seeds a grid runs: its list, else the base spec's seed. */
-function gridSeeds(spec: GridSpec): number[] {
-  return spec.seeds ?? [spec.base.seed];
-}
-
-/** 422 for a well-formed body asking for something invalid (naming the field); 400 when it is not an object. */
-function seedsBodyProblem(error: Error, body: unknown): Error {
-  const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
-  if (!(error instanceof ProblemError) || !isObject) return error;
-  return new ProblemError(422, 'invalid_seeds', error.message, error.errors);
-}
-
-/** The seeds `request` asks for that the grid lacks, and those it has; 422 naming the field beyond the limits. */
-function newSeeds(request: GridSeedsRequest, current: readonly number[]): { fresh: number[]; existing: number[] } {
-  const have = new Set(current);
-  if (request.seeds !== undefined) {
-    return {
-      fresh: request.seeds.filter((seed) => !have.has(seed)),
-      existing: request.seeds.filter((seed) => have.has(seed)),
-    };
-  }
-  const add = request.add ?? 0;
-  const first = Math.max(...current) + 1;
-  if (first + add - 1 > 2 ** 31 - 1) {
-    throw new ProblemError(422, 'invalid_seeds', `cannot add ${add} seeds after seed ${first - 1}`, [
-      { path: 'add', message: `the new seeds would pass 2147483647 (the grid's largest seed is ${first - 1})` },
-    ]);
-  }
-  return { fresh: Array.from({ length: add }, (_, i) => first + i), existing: [] };
-}
-
-/** 422 when the grid would hold more seeds or cells than a grid may. */
-function requireRoom(request: GridSeedsRequest, seeds: number, cells: number): void {
-  const field = request.seeds === undefined ? 'add' : 'seeds';
-  const problem =
-    seeds > MAX_AXIS_VALUES
-      ? `the grid would have ${seeds} seeds; a grid may have at most ${MAX_AXIS_VALUES}`
-      : cells > MAX_GRID_CELLS
-        ? `the grid would have ${cells.toLocaleString('en-US')} cells; at most ${MAX_GRID_CELLS.toLocaleString('en-US')} are allowed`
-        : null;
-  if (problem !== null) {
-    throw new ProblemError(422, 'invalid_seeds', problem, [{ path: field, message: problem }]);
-  }
+/** What must hold of cells before they are stored: data folders inside the roots, ranks some worker can hold. */
+async function checkCells(ctx: AppContext, grid: GridSpec, cells: readonly GridCell[]): Promise<void> {
+  await checkCellDataPaths(ctx, cells, { axesPath: 'axes', axes: grid.axes, base: 'base' });
+  await requireCapacity(
+    ctx,
+    cells.map((cell) => ({ spec: cell.spec, prefix: `cells[${cell.index}].` })),
+  );
 }
 
 export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ctx }) => {
@@ -295,16 +333,28 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
       }
       try {
         const name = grid.name ?? `grid of ${total} cells`;
-        const { created, warnings } = await storeGridCells(ctx, expansion, name, (cells) =>
-          ctx.db.grids.createGrid({
+        const warnings = new WarningTally();
+        // Cells are stored as they are validated, in one transaction that a late invalid cell rolls back.
+        async function* cellRuns() {
+          for await (const cells of readAhead(expansion.chunks())) {
+            await checkCells(ctx, grid, cells);
+            warnings.add(cells);
+            yield cells.map((cell) => cellRunInput(cell, name, grid.tags));
+          }
+        }
+        const created = await ctx.db.grids
+          .createGrid({
             name,
             spec: grid as unknown as JsonObject,
             metricName: grid.metric.name,
             metricGoal: grid.metric.goal,
             cellCount: total,
-            cells,
-          }),
-        );
+            cells: cellRuns(),
+          })
+          .catch((error: unknown) => {
+            throw error instanceof SpecValidationError ? validationProblem(error.issues, 'grid') : error;
+          });
+        await enqueueBulk(ctx, created.runs);
         const body = {
           ...(await gridView(ctx, created.grid)),
           dry_run: false as const,
