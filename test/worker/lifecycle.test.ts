@@ -99,14 +99,12 @@ describe.each(backends)('worker on %s', (kind) => {
     const epochSeconds = await db.metrics.metricSeries(run.id, 'epoch_seconds');
     expect(epochSeconds.map((p) => p.step)).toEqual([6, 12, 18]);
 
+    // The run's k-NN, and beside it the same backbone's at random init (the learning check's baseline).
     const evaluations = await db.evaluations.listEvaluations(run.id);
-    expect(evaluations).toHaveLength(1);
-    expect(evaluations[0]).toMatchObject({
-      name: 'knn_top1@5',
-      split: 'test',
-      step: 18,
-      checkpointId: last.id,
-    });
+    expect(evaluations.map((e) => e.name).sort()).toEqual(['knn_top1@5', 'random_init_knn_top1@5']);
+    for (const evaluation of evaluations) {
+      expect(evaluation).toMatchObject({ split: 'test', step: 18, checkpointId: last.id });
+    }
 
     expect(await (await queue.getJob(run.id))?.getState()).toBe('completed');
   });

@@ -68,6 +68,12 @@ export {
 } from './issues.js';
 export { gridToJsonSchema, toJsonSchema } from './json-schema.js';
 export {
+  type EvaluationValue,
+  LEARNING_CAUSES,
+  LearningCheckView,
+  learningCheck,
+} from './learning-check.js';
+export {
   EVALUATION_METRICS,
   isEvaluationMetric,
   isMetricName,

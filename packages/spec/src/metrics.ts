@@ -22,12 +22,16 @@ export const EVALUATION_METRICS = [
   'semisup_top5',
 ] as const;
 
-const KNN_METRIC = /^knn_top1@([1-9][0-9]{0,4})$/;
+// The run's k-NN, or the same backbone's at random init that the trainer reports beside it (the learning check).
+const KNN_METRIC = /^(?:random_init_)?knn_top1@([1-9][0-9]{0,4})$/;
 const MAX_KNN_K = 10000;
 const NAMED: ReadonlySet<string> = new Set([...TRAINING_METRICS, ...EVALUATION_METRICS]);
 const EVALUATED: ReadonlySet<string> = new Set(EVALUATION_METRICS);
 
-/** Whether `name` is an evaluation result (`knn_top1@<k>` or one of EVALUATION_METRICS) rather than a training curve. */
+/**
+ * Whether `name` is an evaluation result (`knn_top1@<k>`, `random_init_knn_top1@<k>` or one of EVALUATION_METRICS)
+ * rather than a training curve.
+ */
 export function isEvaluationMetric(name: string): boolean {
   return EVALUATED.has(name) || KNN_METRIC.test(name);
 }

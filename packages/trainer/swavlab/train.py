@@ -419,7 +419,9 @@ class _Run:
         eval_train, eval_test = self.datasets.eval_train, self.datasets.eval_test
         if self.info.is_main and eval_train is not None and eval_test is not None:
             from .evaluation import evaluate
+            from .evaluation.baseline import random_init_knn
 
+            workers = int(self.spec["runtime"]["workers"])
             values = evaluate(
                 self.core.backbone,
                 eval_train,
@@ -427,10 +429,12 @@ class _Run:
                 self.spec["eval"],
                 self.device,
                 self.seed,
-                workers=int(self.spec["runtime"]["workers"]),
+                workers=workers,
                 on_epoch=self._eval_progress,
             )
+            # Beside every k-NN result, the same backbone's at random init (cached): did the run learn anything?
             if values:
+                values.update(random_init_knn(self.spec, eval_train, eval_test, self.device, workers=workers))
                 self.evals = {k: float(v) for k, v in values.items()}
                 self.events.emit(eval_event(self.epochs_completed, self.step, values))
         ddp.barrier()

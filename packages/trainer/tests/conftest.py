@@ -39,6 +39,12 @@ def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test its own cache folder (random-init baselines), so no test reads another's or the user's."""
+    monkeypatch.setenv("SWAVLAB_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
 @pytest.fixture
 def tiny_spec() -> SpecFactory:
     """`tiny_spec(optim={"epochs": 1}, ...)`: a seconds-long CPU run (48 train images, 6 steps/epoch)."""
