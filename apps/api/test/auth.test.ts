@@ -53,6 +53,7 @@ describe('auth matrix with SWAVLAB_API_TOKENS', () => {
       { method: 'GET', url: `/v1/grids/${gridId}`, scope: 'read' },
       { method: 'GET', url: `/v1/grids/${gridId}/results`, scope: 'read' },
       { method: 'POST', url: `/v1/grids/${gridId}/rerun-failed`, scope: 'submit' },
+      { method: 'POST', url: `/v1/grids/${gridId}/seeds`, scope: 'submit', payload: { add: 1 } },
       { method: 'GET', url: '/metrics', scope: 'read' },
       { method: 'GET', url: '/admin/queues', scope: 'admin' },
       { method: 'GET', url: '/admin/queues/api/queues', scope: 'admin' },

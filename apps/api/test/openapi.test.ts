@@ -52,6 +52,7 @@ describe('GET /openapi.json', () => {
         'GET /v1/runs/{id}/evaluations',
         'GET /v1/runs/{id}/evaluations/{evaluation_id}',
         'POST /v1/grids/{id}/rerun-failed',
+        'POST /v1/grids/{id}/seeds',
         'POST /v1/regressions',
         'GET /v1/regressions',
         'GET /v1/regressions/{id}',

@@ -161,8 +161,10 @@ describe.each(BACKENDS)('query API on %s', (backend) => {
       mean: best.mean,
       std: best.std,
       n: 3,
+      ci95: best.ci95,
       run_ids: best.run_ids,
     });
+    expect(best.best).toBe(true);
 
     const lowest = (await get(`/v1/grids/${gridId}/results?goal=min`)).json();
     expect(lowest.goal).toBe('min');
@@ -190,8 +192,13 @@ describe.each(BACKENDS)('query API on %s', (backend) => {
       'median',
       'min',
       'max',
+      'ci95_low',
+      'ci95_high',
+      'best',
+      'tied_with_best',
+      'p_adjusted',
     ]);
-    expect(rows.map((row) => row.map(Number))).toEqual(
+    expect(rows.map((row) => row.slice(0, 8).map(Number))).toEqual(
       json.groups.map((g: Record<string, number> & { key: Record<string, number> }) => [
         g.key['swav.prototypes'],
         g.key['swav.sinkhorn_iterations'],

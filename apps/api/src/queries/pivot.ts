@@ -1,15 +1,13 @@
 // Lays out groups keyed by (row value, column value) as a rows × columns table, the shape of a paper's
 // ablation table.
 import { canonicalJson } from '@swavlab/spec';
-import { type GroupStats, groupStatsView } from './group-stats.js';
+import type { GroupStats } from './group-stats.js';
 
-export type PivotCell = ReturnType<typeof groupStatsView>;
-
-export interface Pivot {
+export interface Pivot<Cell> {
   rowValues: unknown[];
   columnValues: unknown[];
   /** cells[i][j] for rowValues[i] and columnValues[j]; null where no run of that combination has a value. */
-  cells: (PivotCell | null)[][];
+  cells: (Cell | null)[][];
 }
 
 /** Numbers numerically, anything else by its canonical JSON text, numbers first. */
@@ -29,16 +27,22 @@ function distinctSorted(values: readonly unknown[]): { values: unknown[]; index:
   return { values: sorted, index: new Map(sorted.map((value, i) => [canonicalJson(value), i])) };
 }
 
-/** `groups` keyed by [row value, column value]; every value present among them becomes a row or a column. */
-export function pivot(groups: readonly GroupStats[]): Pivot {
+/**
+ * `groups` keyed by [row value, column value]; every value present among them becomes a row or a column, and each
+ * group with a value becomes the cell `cellOf` makes of it.
+ */
+export function pivot<Cell>(
+  groups: readonly GroupStats[],
+  cellOf: (group: GroupStats) => Cell | null,
+): Pivot<Cell> {
   const rows = distinctSorted(groups.map((group) => group.key[0] ?? null));
   const columns = distinctSorted(groups.map((group) => group.key[1] ?? null));
-  const cells: (PivotCell | null)[][] = rows.values.map(() => columns.values.map(() => null));
+  const cells: (Cell | null)[][] = rows.values.map(() => columns.values.map(() => null));
   for (const group of groups) {
     if (group.n === 0) continue;
     const i = rows.index.get(canonicalJson(group.key[0] ?? null)) as number;
     const j = columns.index.get(canonicalJson(group.key[1] ?? null)) as number;
-    (cells[i] as (PivotCell | null)[])[j] = groupStatsView(group);
+    (cells[i] as (Cell | null)[])[j] = cellOf(group);
   }
   return { rowValues: rows.values, columnValues: columns.values, cells };
 }

@@ -1,50 +1,39 @@
-// /v1/grids: expand and submit ablation grids (or preview them with ?dry_run=true), grid status, the ablation
-// table (n, mean, std, median, min, max and costs per group of cells), a rows × columns pivot, every cell with
-// its value, and re-running failed cells.
-import { type Grid, type JsonObject, RUN_STATUSES } from '@swavlab/db';
+import { type Grid, GridChangedError, type JsonObject } from '@swavlab/db';
 import {
   canonicalJson,
   expandGridInSlices,
-  type GridCell,
+  GridCells,
+  GridPivot,
+  GridResults,
+  GridSeedsRequest,
+  GridSeedsView,
   GridSpec,
+  GridView,
   isMetricName,
   isSpecLeafPath,
-  SpecValidationError,
+  MAX_AXIS_VALUES,
+  MAX_GRID_CELLS,
+  MetricGoal,
+  metricGoal,
   startGridExpansion,
 } from '@swavlab/spec';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { requireCapacity } from '../capacity.js';
-import { cellRunInput, checkCellDataPaths } from '../cell-runs.js';
 import type { AppContext, RouteOptions } from '../context.js';
+import { checkCells, storeGridCells } from '../grid-store.js';
 import { problemResponses } from '../openapi.js';
-import { notFound, validationProblem } from '../problem.js';
+import { notFound, ProblemError, validationProblem } from '../problem.js';
 import { CSV_CONTENT_TYPE, toCsv } from '../queries/csv.js';
 import { gridCells } from '../queries/grid-cells.js';
-import { groupStats, groupStatsView } from '../queries/group-stats.js';
+import { type GroupStats, groupStats, groupStatsView } from '../queries/group-stats.js';
 import { pivot } from '../queries/pivot.js';
-import { readAhead } from '../read-ahead.js';
+import { tableStatistics } from '../queries/table-statistics.js';
 import { joinSql, runSql, sql } from '../sql.js';
 import { listParam, queryBoolean, ResourceId, type ZodTypeProvider } from '../validation.js';
 import { CellWarning, WarningTally } from '../warning-tally.js';
-import { enqueueBulk, enqueueEach } from './runs.js';
+import { enqueueEach } from './runs.js';
 
 const GridParams = z.strictObject({ id: ResourceId });
-
-const StatusCounts = z.object({
-  ...Object.fromEntries(RUN_STATUSES.map((status) => [status, z.int()])),
-  total: z.int(),
-});
-
-const GridView = z.object({
-  id: z.string(),
-  name: z.string(),
-  metric: z.object({ name: z.string(), goal: z.enum(['max', 'min']) }),
-  cell_count: z.int(),
-  spec: z.record(z.string(), z.unknown()),
-  created_at: z.iso.datetime(),
-  status_counts: StatusCounts,
-});
 
 const CellView = z.object({
   index: z.int(),
@@ -89,130 +78,46 @@ const FormatParam = z
   .default('json')
   .meta({ description: '`csv` answers text/csv (RFC 4180, header row)' });
 
-const Goal = z.enum(['max', 'min']);
+const GoalParam = MetricGoal.optional().meta({
+  description:
+    "which mean is best: default the grid's goal for the grid's metric, else the metric's own (max for " +
+    'accuracies, min for the loss)',
+});
+
+const DifferenceParam = z.coerce
+  .number()
+  .positive()
+  .max(1e12)
+  .optional()
+  .meta({
+    description:
+      "a difference of means to resolve, in the metric's units (0.02 is 2 points of a 0..1 accuracy): " +
+      '`resolution.seeds_needed` says how many seeds per group would resolve it',
+  });
 
 const ResultsQuery = z.strictObject({
   metric: MetricParam,
   group_by: listParam(GroupPath, 16)
     .optional()
     .meta({ description: "spec paths, comma-separated or repeated; default: the grid's axes" }),
-  goal: Goal.optional().meta({
-    description: "which mean is best, for `best`; default: the grid's metric goal",
-  }),
+  goal: GoalParam,
+  difference: DifferenceParam,
   format: FormatParam,
-});
-
-const Stats = {
-  n: z.int().meta({ description: 'succeeded runs with a final value of the metric' }),
-  mean: z.number().nullable(),
-  std: z.number().nullable().meta({ description: 'sample standard deviation (n − 1); null when n < 2' }),
-  median: z.number().nullable(),
-  min: z.number().nullable(),
-  max: z.number().nullable(),
-  run_ids: z.array(z.string()).meta({ description: 'the runs counted, in cell order' }),
-};
-
-const GroupCosts = z
-  .object({
-    epoch_seconds_mean: z
-      .number()
-      .nullable()
-      .meta({ description: "mean over the group's runs of each run's mean epoch_seconds" }),
-    peak_memory_bytes_max: z
-      .number()
-      .nullable()
-      .meta({ description: 'highest peak_memory_bytes any run of the group recorded' }),
-    wall_seconds_mean: z
-      .number()
-      .nullable()
-      .meta({ description: 'mean of finished_at − started_at over the group' }),
-  })
-  .meta({ description: 'what the group cost, for plotting cost against the metric' });
-
-const ResultGroup = z.object({
-  key: z.record(z.string(), z.unknown()).meta({ description: 'group_by path → value' }),
-  ...Stats,
-  costs: GroupCosts,
-});
-
-const BestGroup = z
-  .object({
-    key: z.record(z.string(), z.unknown()),
-    mean: z.number(),
-    std: z.number().nullable(),
-    n: z.int(),
-    run_ids: z.array(z.string()),
-  })
-  .nullable()
-  .meta({
-    description:
-      'the group with the best mean for `goal` (the first in key order on a tie); null without values',
-  });
-
-const ResultsView = z.object({
-  grid_id: z.string(),
-  metric: z.string(),
-  goal: Goal,
-  group_by: z.array(z.string()),
-  groups: z
-    .array(ResultGroup)
-    .meta({ description: 'groups with at least one value, ordered by key (numbers numerically)' }),
-  best: BestGroup,
-  runs_without_value: z.int().meta({ description: 'succeeded runs that did not report the metric' }),
-  runs_not_finished: z.int().meta({ description: 'cells whose run has not succeeded (yet)' }),
 });
 
 const PivotQuery = z.strictObject({
   metric: MetricParam,
   rows: GroupPath.meta({ description: 'spec path whose values are the rows' }),
   columns: GroupPath.meta({ description: 'spec path whose values are the columns' }),
+  goal: GoalParam,
+  difference: DifferenceParam,
   format: FormatParam.meta({
     description:
       '`csv` answers a text/csv table of means: one row per row value, one column per column value',
   }),
 });
 
-const PivotAxis = z.object({
-  path: z.string(),
-  values: z
-    .array(z.unknown())
-    .meta({ description: 'every value among the grid cells, sorted (numbers numerically)' }),
-});
-
-const PivotView = z.object({
-  grid_id: z.string(),
-  metric: z.string(),
-  rows: PivotAxis,
-  columns: PivotAxis,
-  cells: z.array(z.array(z.object(Stats).nullable())).meta({
-    description: 'cells[i][j] summarises rows.values[i] × columns.values[j]; null where no run has a value',
-  }),
-});
-
 const CellsQuery = z.strictObject({ metric: MetricParam });
-
-const CellsView = z.object({
-  grid_id: z.string(),
-  metric: z.string(),
-  cells: z
-    .array(
-      z.object({
-        run_id: z.string(),
-        cell_index: z.int().nullable(),
-        axis_values: z.record(z.string(), z.unknown()).nullable(),
-        seed: z.int(),
-        status: z.enum(RUN_STATUSES),
-        value: z
-          .number()
-          .nullable()
-          .meta({ description: 'final value of the metric so far (whatever the status); null when none' }),
-        epoch_seconds: z.number().nullable().meta({ description: "mean of the run's epoch_seconds points" }),
-        peak_memory_bytes: z.number().nullable().meta({ description: 'highest peak_memory_bytes point' }),
-        wall_seconds: z.number().nullable().meta({ description: 'finished_at − started_at' }),
-      }),
-    )
-    .meta({ description: 'every cell of the grid, in cell order' }),
-});
 
 /** A 200 documented both as JSON and as CSV. */
 function jsonOrCsv(schema: z.ZodType, description: string) {
@@ -264,13 +169,79 @@ async function existingRuns(ctx: AppContext, hashes: readonly string[]): Promise
   return found;
 }
 
-/** What must hold of cells before they are stored: data folders inside the roots, ranks some worker can hold. */
-async function checkCells(ctx: AppContext, grid: GridSpec, cells: readonly GridCell[]): Promise<void> {
-  await checkCellDataPaths(ctx, cells, { axesPath: 'axes', axes: grid.axes, base: 'base' });
-  await requireCapacity(
-    ctx,
-    cells.map((cell) => ({ spec: cell.spec, prefix: `cells[${cell.index}].` })),
-  );
+/**
+ * Which mean is best: the goal asked for, else the grid's own for its metric, else the metric's direction
+ * (another metric of the grid: the loss is best low even in a grid that maximises an accuracy).
+ */
+function goalFor(grid: Grid, metric: string, asked: MetricGoal | undefined): MetricGoal {
+  if (asked !== undefined) return asked;
+  if (metric === grid.metricName) return grid.metricGoal;
+  return metricGoal(metric) ?? grid.metricGoal;
+}
+
+/** The groups that have a value, each with its statistics and verdict, and the table's comparison figures. */
+function withStatistics(groups: readonly GroupStats[], goal: MetricGoal, difference: number | undefined) {
+  const counted = groups.filter((group) => group.n > 0);
+  const statistics = tableStatistics(counted, goal, difference);
+  return {
+    groups: counted.map((group, i) => ({
+      group,
+      view: { ...groupStatsView(group), ...statistics.groups[i] },
+    })),
+    comparison: statistics.comparison,
+    resolution: statistics.resolution,
+  };
+}
+
+/** The seeds a grid runs: its list, else the base spec's seed. */
+function gridSeeds(spec: GridSpec): number[] {
+  return spec.seeds ?? [spec.base.seed];
+}
+
+/** 422 for a well-formed body asking for something invalid (naming the field); 400 when it is not an object. */
+function seedsBodyProblem(error: Error, body: unknown): Error {
+  const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
+  if (!(error instanceof ProblemError) || !isObject) return error;
+  return new ProblemError(422, 'invalid_seeds', error.message, error.errors);
+}
+
+/** The seeds `request` asks for that the grid lacks, and those it has; 422 naming the field beyond the limits. */
+function newSeeds(
+  request: GridSeedsRequest,
+  current: readonly number[],
+): { fresh: number[]; existing: number[] } {
+  const have = new Set(current);
+  if (request.seeds !== undefined) {
+    return {
+      fresh: request.seeds.filter((seed) => !have.has(seed)),
+      existing: request.seeds.filter((seed) => have.has(seed)),
+    };
+  }
+  const add = request.add ?? 0;
+  const first = Math.max(...current) + 1;
+  if (first + add - 1 > 2 ** 31 - 1) {
+    throw new ProblemError(422, 'invalid_seeds', `cannot add ${add} seeds after seed ${first - 1}`, [
+      {
+        path: 'add',
+        message: `the new seeds would pass 2147483647 (the grid's largest seed is ${first - 1})`,
+      },
+    ]);
+  }
+  return { fresh: Array.from({ length: add }, (_, i) => first + i), existing: [] };
+}
+
+/** 422 when the grid would hold more seeds or cells than a grid may. */
+function requireRoom(request: GridSeedsRequest, seeds: number, cells: number): void {
+  const field = request.seeds === undefined ? 'add' : 'seeds';
+  const problem =
+    seeds > MAX_AXIS_VALUES
+      ? `the grid would have ${seeds} seeds; a grid may have at most ${MAX_AXIS_VALUES}`
+      : cells > MAX_GRID_CELLS
+        ? `the grid would have ${cells.toLocaleString('en-US')} cells; at most ${MAX_GRID_CELLS.toLocaleString('en-US')} are allowed`
+        : null;
+  if (problem !== null) {
+    throw new ProblemError(422, 'invalid_seeds', problem, [{ path: field, message: problem }]);
+  }
 }
 
 export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ctx }) => {
@@ -333,28 +304,16 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
       }
       try {
         const name = grid.name ?? `grid of ${total} cells`;
-        const warnings = new WarningTally();
-        // Cells are stored as they are validated, in one transaction that a late invalid cell rolls back.
-        async function* cellRuns() {
-          for await (const cells of readAhead(expansion.chunks())) {
-            await checkCells(ctx, grid, cells);
-            warnings.add(cells);
-            yield cells.map((cell) => cellRunInput(cell, name, grid.tags));
-          }
-        }
-        const created = await ctx.db.grids
-          .createGrid({
+        const { created, warnings } = await storeGridCells(ctx, expansion, name, (cells) =>
+          ctx.db.grids.createGrid({
             name,
             spec: grid as unknown as JsonObject,
             metricName: grid.metric.name,
             metricGoal: grid.metric.goal,
             cellCount: total,
-            cells: cellRuns(),
-          })
-          .catch((error: unknown) => {
-            throw error instanceof SpecValidationError ? validationProblem(error.issues, 'grid') : error;
-          });
-        await enqueueBulk(ctx, created.runs);
+            cells,
+          }),
+        );
         const body = {
           ...(await gridView(ctx, created.grid)),
           dry_run: false as const,
@@ -393,64 +352,62 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
     {
       config: { scope: 'read' },
       schema: {
-        summary: 'The ablation table of a grid',
+        summary: 'The ablation table of a grid, with the statistics to read it by',
         description:
           "Groups the grid's succeeded runs by the values at the `group_by` spec paths and summarises each run's " +
           'final value of `metric`: the latest evaluation for evaluation metrics (knn_top1@k, linear_top1/5), the ' +
-          'last point for training metrics. Non-finite values count as missing. `format=csv` answers one row per ' +
-          'group: the group_by columns, then n, mean, std, median, min, max.',
+          'last point for training metrics. Non-finite values count as missing. Each group has n, mean, std, ' +
+          'median, min, max, a 95 % confidence interval of the mean and its costs; the best group for `goal` is ' +
+          "marked, and every other group with n ≥ 2 is tested against it (Welch's two-sided t-test, Holm-corrected " +
+          'over the tests made, α = 0.05): `tied_with_best` marks the groups the test cannot tell from the best. ' +
+          'With one seed per group no test is possible and `comparison.message` says so. `resolution` gives the ' +
+          'smallest difference the seeds resolve (α = 0.05, power 0.8, from the pooled within-group variance) and, ' +
+          'for `difference`, the seeds per group that would resolve it. `format=csv` answers one row per group: ' +
+          'the group_by columns, then n, mean, std, median, min, max, ci95_low, ci95_high, best, tied_with_best, ' +
+          'p_adjusted.',
         tags: ['grids'],
         params: GridParams,
         querystring: ResultsQuery,
         response: {
-          200: jsonOrCsv(ResultsView, 'the groups, their statistics and costs, and the best group'),
+          200: jsonOrCsv(GridResults, 'the groups, their statistics and costs, and the best group'),
           ...problemResponses(400, 401, 403, 404, 429),
         },
       },
     },
     async (request, reply) => {
       const grid = await loadGrid(ctx, request.params.id);
-      const { format } = request.query;
+      const { format, difference } = request.query;
       const metric = request.query.metric ?? grid.metricName;
-      const goal = request.query.goal ?? grid.metricGoal;
+      const goal = goalFor(grid, metric, request.query.goal);
       const groupBy = request.query.group_by ?? gridAxes(grid);
       const stats = await groupStats(ctx.db, grid.id, metric, groupBy);
-      const groups = stats
-        .filter((group) => group.n > 0)
-        .map((group) => ({
-          key: Object.fromEntries(groupBy.map((path, i) => [path, group.key[i] ?? null])),
-          ...groupStatsView(group),
-          costs: {
-            epoch_seconds_mean: group.epochSecondsMean,
-            peak_memory_bytes_max: group.peakMemoryBytesMax,
-            wall_seconds_mean: group.wallSecondsMean,
-          },
-        }));
+      const table = withStatistics(stats, goal, difference);
+      const groups = table.groups.map(({ group, view }) => ({
+        key: Object.fromEntries(groupBy.map((path, i) => [path, group.key[i] ?? null])),
+        ...view,
+        costs: {
+          epoch_seconds_mean: group.epochSecondsMean,
+          peak_memory_bytes_max: group.peakMemoryBytesMax,
+          wall_seconds_mean: group.wallSecondsMean,
+        },
+      }));
       if (format === 'csv') {
         return reply.type(CSV_CONTENT_TYPE).send(
           toCsv(
-            [...groupBy, 'n', 'mean', 'std', 'median', 'min', 'max'],
+            [
+              ...groupBy,
+              ...['n', 'mean', 'std', 'median', 'min', 'max', 'ci95_low', 'ci95_high'],
+              ...['best', 'tied_with_best', 'p_adjusted'],
+            ],
             groups.map((g) => [
               ...groupBy.map((path) => g.key[path]),
-              g.n,
-              g.mean,
-              g.std,
-              g.median,
-              g.min,
-              g.max,
+              ...[g.n, g.mean, g.std, g.median, g.min, g.max, g.ci95?.low ?? null, g.ci95?.high ?? null],
+              ...[g.best, g.tied_with_best, g.test?.p_adjusted ?? null],
             ]),
           ),
         );
       }
-      let best: (typeof groups)[number] | undefined;
-      for (const group of groups) {
-        if (group.mean === null) continue;
-        if (
-          best === undefined ||
-          (goal === 'max' ? group.mean > (best.mean as number) : group.mean < (best.mean as number))
-        )
-          best = group;
-      }
+      const best = groups.find((group) => group.best);
       return {
         grid_id: grid.id,
         metric,
@@ -460,7 +417,16 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
         best:
           best === undefined
             ? null
-            : { key: best.key, mean: best.mean as number, std: best.std, n: best.n, run_ids: best.run_ids },
+            : {
+                key: best.key,
+                mean: best.mean as number,
+                std: best.std,
+                n: best.n,
+                ci95: best.ci95,
+                run_ids: best.run_ids,
+              },
+        comparison: table.comparison,
+        resolution: table.resolution,
         runs_without_value: stats.reduce((sum, group) => sum + group.withoutValue, 0),
         runs_not_finished: stats.reduce((sum, group) => sum + group.notFinished, 0),
       };
@@ -475,28 +441,35 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
         summary: 'A grid as a rows × columns table of one metric',
         description:
           'The final values of `metric` of the succeeded runs, grouped by the values at two spec paths; rows and ' +
-          'columns list every value the grid has at those paths, so the table keeps its shape while runs finish.',
+          'columns list every value the grid has at those paths, so the table keeps its shape while runs finish. ' +
+          'Cells carry the statistics of `/results` groups (95 % CI, best, tied_with_best and the test against ' +
+          'the best cell), and the table its `comparison` and `resolution`.',
         tags: ['grids'],
         params: GridParams,
         querystring: PivotQuery,
         response: {
-          200: jsonOrCsv(PivotView, 'the table'),
+          200: jsonOrCsv(GridPivot, 'the table'),
           ...problemResponses(400, 401, 403, 404, 429),
         },
       },
     },
     async (request, reply) => {
       const grid = await loadGrid(ctx, request.params.id);
-      const { rows, columns, format } = request.query;
+      const { rows, columns, format, difference } = request.query;
       const metric = request.query.metric ?? grid.metricName;
-      const table = pivot(await groupStats(ctx.db, grid.id, metric, [rows, columns]));
+      const goal = goalFor(grid, metric, request.query.goal);
+      const stats = await groupStats(ctx.db, grid.id, metric, [rows, columns]);
+      const table = withStatistics(stats, goal, difference);
+      const views = new Map(table.groups.map(({ group, view }) => [group, view]));
+      // Every group, also those without a value yet, so that the table keeps its shape while runs finish.
+      const laid = pivot(stats, (group) => views.get(group) ?? null);
       if (format === 'csv') {
         return reply.type(CSV_CONTENT_TYPE).send(
           toCsv(
-            [rows, ...table.columnValues.map((value) => `${columns}=${canonicalJson(value)}`)],
-            table.rowValues.map((value, i) => [
+            [rows, ...laid.columnValues.map((value) => `${columns}=${canonicalJson(value)}`)],
+            laid.rowValues.map((value, i) => [
               value,
-              ...(table.cells[i] ?? []).map((cell) => cell?.mean ?? null),
+              ...(laid.cells[i] ?? []).map((cell) => cell?.mean ?? null),
             ]),
           ),
         );
@@ -504,9 +477,12 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
       return {
         grid_id: grid.id,
         metric,
-        rows: { path: rows, values: table.rowValues },
-        columns: { path: columns, values: table.columnValues },
-        cells: table.cells,
+        goal,
+        rows: { path: rows, values: laid.rowValues },
+        columns: { path: columns, values: laid.columnValues },
+        cells: laid.cells,
+        comparison: table.comparison,
+        resolution: table.resolution,
       };
     },
   );
@@ -520,7 +496,7 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
         tags: ['grids'],
         params: GridParams,
         querystring: CellsQuery,
-        response: { 200: CellsView, ...problemResponses(400, 401, 403, 404, 429) },
+        response: { 200: GridCells, ...problemResponses(400, 401, 403, 404, 429) },
       },
     },
     async (request) => {
@@ -542,6 +518,98 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
           wall_seconds: cell.wall_seconds,
         })),
       };
+    },
+  );
+
+  app.post(
+    '/grids/:id/seeds',
+    {
+      config: { scope: 'submit' },
+      attachValidation: true,
+      schema: {
+        summary: 'Add seeds to a grid',
+        description:
+          'Adds seeds to an existing grid, so that its table can be tightened without resubmitting it: ' +
+          '`{"seeds": [3, 4]}` names the seeds the grid should have (those it has are left alone: the request is ' +
+          'idempotent), `{"add": 2}` adds the next 2 after its largest seed. Every axis combination gets a cell ' +
+          'per new seed, numbered after the last cell, with a run queued like those of a new grid (a cell whose ' +
+          "spec already has a run is linked to it); the grid's spec lists the new seeds. 201 when seeds were " +
+          'added, 200 when the grid had them all; 422 naming `seeds` or `add` for an invalid body or one that ' +
+          'would pass the limits of a grid (1,000 seeds, 10,000 cells); 409 when another request added seeds at ' +
+          'the same moment (send it again).',
+        tags: ['grids'],
+        params: GridParams,
+        body: GridSeedsRequest,
+        response: {
+          200: GridSeedsView,
+          201: GridSeedsView,
+          ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      if (request.validationError) throw seedsBodyProblem(request.validationError, request.body);
+      const grid = await loadGrid(ctx, request.params.id);
+      type Body = z.input<typeof GridSeedsView>;
+      // Keyed by grid too: the idempotency fingerprint is the body, and the same body means another thing elsewhere.
+      const claim = await ctx.idempotency.claim<200 | 201, Body>(request, { grid: grid.id, ...request.body });
+      if (claim.kind === 'replay') {
+        return reply.code(claim.status).header('idempotent-replayed', 'true').send(claim.body);
+      }
+      try {
+        const spec = GridSpec.parse(grid.spec);
+        const current = gridSeeds(spec);
+        const { fresh, existing } = newSeeds(request.body, current);
+        let status: 200 | 201 = 200;
+        let body: Body;
+        if (fresh.length === 0) {
+          body = {
+            ...(await gridView(ctx, grid)),
+            added_seeds: [],
+            existing_seeds: existing,
+            runs: { created: 0, deduplicated: 0, run_ids: [] },
+          };
+        } else {
+          const seeds = [...current, ...fresh];
+          const added = (grid.cellCount / current.length) * fresh.length;
+          requireRoom(request.body, seeds.length, grid.cellCount + added);
+          const started = startGridExpansion({ ...spec, seeds: fresh });
+          if (!started.ok) throw validationProblem(started.errors, 'grid');
+          const { created } = await storeGridCells(ctx, started.expansion, grid.name, (cells) =>
+            ctx.db.grids.addGridCells({
+              gridId: grid.id,
+              expectedCellCount: grid.cellCount,
+              spec: { ...spec, seeds } as unknown as JsonObject,
+              addedCells: started.expansion.total,
+              cells,
+            }),
+          ).catch((error: unknown) => {
+            if (!(error instanceof GridChangedError)) throw error;
+            throw new ProblemError(
+              409,
+              'grid_changed',
+              `grid ${grid.id} changed while the seeds were being added (another request added cells): send ` +
+                'the request again',
+            );
+          });
+          status = 201;
+          body = {
+            ...(await gridView(ctx, created.grid)),
+            added_seeds: fresh,
+            existing_seeds: existing,
+            runs: {
+              created: created.runs.filter((r) => r.created).length,
+              deduplicated: created.runs.filter((r) => !r.created).length,
+              run_ids: created.runs.map((r) => r.run.id),
+            },
+          };
+        }
+        await ctx.idempotency.complete(claim, status, body);
+        return reply.code(status).send(body);
+      } catch (error) {
+        await ctx.idempotency.release(claim);
+        throw error;
+      }
     },
   );
 
