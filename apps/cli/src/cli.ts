@@ -7,6 +7,7 @@ import { downloadCommand } from './commands/download.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { gridCommand } from './commands/grid.js';
 import { lsCommand } from './commands/ls.js';
+import { migrateCommand } from './commands/migrate.js';
 import { recipesCommand } from './commands/recipes.js';
 import { regressCommand } from './commands/regress.js';
 import { resultsCommand } from './commands/results.js';
@@ -34,6 +35,7 @@ export const COMMANDS: readonly Command[] = [
   resultsCommand,
   regressCommand,
   tokenCommand,
+  migrateCommand,
 ];
 
 export function mainUsage(): string {

@@ -1,11 +1,9 @@
 // `swavlab token create|list|revoke`: API tokens, written straight to the database (a token is shown once; only
 // its hash is stored).
-import type { Database } from '@swavlab/db';
 import { type Command, parseCommand, printJson, printLine } from '../command.js';
+import { withDatabase } from '../database.js';
 import { CliError, EXIT, type ExitCode, UsageError } from '../errors.js';
 import { formatAge } from '../format.js';
-import { resolveHome } from '../home.js';
-import { lockHome } from '../home-lock.js';
 import { renderTable } from '../table.js';
 
 const SCOPE_LIST = 'read, submit, admin';
@@ -60,24 +58,6 @@ ${listUsage.split('\n')[0]}
 ${revokeUsage.split('\n')[0]}
 
 Run \`swavlab token SUBCOMMAND --help\` for details.`;
-
-/** Opens the database (locking the home for the embedded one) for `what`, runs `body`, closes it. */
-async function withDatabase<T>(what: string, body: (db: Database) => Promise<T>): Promise<T> {
-  const { openDatabase } = await import('@swavlab/db');
-  const databaseUrl = process.env.DATABASE_URL || undefined;
-  const home = resolveHome(process.env);
-  const lock = databaseUrl === undefined ? await lockHome(home, what) : undefined;
-  try {
-    const db = await openDatabase({ home, ...(databaseUrl === undefined ? {} : { url: databaseUrl }) });
-    try {
-      return await body(db);
-    } finally {
-      await db.close();
-    }
-  } finally {
-    lock?.release();
-  }
-}
 
 async function create(args: string[]): Promise<ExitCode> {
   const parsed = parseCommand(
