@@ -2,7 +2,6 @@
 // queue — 0 when nothing is queued, the ranks of what is queued, back to 0 once it ran — and a worker's own
 // /metrics, scraped while it runs a job, shows that job and the slot it holds; /readyz of a worker process names
 // what it waits for.
-import { createServer } from 'node:net';
 import type { Database } from '@swavlab/db';
 import type { PretrainQueue } from '@swavlab/queue';
 import type { FastifyInstance } from 'fastify';
@@ -10,6 +9,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../apps/api/src/app.js';
 import { loadConfig } from '../../apps/api/src/config.js';
+import { freePort } from '../cli/helpers.js';
 import {
   buildWorker,
   freshDatabase,
@@ -37,15 +37,6 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
       return Number(match[3]);
   }
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 describe('metrics for operators and the autoscaler', () => {
