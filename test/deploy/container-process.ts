@@ -1,6 +1,7 @@
 // What a compose service's container would run (the image's ENTRYPOINT and CMD unless compose overrides them, the
 // image's ENV under compose's environment, its WORKDIR and HEALTHCHECK), and the same turned into a process on this
 // machine by explicit rewrites of what only makes sense inside a container.
+import { existsSync } from 'node:fs';
 import type { ComposeService } from './compose-file.js';
 import {
   commandOf,
@@ -94,13 +95,28 @@ export function localise(container: ContainerSpec, rewrites: Rewrites): Containe
   };
 }
 
-/** Values of a localised container that still point into a container: `containerOnly` prefixes or host names. */
-export function leftovers(container: ContainerSpec, containerOnly: readonly RegExp[]): string[] {
+/**
+ * What in a localised container still points into a container: absolute paths that do not exist here, and URLs
+ * whose host is a compose service name. `local` names variables that hold this machine's values (PATH).
+ */
+export function leftovers(
+  container: ContainerSpec,
+  serviceNames: readonly string[],
+  local: readonly string[] = [],
+): string[] {
   const values = [
-    ...Object.entries(container.env).map(([name, value]) => `${name}=${value}`),
-    ...container.argv,
-    ...(container.healthcheck ?? []),
-    container.workdir,
+    ...Object.entries(container.env)
+      .filter(([name]) => !local.includes(name))
+      .map(([name, value]) => [`${name}=${value}`, value] as const),
+    ...[...container.argv, ...(container.healthcheck ?? []), container.workdir].map(
+      (value) => [value, value] as const,
+    ),
   ];
-  return values.filter((value) => containerOnly.some((pattern) => pattern.test(value)));
+  return values
+    .filter(([, value]) => {
+      if (value.startsWith('/')) return !existsSync(value);
+      const host = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?([^:/?#]+)/i.exec(value)?.[1];
+      return host !== undefined && serviceNames.includes(host);
+    })
+    .map(([shown]) => shown);
 }
