@@ -37,8 +37,7 @@ WORKDIR /app
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
-    SWAVLAB_HOME=/var/lib/swavlab \
-    SWAVLAB_ARTIFACTS=/var/lib/swavlab/artifacts
+    SWAVLAB_HOME=/var/lib/swavlab
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \

@@ -41,7 +41,6 @@ WORKDIR /app
 ENV NODE_ENV=production \
     PYTHON_BIN=/usr/bin/python3 \
     SWAVLAB_HOME=/var/lib/swavlab \
-    SWAVLAB_ARTIFACTS=/var/lib/swavlab/artifacts \
     SWAVLAB_WORKER_HOST=0.0.0.0 \
     SWAVLAB_WORKER_PORT=9464
 USER 10001:10001

@@ -44,7 +44,6 @@ ENV NODE_ENV=production \
     PYTHON_BIN=/opt/conda/bin/python3 \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility \
     SWAVLAB_HOME=/var/lib/swavlab \
-    SWAVLAB_ARTIFACTS=/var/lib/swavlab/artifacts \
     SWAVLAB_WORKER_HOST=0.0.0.0 \
     SWAVLAB_WORKER_PORT=9464
 USER 10001:10001

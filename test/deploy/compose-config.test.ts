@@ -73,9 +73,10 @@ describe('docker-compose config', () => {
 });
 
 describe('docker/compose.yaml', () => {
-  it('has PostgreSQL, Redis, the API, a GPU worker and a CPU worker under the cpu profile', () => {
+  it('has PostgreSQL, Redis, a migration step, the API, a GPU worker and a CPU worker under the cpu profile', () => {
     expect(Object.keys(compose.services).sort()).toEqual([
       'api',
+      'migrate',
       'postgres',
       'redis',
       'worker',
@@ -101,26 +102,40 @@ describe('docker/compose.yaml', () => {
     }
   });
 
-  it('starts a service only once what it depends on is healthy, and every such service has a health check', () => {
+  it('starts a service once what it depends on is healthy (with a health check) or, for the migration, done', () => {
     const containers = new Map(swavlabServices().map(({ service, container }) => [service.name, container]));
     for (const service of Object.values(compose.services)) {
       for (const [dependency, condition] of Object.entries(service.dependsOn)) {
+        if (condition === 'service_completed_successfully') {
+          // A one-shot step: restarting it would keep its dependents waiting.
+          expect(compose.services[dependency]?.restart, dependency).toBe('no');
+          continue;
+        }
         expect(condition, `${service.name} → ${dependency}`).toBe('service_healthy');
         const checked =
           compose.services[dependency]?.healthcheck ?? containers.get(dependency)?.healthcheck ?? undefined;
         expect(checked, `${dependency} has a health check`).toBeDefined();
       }
     }
-    expect(Object.keys(compose.services.api?.dependsOn ?? {}).sort()).toEqual(['postgres', 'redis']);
+    for (const name of ['api', 'worker', 'worker-cpu']) {
+      expect(compose.services[name]?.dependsOn, name).toEqual({
+        migrate: 'service_completed_successfully',
+        postgres: 'service_healthy',
+        redis: 'service_healthy',
+      });
+    }
+    expect(containers.get('migrate')?.argv.slice(-2)).toEqual(['/app/apps/cli/bin/swavlab.mjs', 'migrate']);
   });
 
-  it('keeps the database, the queue and the artifacts in named volumes; every swavlab service shares artifacts', () => {
+  it('keeps the database, the queue and the artifacts in named volumes; the API and the workers share artifacts', () => {
     const mountOf = (service: string, target: string) =>
       compose.services[service]?.volumes.find((volume) => volume.target === target);
     expect(mountOf('postgres', '/var/lib/postgresql/data')?.named).toBe(true);
     expect(mountOf('redis', '/data')?.named).toBe(true);
     expect(compose.services.redis?.command?.join(' ')).toContain('--appendonly yes');
-    const artifactVolumes = swavlabServices().map(({ service, container }) => {
+    // The migration step touches the database only.
+    const serving = swavlabServices().filter(({ service }) => service.name !== 'migrate');
+    const artifactVolumes = serving.map(({ service, container }) => {
       const mount = mountOf(service.name, container.env.SWAVLAB_ARTIFACTS ?? '');
       expect(mount?.named, `${service.name} mounts a named volume at its SWAVLAB_ARTIFACTS`).toBe(true);
       return mount?.source;
@@ -148,7 +163,15 @@ describe('docker/compose.yaml', () => {
       }
       for (const secret of service.secrets) expect(Object.keys(compose.secrets)).toContain(secret.source);
     }
-    expect(new URL(compose.services.api?.environment.DATABASE_URL ?? '').password).toBe('');
+    // PostgreSQL and every service that connects to it share one password secret.
+    const passwordSecret = compose.services.postgres?.environment.POSTGRES_PASSWORD_FILE;
+    expect(passwordSecret).toBe('/run/secrets/db_password');
+    for (const service of Object.values(compose.services)) {
+      const url = service.environment.DATABASE_URL;
+      if (url === undefined) continue;
+      expect(new URL(url).password, service.name).toBe('');
+      expect(service.environment.DATABASE_PASSWORD_FILE, service.name).toBe(passwordSecret);
+    }
   });
 
   it('fits the images: the API publishes the port it listens on; workers get longer than their shutdown bound', () => {

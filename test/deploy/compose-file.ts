@@ -24,6 +24,7 @@ const serviceSchema = z.object({
   profiles: stringList.optional(),
   healthcheck: z.object({ test: command }).passthrough().optional(),
   stop_grace_period: z.string().optional(),
+  restart: z.string().optional(),
   deploy: z
     .object({
       resources: z
@@ -73,6 +74,8 @@ export interface ComposeService {
   profiles: string[];
   healthcheck: string[] | undefined;
   stopGracePeriod: string | undefined;
+  /** Compose's default is `no`. */
+  restart: string;
   /** Whether it reserves GPUs (deploy.resources.reservations.devices with the gpu capability). */
   reservesGpus: boolean;
 }
@@ -151,6 +154,7 @@ export function parseCompose(text: string): ComposeFile {
         profiles: service.profiles ?? [],
         healthcheck: argv(service.healthcheck?.test),
         stopGracePeriod: service.stop_grace_period,
+        restart: service.restart ?? 'no',
         reservesGpus: (service.deploy?.resources?.reservations?.devices ?? []).some((device) =>
           device.capabilities.includes('gpu'),
         ),

@@ -42,6 +42,8 @@ interface Started {
 const scratch = { root: '', databaseName: '', role: '', queuePrefix: '', redisPrefix: '' };
 const secrets: Record<string, string> = {};
 const started: Started[] = [];
+/** What each one-shot step (the migration) printed. */
+const stepOutput: Record<string, string> = {};
 let compose: ComposeFile;
 let artifactsDir = '';
 
@@ -233,18 +235,37 @@ beforeAll(async () => {
   await adminQuery(`CREATE DATABASE ${scratch.databaseName} OWNER ${scratch.role}`);
 
   const serviceNames = Object.keys(compose.services);
+  // Steps that other services wait for with service_completed_successfully: compose runs them to their end first.
+  const oneShots = new Set(
+    Object.values(compose.services).flatMap((service) =>
+      Object.entries(service.dependsOn)
+        .filter(([, condition]) => condition === 'service_completed_successfully')
+        .map(([dependency]) => dependency),
+    ),
+  );
+  const servers: { name: string; local: ContainerSpec }[] = [];
+  const steps: { name: string; local: ContainerSpec }[] = [];
   for (const { service, container } of swavlabContainers()) {
     const local = localise(container, await rewritesFor(service, container));
-    // Folders the services create themselves: SWAVLAB_HOME's content and the volume folders.
-    await mkdir(join(scratch.root, 'volumes'), { recursive: true });
-    for (const volume of service.volumes)
-      await mkdir(join(scratch.root, 'volumes', volume.source), { recursive: true });
+    // Docker creates a named volume before the first container that mounts it starts.
+    for (const volume of service.volumes) {
+      if (volume.named) await mkdir(join(scratch.root, 'volumes', volume.source), { recursive: true });
+    }
     expect(
       leftovers(local, serviceNames, ['PATH']),
       `${service.name}: values that only make sense in a container`,
     ).toEqual([]);
-    started.push(start(service.name, local));
+    (oneShots.has(service.name) ? steps : servers).push({ name: service.name, local });
   }
+  for (const { name, local } of steps) {
+    const [command, ...args] = local.argv;
+    const { stdout } = await promisify(execFile)(command ?? 'false', args, {
+      cwd: local.workdir,
+      env: local.env,
+    });
+    stepOutput[name] = stdout;
+  }
+  for (const { name, local } of servers) started.push(start(name, local));
   artifactsDir = join(scratch.root, 'volumes', 'artifacts');
   await Promise.all(started.map(waitReady));
 }, 180_000);
@@ -258,6 +279,11 @@ afterAll(async () => {
 }, 90_000);
 
 describe('docker/compose.yaml as local processes', () => {
+  it('runs the migration step on the fresh database first', () => {
+    expect(Object.keys(stepOutput)).toEqual(['migrate']);
+    expect(stepOutput.migrate).toMatch(/^[1-9]\d* applied, 0 were already applied$/m);
+  });
+
   it('starts the API, the GPU worker and the CPU worker, each ready with its image health check passing', async () => {
     expect(started.map((running) => running.service).sort()).toEqual(['api', 'worker', 'worker-cpu']);
     for (const running of started) {
