@@ -245,6 +245,19 @@ describe('run page', () => {
       eval_test_images: 12,
       skipped: 0,
     });
+    for (const [name, value] of [
+      ['knn_top1@5', 0.31],
+      ['random_init_knn_top1@5', 0.34],
+    ] as const) {
+      await stack.db.evaluations.addEvaluation(seeded.live.id, seeded.liveToken, {
+        name,
+        value,
+        split: 'test',
+        epoch: 1,
+        step: 6,
+        checkpointId: null,
+      });
+    }
     const { page, errors } = await open(`#/runs/${seeded.live.id}`);
     for (const name of CURVES) {
       const [series] = await chartSeries(page, `run-${name}`);
@@ -255,6 +268,12 @@ describe('run page', () => {
     );
     expect(await page.locator('pre.spec').textContent()).toContain('"prototypes": 30');
     expect(await page.locator('table[aria-label="dataset"]').textContent()).toContain('pretraining images52');
+    const check = page.locator('.learning-check[data-learned="false"]');
+    expect(await check.textContent()).toContain(
+      '⚠ Not learning: knn_top1@5 31.0 % against 34.0 % for the same backbone at random init at the first evaluation (step 6)',
+    );
+    expect(await check.locator('li').count()).toBeGreaterThan(1);
+    expect(await check.textContent()).toContain('swav.prototypes');
 
     await stack.db.metrics.appendMetrics(seeded.live.id, seeded.liveToken, curvePoints(12, 14));
     await expect

@@ -125,6 +125,7 @@ export {
   EvaluationView,
   MetricPointView,
   RUN_STATUSES,
+  RunDetailView,
   RunProgressView,
   RunStatus,
   RunView,

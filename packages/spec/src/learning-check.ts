@@ -83,9 +83,8 @@ export function learningCheck(evaluations: readonly EvaluationValue[]): Learning
       gain_points: Math.round(gain * 100) / 100,
       learned,
       message: learned
-        ? `learned: ${comparison} (${gain >= 0 ? '+' : ''}${gain.toFixed(1)} points)`
-        : `not learning: ${comparison} at the first evaluation (step ${step}); the features are no better than ` +
-          'an untrained network',
+        ? `${comparison} (+${gain.toFixed(1)} points)`
+        : `${comparison} at the first evaluation (step ${step}): the features are no better than an untrained network`,
       causes: learned ? [] : [...LEARNING_CAUSES],
     };
   }

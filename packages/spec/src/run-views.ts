@@ -1,6 +1,7 @@
 // How runs, metric points, evaluations and checkpoints look on the wire (snake_case JSON): the zod schemas that
 // apps/api serialises with and documents in its OpenAPI document, and the types its clients (CLI, dashboard) read.
 import { z } from 'zod';
+import { LearningCheckView } from './learning-check.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'stopping', 'succeeded', 'failed', 'canceled'] as const;
 export const RunStatus = z.enum(RUN_STATUSES);
@@ -97,5 +98,16 @@ export const CheckpointView = z.object({
 export type DatasetView = z.output<typeof DatasetView>;
 export type RunProgressView = z.output<typeof RunProgressView>;
 export type MetricPointView = z.output<typeof MetricPointView>;
+/** One run with its latest metric points, its evaluations and the learning check (GET /v1/runs/{id}). */
+export const RunDetailView = RunView.safeExtend({
+  last_metrics: z.record(z.string(), MetricPointView).meta({ description: 'latest point of every metric' }),
+  evaluations: z.array(EvaluationView),
+  learning_check: LearningCheckView.nullable().meta({
+    description:
+      'k-NN at the first evaluation against the same backbone at random init; null until there is one',
+  }),
+}).meta({ id: 'RunDetail' });
+
 export type EvaluationView = z.output<typeof EvaluationView>;
+export type RunDetailView = z.output<typeof RunDetailView>;
 export type CheckpointView = z.output<typeof CheckpointView>;

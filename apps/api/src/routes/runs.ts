@@ -13,10 +13,11 @@ import {
   applyRecipe,
   CheckpointView,
   checkSpecRules,
-  EvaluationView,
   ExperimentSpecFields,
   hashValidSpec,
+  learningCheck,
   MetricPointView,
+  RunDetailView,
   RunView,
   specWarnings,
   WHEN_FIELDS_VALID,
@@ -64,11 +65,6 @@ const SubmittedRun = RunView.safeExtend({
   warnings: z
     .array(SpecWarning)
     .meta({ description: 'likely mistakes in the spec; the run is queued anyway' }),
-});
-
-const RunDetail = RunView.safeExtend({
-  last_metrics: z.record(z.string(), MetricPointView).meta({ description: 'latest point of every metric' }),
-  evaluations: z.array(EvaluationView),
 });
 
 const RunParams = z.strictObject({ id: ResourceId });
@@ -277,7 +273,7 @@ export const runRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ct
         summary: 'Get a run',
         tags: ['runs'],
         params: RunParams,
-        response: { 200: RunDetail, ...problemResponses(400, 401, 403, 404, 429) },
+        response: { 200: RunDetailView, ...problemResponses(400, 401, 403, 404, 429) },
       },
     },
     async (request) => {
@@ -290,6 +286,7 @@ export const runRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ct
         ...runView(run),
         last_metrics: Object.fromEntries(latest.map((point) => [point.name, metricPointView(point)])),
         evaluations: evaluations.map(evaluationView),
+        learning_check: learningCheck(evaluations),
       };
     },
   );

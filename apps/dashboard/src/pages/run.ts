@@ -102,8 +102,22 @@ export const runPage: Page = async (root, route, scope) => {
       detail,
       (series.get(COLLAPSE_METRIC) ?? []).map(([step]) => step),
     );
+    const check = detail.learning_check;
     replaceChildren(
       warnings,
+      check === null
+        ? null
+        : h(
+            'div',
+            check.learned
+              ? { class: 'learning-check learned', data: { learned: 'true' } }
+              : { class: 'learning-check', role: 'alert', data: { learned: 'false' } },
+            h('strong', {}, check.learned ? 'Learned' : '⚠ Not learning'),
+            `: ${check.message}`,
+            check.causes.length > 0
+              ? h('p', {}, 'Likely causes:', h('ul', {}, ...check.causes.map((c) => h('li', {}, c))))
+              : null,
+          ),
       ...notes.map((warning) =>
         h(
           'div',
