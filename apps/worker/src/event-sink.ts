@@ -322,7 +322,8 @@ export class EventSink {
       if (this.#failure !== undefined) return;
       for (let attempt = 0; ; attempt += 1) {
         try {
-          this.#options.metrics?.persisted(type, await write());
+          const stored = await write();
+          this.#options.metrics?.persisted(type, stored);
           return;
         } catch (error) {
           const delay = RETRY_DELAYS_MS[attempt];
