@@ -2,9 +2,10 @@
 // docker/compose.yaml builds from this repository is started as a local process with what its container would run:
 // the image's ENTRYPOINT and CMD (or compose's), the image's ENV under compose's environment, the secrets as files.
 // PostgreSQL and Redis are this machine's. Only what makes sense inside a container alone is rewritten (each
-// rewrite is explained in `rewritesFor`); anything else left pointing into a container fails the test. Then a tiny
-// run goes through the API with the token from the secret, a worker trains it, its checkpoints land in the
-// artifacts volume's folder, and /readyz of every service (and each image's HEALTHCHECK) passes.
+// rewrite is explained in `rewritesFor`); anything else left pointing into a container fails the test. The
+// migration step runs to its end first; then /readyz of every service (and each image's HEALTHCHECK) passes,
+// `swavlab demo --quick --url … --token …` runs from the host, and a tiny run submitted with the CLI and the token
+// from the secret trains, with its checkpoints in the artifacts volume's folder.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -298,6 +299,17 @@ describe('docker/compose.yaml as local processes', () => {
     const api = started.find((running) => running.service === 'api') as Started;
     expect((await fetch(`${api.url}/v1/runs`)).status).toBe(401);
   });
+
+  it('runs `swavlab demo --quick --url … --token …` from the host against the services', async () => {
+    const api = started.find((running) => running.service === 'api') as Started;
+    const demo = await promisify(execFile)(
+      process.execPath,
+      [CLI_BIN, 'demo', '--quick', '--url', api.url, '--token', secrets.api_tokens as string],
+      { env: { PATH: process.env.PATH ?? '' } },
+    );
+    expect(demo.stdout).toContain('k-NN top-1 accuracy');
+    expect(demo.stdout).toMatch(/^4\/4 runs succeeded/m);
+  }, 120_000);
 
   it('trains a tiny run submitted through the API with the CLI; its checkpoints land in the artifacts volume', async () => {
     const api = started.find((running) => running.service === 'api') as Started;
