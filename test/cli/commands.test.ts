@@ -482,9 +482,22 @@ describe('grids', () => {
     const table = await swavlab(['results', gridId], env);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toContain(`grid ${gridId}: knn_top1@5 (%) by swav.prototypes`);
-    expect(table.stdout).toMatch(/^swav\.prototypes +knn_top1@5 \(%\) mean ± std +n +min +max$/m);
-    expect(table.stdout).toMatch(/^10 +[\d.]+ ± [\d.]+ +2 +[\d.]+ +[\d.]+$/m);
-    expect(table.stdout).toMatch(/^20 +[\d.]+ ± [\d.]+ +2 +[\d.]+ +[\d.]+$/m);
+    expect(table.stdout).toMatch(
+      /^ +swav\.prototypes +knn_top1@5 \(%\) mean ± std +95% CI +n +min +max +p vs best$/m,
+    );
+    // Each row: the mark (★ best, ≈ tied with it, blank), mean ± std, the CI over 2 seeds, n = 2, min, max, p.
+    const row = (prototypes: number) =>
+      new RegExp(
+        `^[★≈ ] +${prototypes} +[\\d.]+ ± [\\d.]+ +\\[-?[\\d.]+, [\\d.]+\\] +2 +[\\d.]+ +[\\d.]+ +(-|[\\d.e-]+)$`,
+        'm',
+      );
+    expect(table.stdout).toMatch(row(10));
+    expect(table.stdout).toMatch(row(20));
+    expect(table.stdout.match(/^★ /gm)).toHaveLength(2); // the best row, and the legend under the table
+    expect(table.stdout).toContain(
+      "Welch's two-sided t-test of each group against the best group, Holm-corrected",
+    );
+    expect(table.stdout).toMatch(/^95% CI: mean ± t\(0\.975, n − 1\) · std \/ √n/m);
 
     const json = JSON.parse(
       (await swavlab(['results', gridId, '--by', 'swav.sinkhorn_iterations', '--json'], env)).stdout,
@@ -499,7 +512,10 @@ describe('grids', () => {
     );
     expect(pivot.code, pivot.stderr).toBe(0);
     expect(pivot.stdout).toMatch(/^swav\.prototypes \\ seed +11 +12$/m);
-    expect(pivot.stdout).toMatch(/^10 +[\d.]+ +[\d.]+$/m);
+    // Grouped by seed, every cell holds one run: n=1, no CI, and no test is possible.
+    expect(pivot.stdout).toMatch(/^10 +[★ ] [\d.]+ n=1 +[★ ] [\d.]+ n=1$/m);
+    expect(pivot.stdout).toContain('no test against it is possible');
+    expect(pivot.stdout).toContain('every group has one value (n = 1): no test is possible; add seeds');
   });
 
   it('reports bad result queries and unknown grids', async () => {
@@ -509,5 +525,43 @@ describe('grids', () => {
     const unknown = await swavlab(['results', 'NO-SUCH-GRID'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('"NO-SUCH-GRID" does not exist');
+  });
+
+  it('estimates the seeds a difference needs with --power, and adds seeds to the grid', async () => {
+    const powered = await swavlab(['results', gridId, '--power', '2'], env);
+    expect(powered.code, powered.stderr).toBe(0);
+    expect(powered.stdout).toMatch(
+      /^to resolve 2\.0 points: (\d+ seeds per group \(from the observed variance\)|.+)$/m,
+    );
+    // 2 points of a percentage are 0.02 of the 0..1 accuracy the API holds.
+    const json = JSON.parse((await swavlab(['results', gridId, '--power', '2', '--json'], env)).stdout) as {
+      resolution: { difference: number; pooled_df: number };
+    };
+    expect(json.resolution.difference).toBeCloseTo(0.02, 12);
+    expect(json.resolution.pooled_df).toBe(2);
+    const bad = await swavlab(['results', gridId, '--power', '0'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--power: expected a number above 0, got "0"');
+
+    const added = await swavlab(['grid', 'seeds', gridId, '--seeds', '12,13'], env);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain(
+      `grid ${gridId} "cli-test-grid": added seed 13; already had 12: 2 cells, 2 queued, 0 already had a run; 6 cells in all`,
+    );
+    const again = await swavlab(['grid', 'seeds', gridId, '--seeds', '13'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout.trim()).toBe(`grid ${gridId} "cli-test-grid": no new seeds; already had 13`);
+    const listed = JSON.parse((await swavlab(['ls', '--grid', gridId, '--json'], env)).stdout) as {
+      runs: RunJson[];
+    };
+    expect(listed.runs).toHaveLength(6);
+    const neither = await swavlab(['grid', 'seeds', gridId], env);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('grid seeds: give either --add N or --seeds S,S,...');
+    const tooMany = await swavlab(['grid', 'seeds', gridId, '--add', '999'], env);
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.stderr).toMatch(
+      /^ {2}add: the grid would have 1002 seeds; a grid may have at most 1000$/m,
+    );
   });
 });

@@ -1,5 +1,7 @@
-// `swavlab results GRID`: the ablation table of a grid (mean ± std, n, min, max per group).
-import { groupsTable, pivotTable } from '../ablation-table.js';
+// `swavlab results GRID`: the ablation table of a grid (mean ± std, 95 % CI, n, min, max per group, the best group
+// and those tied with it) with the test that decided the marks, what the seeds resolve, and with --power the seeds
+// a given difference needs.
+import { differenceInMetricUnits, groupsTable, pivotTable, statisticsNotes } from '../ablation-table.js';
 import {
   type Command,
   JSON_USAGE,
@@ -14,20 +16,40 @@ import { metricHeader } from '../format.js';
 import { ApiClient, serverSettings } from '../http-client.js';
 import type { GridResults } from '../wire.js';
 
+/** A number > 0 given as --NAME; undefined when absent. */
+function positiveNumber(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`--${name}: expected a number above 0, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
 export const resultsCommand: Command = {
   name: 'results',
-  summary: "a grid's ablation table: mean ± std, n, min, max per group",
+  summary: "a grid's ablation table: mean ± std, 95% CI, n per group; the best and the groups tied with it",
   usage: `Usage: swavlab results GRID [options]
 
 Summarises the final value of a metric over the grid's succeeded runs, grouped by spec paths.
-Accuracies (knn_top1@k, linear_top1/5) are shown in percent.
+Accuracies (knn_top1@k, linear_top1/5) are shown in percent, their differences in percentage points.
+
+★ marks the best group for the metric's goal (highest accuracy, lowest loss), ≈ the groups that Welch's
+two-sided t-test against the best, Holm-corrected, cannot tell from it (α = 0.05). With one seed per
+group no test is possible, and the table says so. Under the table: the smallest difference the seeds
+resolve (α = 0.05, power 0.8, from the pooled within-group variance).
 
 Options:
   --metric M       metric name, e.g. knn_top1@20, linear_top1, loss (default: the grid's metric)
   --by PATH        group by this spec path; repeat for more (default: the grid's axes)
   --pivot          with exactly two --by paths (or two axes): rows by the first, columns by the second
+  --power D        how many seeds per group would resolve a difference of D, from the observed variance;
+                   D is in the table's units: percentage points for accuracies (2 = 0.02 of a 0..1
+                   accuracy), the metric's own units otherwise (0.05 of the loss)
 ${JSON_USAGE}
-${SERVER_USAGE}`,
+${SERVER_USAGE}
+
+Add seeds to a grid with \`swavlab grid seeds GRID --add N\`.`,
 
   async run(args) {
     const parsed = parseCommand(
@@ -38,6 +60,7 @@ ${SERVER_USAGE}`,
         metric: { type: 'string' },
         by: { type: 'string', multiple: true },
         pivot: { type: 'boolean' },
+        power: { type: 'string' },
         json: { type: 'boolean' },
       },
       { min: 1, max: 1, names: 'GRID' },
@@ -45,15 +68,19 @@ ${SERVER_USAGE}`,
     if (!parsed) return EXIT.ok;
     const { values } = parsed;
     const grid = parsed.positionals[0] as string;
+    const power = positiveNumber('power', values.power);
     const client = new ApiClient(serverSettings(values));
-    const results = await client.get<GridResults>(
-      `/v1/grids/${encodeURIComponent(grid)}/results`,
-      `results of grid ${grid}`,
-      {
-        metric: values.metric,
-        group_by: values.by,
-      },
-    );
+    const path = `/v1/grids/${encodeURIComponent(grid)}/results`;
+    const query = { metric: values.metric, group_by: values.by };
+    let results = await client.get<GridResults>(path, `results of grid ${grid}`, query);
+    // The unit of --power depends on the metric, which the first answer names (the grid's, by default).
+    if (power !== undefined) {
+      const difference = differenceInMetricUnits(results.metric, power);
+      results = await client.get<GridResults>(path, `results of grid ${grid}`, {
+        ...query,
+        difference: String(difference),
+      });
+    }
     if (values.json) {
       printJson(results);
       return EXIT.ok;
@@ -76,6 +103,10 @@ ${SERVER_USAGE}`,
           ? pivotTable(results, rowPath, columnPath)
           : groupsTable(results),
       );
+    if (results.groups.length > 0) {
+      printLine();
+      for (const line of statisticsNotes(results)) printLine(line);
+    }
     const notes: string[] = [];
     if (results.runs_not_finished > 0) notes.push(`${results.runs_not_finished} run(s) not (yet) succeeded`);
     if (results.runs_without_value > 0)
