@@ -1,9 +1,13 @@
-// The REST API's JSON responses as the CLI reads them (snake_case, as on the wire); runs and their records are
-// the API's own schemas from packages/spec.
+// The REST API's JSON responses as the CLI reads them (snake_case, as on the wire); runs and their records, grids
+// and their results are the API's own schemas from packages/spec.
 import type {
   EvaluationRequestView,
   EvaluationView,
+  GridResults,
+  GridSeedsView,
+  GridView,
   MetricPointView,
+  ResultGroup,
   RunProgressView,
   RunStatus,
   RunView,
@@ -15,7 +19,8 @@ export type MetricPoint = MetricPointView;
 export type Evaluation = EvaluationView;
 export type EvaluationRequest = EvaluationRequestView;
 export type RunError = NonNullable<RunView['error']>;
-export type { RunStatus };
+export type { GridResults, GridSeedsView, ResultGroup, RunStatus };
+export type Grid = GridView;
 
 export const TERMINAL: readonly RunStatus[] = ['succeeded', 'failed', 'canceled'];
 
@@ -43,18 +48,6 @@ export interface RunPage {
   next_page_token: string | null;
 }
 
-export type StatusCounts = Record<RunStatus, number> & { total: number };
-
-export interface Grid {
-  id: string;
-  name: string;
-  metric: { name: string; goal: 'max' | 'min' };
-  cell_count: number;
-  spec: Record<string, unknown>;
-  created_at: string;
-  status_counts: StatusCounts;
-}
-
 export interface CreatedGrid extends Grid {
   dry_run: false;
   runs: { created: number; deduplicated: number; run_ids: string[] };
@@ -71,25 +64,6 @@ export interface GridDryRun {
     hash: string;
     existing_run_id: string | null;
   }[];
-}
-
-export interface ResultGroup {
-  key: Record<string, unknown>;
-  n: number;
-  mean: number | null;
-  std: number | null;
-  min: number | null;
-  max: number | null;
-  run_ids: string[];
-}
-
-export interface GridResults {
-  grid_id: string;
-  metric: string;
-  group_by: string[];
-  groups: ResultGroup[];
-  runs_without_value: number;
-  runs_not_finished: number;
 }
 
 /** A metric point as sent by the event stream. */
