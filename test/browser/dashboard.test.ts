@@ -25,8 +25,25 @@ import {
 const PROTOTYPES = [30, 60, 90];
 const ITERATIONS = [1, 3];
 const SEEDS = [1, 2, 3];
-/** Seeded runs: the 3 × 2 × 3 grid, the 2 × 2 × 2 grid, four single runs, two regressions of three seeds. */
-const TOTAL_RUNS = 18 + 8 + 4 + 6;
+/** Seeded runs: the 3 × 2 × 3 grid, the 2 × 2 × 2 grid, the 3 × 3 loss grid, four single runs, two regressions of three seeds. */
+const TOTAL_RUNS = 18 + 8 + 9 + 4 + 6;
+
+/**
+ * The loss grid: training steps per prototype count and seed; a run's final loss is 8 − ln(steps). The lowest mean
+ * loss is at 50 prototypes; 40 is tied with it (Welch p 0.86), 70 is not (p 0.0024, Holm 0.0048).
+ */
+const LOSS_STEPS: Record<number, number[]> = { 40: [30, 33, 36], 50: [28, 34, 40], 70: [10, 11, 12] };
+const LOSS_SEEDS = [4, 5, 6];
+
+/** t(0.975, 2) in closed form, (2p − 1) / √(2p(1 − p)): the CI of three seeds is mean ± t · std / √3. */
+const T_975_2 = 0.95 / Math.sqrt(2 * 0.975 * 0.025);
+
+function meanAndCi(values: readonly number[]): { mean: number; low: number; high: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const std = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1));
+  const half = (T_975_2 * std) / Math.sqrt(values.length);
+  return { mean, low: mean - half, high: mean + half };
+}
 
 /** The k-NN accuracy a grid cell reports: best at 90 prototypes and 3 iterations. */
 function knnOf(prototypes: number, iterations: number, seed: number): number {
@@ -38,6 +55,7 @@ interface Seeded {
   regressions: string[];
   grid: string;
   grid3: string;
+  lossGrid: string;
   gridRuns: Run[];
   failed: Run;
   live: Run;
@@ -120,6 +138,23 @@ async function seed(): Promise<Seeded> {
       outcome: 'succeeded',
     });
   }
+  const lossGrid = await postJson<{ id: string; runs: { run_ids: string[] } }>(`${stack.url}/v1/grids`, {
+    name: 'loss-by-prototypes',
+    base: tinySpec(),
+    axes: { 'swav.prototypes': Object.keys(LOSS_STEPS).map(Number) },
+    seeds: LOSS_SEEDS,
+    metric: { name: 'loss', goal: 'min' },
+  });
+  for (const id of lossGrid.runs.run_ids) {
+    const run = (await stack.db.runs.getRun(id)) as Run;
+    const steps = LOSS_STEPS[run.axisValues?.['swav.prototypes'] as number] as number[];
+    await record(stack.db, run, {
+      steps: steps[LOSS_SEEDS.indexOf(run.seed)] as number,
+      epochSeconds: 2,
+      peakMemoryBytes: 1e8,
+      outcome: 'succeeded',
+    });
+  }
   const failed = await submitRun(100, 'diverged-run');
   await record(stack.db, failed, { steps: 5, outcome: 'failed' });
   const live = await submitRun(101, 'live-run');
@@ -128,7 +163,17 @@ async function seed(): Promise<Seeded> {
   await record(stack.db, collapsed, { steps: 10, collapseAtStep: 6, knn: 0.1, outcome: 'succeeded' });
   await submitRun(103, 'queued-run');
   const regressions = [await regression('a'.repeat(40), 0.5), await regression('b'.repeat(40), 0.4)];
-  return { regressions, grid: grid.id, grid3: grid3.id, gridRuns, failed, live, liveToken, collapsed };
+  return {
+    regressions,
+    grid: grid.id,
+    grid3: grid3.id,
+    lossGrid: lossGrid.id,
+    gridRuns,
+    failed,
+    live,
+    liveToken,
+    collapsed,
+  };
 }
 
 /** A new page that records its console errors; the test asserts there were none. */
@@ -325,15 +370,15 @@ describe('grid page', () => {
       ['sinkhorn_iterations=3', 3],
     ]);
     expect(lines.filter((s) => s.type === 'custom').map((s) => s.points)).toEqual([3, 3]);
-    // The error bars of sinkhorn_iterations=3 span mean ± sample std of the three seeds at each prototype count.
+    // The error bars of sinkhorn_iterations=3 span the 95 % CI of the three seeds' mean at each prototype count.
     const bars = (await chartData(page, 'grid-lines', 3)) as number[][];
     PROTOTYPES.forEach((prototypes, i) => {
-      const values = SEEDS.map((s) => knnOf(prototypes, 3, s));
-      const mean = values.reduce((a, b) => a + b, 0) / values.length;
-      const std = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (values.length - 1));
-      expect(bars[i]?.[1]).toBeCloseTo(mean - std, 9);
-      expect(bars[i]?.[2]).toBeCloseTo(mean + std, 9);
+      const { low, high } = meanAndCi(SEEDS.map((s) => knnOf(prototypes, 3, s)));
+      expect(bars[i]?.[1]).toBeCloseTo(low, 9);
+      expect(bars[i]?.[2]).toBeCloseTo(high, 9);
     });
+    // Every cell differs from the best by far more than its spread: a star, and no group tied with it.
+    expect(lines.filter((s) => s.type === 'scatter').map((s) => [s.name, s.points])).toEqual([['★ best', 1]]);
     expect(await chartSeries(page, 'grid-heatmap')).toEqual([
       expect.objectContaining({ type: 'heatmap', points: 6 }),
     ]);
@@ -361,6 +406,59 @@ describe('grid page', () => {
     expect((await exported.text()).trim().split('\n')).toHaveLength(7);
 
     await screenshot(page, 'grid.png');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('stars the lowest loss, marks the group tied with it and draws 95 % confidence intervals', async () => {
+    const { page, errors } = await open(`#/grids/${seeded.lossGrid}`);
+    const stats = (prototypes: number) =>
+      meanAndCi((LOSS_STEPS[prototypes] as number[]).map((steps) => 8 - Math.log(steps)));
+    const series = await chartSeries(page, 'grid-lines');
+    expect(series.filter((s) => s.type === 'scatter').map((s) => [s.name, s.points])).toEqual([
+      ['★ best', 1],
+      ['≈ tied with best', 1],
+    ]);
+    const [best, tied, bars] = await Promise.all([
+      chartData(page, 'grid-lines', 2),
+      chartData(page, 'grid-lines', 3),
+      chartData(page, 'grid-lines', 1),
+    ]);
+    // x is the category index: 40, 50, 70 prototypes are 0, 1, 2.
+    expect((best as number[][])[0]?.slice(0, 2)).toEqual([1, expect.closeTo(stats(50).mean, 9)]);
+    expect((tied as number[][])[0]?.slice(0, 2)).toEqual([0, expect.closeTo(stats(40).mean, 9)]);
+    [40, 50, 70].forEach((prototypes, i) => {
+      const bar = (bars as number[][])[i];
+      expect(bar?.[1]).toBeCloseTo(stats(prototypes).low, 9);
+      expect(bar?.[2]).toBeCloseTo(stats(prototypes).high, 9);
+    });
+
+    const table = page.locator('table.ablation');
+    expect(await table.locator('thead tr').last().locator('th').allTextContents()).toEqual([
+      'metric',
+      '40',
+      '50',
+      '70',
+    ]);
+    const cells = table.locator('tbody td');
+    expect(await table.locator('.best').count()).toBe(1);
+    expect(await cells.nth(1).locator('.best').count()).toBe(1);
+    expect(await cells.nth(1).textContent()).toContain(`★ ${Number(stats(50).mean.toPrecision(4))}`);
+    expect(await table.locator('.tied').count()).toBe(1);
+    expect(await cells.nth(0).locator('.tied').count()).toBe(1);
+    expect(await cells.nth(0).textContent()).toMatch(/^≈ /);
+    expect(await cells.nth(2).textContent()).toMatch(/^\d/);
+    const ci = stats(70);
+    expect(await cells.nth(2).locator('.ci').textContent()).toBe(
+      ` [${Number(ci.low.toPrecision(4))}, ${Number(ci.high.toPrecision(4))}]`,
+    );
+    expect(await table.locator('.ci').count()).toBe(3);
+    const caption = await table.locator('caption').textContent();
+    expect(caption).toContain('★ best for goal min');
+    expect(caption).toContain("Welch's two-sided t-test");
+    expect(caption).toContain('Holm');
+    expect(caption).toContain('95 % confidence interval');
+    await screenshot(page, 'grid-loss.png');
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -1,9 +1,16 @@
-// The API's responses as the dashboard reads them. Runs and their records, and the regression views, are the
-// schemas of packages/spec (types only); the grid and query responses mirror the fields used here.
+// The API's responses as the dashboard reads them. Runs and their records, grids and their results, and the
+// regression views are the schemas of packages/spec (types only); the other query responses mirror the fields
+// used here.
 import type {
   CheckpointView,
   EvaluationView,
+  GridCells,
+  GridPivot,
+  GridResults,
+  GridView,
+  GroupStatistics,
   MetricPointView,
+  ResultGroup,
   RunProgressView,
   RunStatus,
   RunView,
@@ -15,7 +22,7 @@ export type RunError = NonNullable<RunView['error']>;
 export type MetricPoint = MetricPointView;
 export type Evaluation = EvaluationView;
 export type Checkpoint = CheckpointView;
-export type { RunStatus };
+export type { GridCells, GridPivot, GridResults, GroupStatistics, ResultGroup, RunStatus };
 
 // A runtime copy of the statuses: importing values from @swavlab/spec would bundle zod into the page.
 export const RUN_STATUSES: readonly RunStatus[] = [
@@ -48,80 +55,10 @@ export interface RunMetrics {
   series: MetricSeries[];
 }
 
-export interface Grid {
-  id: string;
-  name: string;
-  metric: { name: string; goal: 'max' | 'min' };
-  cell_count: number;
+/** A grid as GET /v1/grids/{id} returns it, with the spec fields the grid page reads. */
+export type Grid = GridView & {
   spec: { axes?: Record<string, unknown[]>; seeds?: number[] } & Record<string, unknown>;
-  created_at: string;
-  status_counts: Record<RunStatus | 'total', number>;
-}
-
-export interface Summary {
-  n: number;
-  mean: number | null;
-  std: number | null;
-  median?: number | null;
-  min: number | null;
-  max: number | null;
-}
-
-export interface GroupCosts {
-  epoch_seconds_mean: number | null;
-  peak_memory_bytes_max: number | null;
-  wall_seconds_mean: number | null;
-}
-
-export interface ResultGroup extends Summary {
-  key: Record<string, unknown>;
-  run_ids: string[];
-  costs?: GroupCosts;
-}
-
-export interface GridResults {
-  grid_id: string;
-  metric: string;
-  group_by: string[];
-  groups: ResultGroup[];
-  goal?: 'max' | 'min';
-  best?: {
-    key: Record<string, unknown>;
-    mean: number;
-    std: number | null;
-    n: number;
-    run_ids: string[];
-  } | null;
-  runs_without_value: number;
-  runs_not_finished: number;
-}
-
-export interface PivotCell extends Summary {
-  run_ids: string[];
-}
-
-export interface GridPivot {
-  grid_id: string;
-  metric: string;
-  rows: { path: string; values: unknown[] };
-  columns: { path: string; values: unknown[] };
-  cells: (PivotCell | null)[][];
-}
-
-export interface GridCell {
-  run_id: string;
-  cell_index: number;
-  axis_values: Record<string, unknown>;
-  seed: number;
-  status: RunStatus;
-  value: number | null;
-  epoch_seconds: number | null;
-  peak_memory_bytes: number | null;
-}
-
-export interface GridCells {
-  cells: GridCell[];
-}
+};
 
 export interface Comparison {
   runs: { id: string; name: string | null; status: RunStatus; seed: number; grid_id: string | null }[];

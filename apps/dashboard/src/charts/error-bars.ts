@@ -1,18 +1,35 @@
-// Metric against one axis: a line of group means per value of an optional second axis, with a mean ± std error
-// bar at every point (custom series). The x axis is numeric (category index plus a small offset per line) so
-// that the bars of different lines at the same axis value do not overlap.
+// Metric against one axis: a line of group means per value of an optional second axis, with the 95 % confidence
+// interval of the mean as an error bar at every point that has one (custom series), a star on the best group and
+// a ring around each group tied with it (scatter series of their own, in the legend). The x axis is numeric
+// (category index plus a small offset per line) so that the bars of different lines at one axis value do not
+// overlap.
 import type {
   CustomSeriesRenderItemAPI,
   CustomSeriesRenderItemParams,
   CustomSeriesRenderItemReturn,
 } from 'echarts';
+import type { CustomSeriesOption, LineSeriesOption, ScatterSeriesOption } from 'echarts/charts';
 import { baseOption, type ChartOption, seriesLook } from './option';
+
+export interface ErrorBarPoint {
+  mean: number;
+  /** The bar: the 95 % confidence interval of the mean; null (no bar) below two values. */
+  interval: { low: number; high: number } | null;
+  n: number;
+  /** The best group for the goal, or one that the test cannot tell from it. */
+  mark: 'best' | 'tied' | null;
+}
 
 export interface ErrorBarLine {
   name: string;
   /** One entry per x category, in category order; null where the line has no group. */
-  points: ({ mean: number; std: number | null; n: number } | null)[];
+  points: (ErrorBarPoint | null)[];
 }
+
+export const BEST_SERIES = '★ best';
+export const TIED_SERIES = '≈ tied with best';
+// A five-pointed star: readable without colour, unlike a filled marker of another hue.
+const STAR = 'path://M50,0 L61,35 L98,35 L68,57 L79,91 L50,70 L21,91 L32,57 L2,35 L39,35 Z';
 
 export interface ErrorBarInput {
   title: string;
@@ -48,9 +65,53 @@ export function errorBarOption(input: ErrorBarInput): ChartOption {
   const { categories, lines } = input;
   const spread = lines.length > 1 ? Math.min(0.3, 0.6 / lines.length) : 0;
   const offset = (index: number) => (index - (lines.length - 1) / 2) * spread;
+  const placed = lines.map((line, index) =>
+    line.points
+      .map((point, i) => (point === null ? null : { x: i + offset(index), ...point }))
+      .filter((point) => point !== null),
+  );
+  const marked = (mark: 'best' | 'tied') =>
+    placed
+      .flat()
+      .filter((point) => point.mark === mark)
+      .map((point) => [point.x, point.mean, point.n]);
+  const best = marked('best');
+  const tied = marked('tied');
+  const markers: ScatterSeriesOption[] = [
+    ...(best.length === 0
+      ? []
+      : [
+          {
+            type: 'scatter' as const,
+            name: BEST_SERIES,
+            data: best,
+            symbol: STAR,
+            symbolSize: 22,
+            itemStyle: { color: '#d4a017', borderColor: '#111', borderWidth: 1 },
+            z: 3,
+          },
+        ]),
+    ...(tied.length === 0
+      ? []
+      : [
+          {
+            type: 'scatter' as const,
+            name: TIED_SERIES,
+            data: tied,
+            symbol: 'emptyCircle',
+            symbolSize: 20,
+            itemStyle: { color: '#111', borderWidth: 2 },
+            z: 3,
+          },
+        ]),
+  ];
   return {
     ...baseOption(input.title),
-    legend: { top: 22, type: 'scroll' as const, data: lines.map((line) => line.name) },
+    legend: {
+      top: 22,
+      type: 'scroll' as const,
+      data: [...lines.map((line) => line.name), ...markers.map((series) => String(series.name))],
+    },
     grid: { left: 60, right: 30, top: 56, bottom: 48 },
     xAxis: {
       type: 'value',
@@ -68,41 +129,39 @@ export function errorBarOption(input: ErrorBarInput): ChartOption {
       },
     },
     yAxis: { type: 'value', name: input.yName, scale: true, axisLine: { onZero: false } },
-    series: lines.flatMap((line, index) => {
-      const look = seriesLook(index);
-      const { color } = look;
-      const present = line.points
-        .map((point, i) => (point === null ? null : { x: i + offset(index), ...point }))
-        .filter((point) => point !== null);
-      return [
-        {
-          type: 'line' as const,
-          name: line.name,
-          data: present.map((point) => [point.x, point.mean]),
-          symbol: look.symbol,
-          symbolSize: 9,
-          itemStyle: { color },
-          lineStyle: { type: look.dash, color, width: 1.5 },
-          label: { show: lines.length <= 3, position: 'right', formatter: line.name, fontSize: 10 },
-          tooltip: {
-            valueFormatter: (value) => (typeof value === 'number' ? value.toPrecision(4) : String(value)),
+    series: [
+      ...lines.flatMap((line, index): (LineSeriesOption | CustomSeriesOption)[] => {
+        const look = seriesLook(index);
+        const { color } = look;
+        const present = placed[index] ?? [];
+        return [
+          {
+            type: 'line' as const,
+            name: line.name,
+            data: present.map((point) => [point.x, point.mean]),
+            symbol: look.symbol,
+            symbolSize: 9,
+            itemStyle: { color },
+            lineStyle: { type: look.dash, color, width: 1.5 },
+            label: { show: lines.length <= 3, position: 'right', formatter: line.name, fontSize: 10 },
+            tooltip: {
+              valueFormatter: (value) => (typeof value === 'number' ? value.toPrecision(4) : String(value)),
+            },
           },
-        },
-        {
-          type: 'custom' as const,
-          name: `${line.name} ± std`,
-          renderItem: renderBar,
-          itemStyle: { color },
-          encode: { x: 0, y: [1, 2] },
-          data: present.map((point) => [
-            point.x,
-            point.mean - (point.std ?? 0),
-            point.mean + (point.std ?? 0),
-            point.n,
-          ]),
-          z: 1,
-        },
-      ];
-    }),
+          {
+            type: 'custom' as const,
+            name: `${line.name} 95% CI`,
+            renderItem: renderBar,
+            itemStyle: { color },
+            encode: { x: 0, y: [1, 2] },
+            data: present.flatMap((point) =>
+              point.interval === null ? [] : [[point.x, point.interval.low, point.interval.high, point.n]],
+            ),
+            z: 1,
+          },
+        ];
+      }),
+      ...markers,
+    ],
   };
 }

@@ -1,5 +1,5 @@
 // Two axes: a heatmap of group means, every cell labelled with its mean ± std and n (the colour only repeats
-// what the label says).
+// what the label says), ★ on the best cell and ≈ on the cells tied with it.
 import { num } from '../format';
 import { baseOption, type ChartOption } from './option';
 
@@ -7,6 +7,8 @@ export interface HeatCell {
   mean: number | null;
   std: number | null;
   n: number;
+  best: boolean;
+  tied_with_best: boolean | null;
 }
 
 export interface HeatmapInput {
@@ -22,7 +24,8 @@ export interface HeatmapInput {
 function label(cell: HeatCell): string {
   const mean = num(cell.mean);
   const std = cell.std === null ? '' : ` ± ${num(cell.std, 2)}`;
-  return `${mean}${std} (n=${cell.n})`;
+  const mark = cell.best ? '★ ' : cell.tied_with_best === true ? '≈ ' : '';
+  return `${mark}${mean}${std} (n=${cell.n})`;
 }
 
 export function heatmapOption(input: HeatmapInput): ChartOption {

@@ -1,16 +1,18 @@
-// One ablation grid: the metric against one axis (lines with error bars over seeds), a heatmap for two axes,
-// parallel coordinates for three or more, cost against accuracy, the ablation table laid out like the paper's
-// (axis values as columns), export links; refreshed while cells finish.
+// One ablation grid: the metric against one axis (lines with 95 % CI error bars over seeds, the best group starred
+// and those tied with it ringed), a heatmap for two axes, parallel coordinates for three or more, cost against
+// accuracy, the ablation table laid out like the paper's (axis values as columns; ★ best for the metric's goal,
+// ≈ tied with it, the CI and n in every cell, the test that decided the marks and what the seeds resolve in the
+// caption), export links; refreshed while cells finish.
 import { apiUrl, getJson, isAbort } from '../api';
 import { errorBarOption } from '../charts/error-bars';
 import { heatmapOption } from '../charts/heatmap';
 import { parallelOption } from '../charts/parallel';
 import { scatterOption } from '../charts/scatter';
 import { type Child, h, replaceChildren } from '../dom';
-import { bytes, keyLabel, meanStd, shortPath, sortValues, value } from '../format';
+import { bytes, keyLabel, meanStd, num, shortPath, sortValues, value } from '../format';
 import { hashOf, type Page, replaceQuery } from '../router';
 import type { PageScope } from '../scope';
-import type { Grid, GridCells, GridPivot, GridResults, ResultGroup } from '../types';
+import type { Grid, GridCells, GridPivot, GridResults, GroupStatistics, ResultGroup } from '../types';
 import { chartBox, exportLink, note, problemBox, section } from '../widgets';
 
 const METRICS = [
@@ -34,26 +36,32 @@ function keyOf(key: Record<string, unknown>, paths: readonly string[]): string {
   return JSON.stringify(paths.map((path) => key[path] ?? null));
 }
 
-function bestGroup(results: GridResults, goal: 'max' | 'min'): string | null {
-  if (results.best !== undefined)
-    return results.best === null ? null : keyOf(results.best.key, results.group_by);
-  let best: ResultGroup | null = null;
-  for (const group of results.groups) {
-    if (group.mean === null) continue;
-    if (
-      best === null ||
-      best.mean === null ||
-      (goal === 'max' ? group.mean > best.mean : group.mean < best.mean)
-    )
-      best = group;
-  }
-  return best === null ? null : keyOf(best.key, results.group_by);
+/** ★ for the best group, ≈ for a group tied with it (not distinguishable by the test), nothing otherwise. */
+function markOf(group: GroupStatistics): { text: string; className: string } {
+  if (group.best) return { text: '★ ', className: 'best' };
+  if (group.tied_with_best === true) return { text: '≈ ', className: 'tied' };
+  return { text: '', className: '' };
+}
+
+/** What the marks mean, which test decided them, and what the seeds can resolve. */
+function statisticsCaption(results: GridResults): string {
+  const { comparison, resolution, goal } = results;
+  const marks = comparison.possible
+    ? `★ best for goal ${goal}; ≈ tied with the best: not distinguishable by ${comparison.method} ` +
+      `(${comparison.comparisons} tests, α = ${comparison.alpha}).`
+    : `★ best for goal ${goal}; no test against it is possible.`;
+  const why = comparison.message === null ? '' : ` (${comparison.message})`;
+  const resolvable =
+    resolution.min_resolvable_difference === null
+      ? (resolution.message ?? '')
+      : `With ${num(resolution.seeds_per_group)} seeds per group these seeds resolve differences of ` +
+        `${num(resolution.min_resolvable_difference)} or more (α = ${resolution.alpha}, power ${resolution.power}).`;
+  return `${results.metric}: mean ± sample std over seeds, [95 % confidence interval], (n runs). ${marks}${why} ${resolvable}`;
 }
 
 /** Rows: the combinations of every axis but the last; columns: the last axis's values (as the paper lays out). */
-function ablationTable(results: GridResults, axes: readonly string[], goal: 'max' | 'min'): HTMLElement {
+function ablationTable(results: GridResults, axes: readonly string[]): HTMLElement {
   if (results.groups.length === 0) return note('No finished cells report this metric yet.');
-  const best = bestGroup(results, goal);
   const columnPath = axes.at(-1);
   const rowPaths = axes.slice(0, -1);
   const columns =
@@ -74,12 +82,15 @@ function ablationTable(results: GridResults, axes: readonly string[], goal: 'max
     const id = keyOf(key, results.group_by);
     const group = byKey.get(id);
     if (group === undefined) return '–';
-    const isBest = id === best;
+    const mark = markOf(group);
     return h(
       'span',
-      { class: isBest ? 'best' : '', data: { n: String(group.n) } },
-      isBest ? '★ ' : '',
+      { class: mark.className, data: { n: String(group.n) } },
+      mark.text,
       meanStd(group.mean, group.std),
+      group.ci95 === null
+        ? null
+        : h('span', { class: 'ci' }, ` [${num(group.ci95.low)}, ${num(group.ci95.high)}]`),
       h('span', { class: 'n' }, ` (n=${group.n})`),
     );
   };
@@ -122,7 +133,7 @@ function ablationTable(results: GridResults, axes: readonly string[], goal: 'max
         ),
       ),
     ),
-    h('caption', {}, `${results.metric}: mean ± sample std over seeds (n runs); ★ best for goal ${goal}`),
+    h('caption', {}, statisticsCaption(results)),
   );
 }
 
@@ -144,16 +155,16 @@ function lineChart(
           JSON.stringify(g.key[x]) === JSON.stringify(category) &&
           (seriesPath === undefined || JSON.stringify(g.key[seriesPath]) === JSON.stringify(lineValue)),
       );
-      return group === undefined || group.mean === null
-        ? null
-        : { mean: group.mean, std: group.std, n: group.n };
+      if (group === undefined || group.mean === null) return null;
+      const mark = group.best ? ('best' as const) : group.tied_with_best === true ? ('tied' as const) : null;
+      return { mean: group.mean, interval: group.ci95, n: group.n, mark };
     }),
   }));
   scope.chart(
     host,
     'grid-lines',
     errorBarOption({
-      title: `${results.metric} vs ${x} (mean ± std over seeds)`,
+      title: `${results.metric} vs ${x} (mean and 95% CI over seeds; ★ best, ≈ tied with it)`,
       xName: x,
       categories: categories.map(value),
       yName: results.metric,
@@ -163,12 +174,12 @@ function lineChart(
 }
 
 function costCharts(scope: PageScope, hosts: [HTMLElement, HTMLElement], results: GridResults): boolean {
-  const withCosts = results.groups.filter((g) => g.costs !== undefined && g.mean !== null);
+  const withCosts = results.groups.filter((g) => g.mean !== null);
   if (withCosts.length === 0) return false;
-  const points = (pick: (g: ResultGroup) => number | null | undefined) =>
+  const points = (pick: (g: ResultGroup) => number | null) =>
     withCosts.flatMap((g) => {
       const x = pick(g);
-      return x === null || x === undefined ? [] : [{ label: keyLabel(g.key), x, y: g.mean as number }];
+      return x === null ? [] : [{ label: keyLabel(g.key), x, y: g.mean as number }];
     });
   scope.chart(
     hosts[0],
@@ -177,7 +188,7 @@ function costCharts(scope: PageScope, hosts: [HTMLElement, HTMLElement], results
       title: `${results.metric} vs epoch time`,
       xName: 'epoch seconds (mean)',
       yName: results.metric,
-      points: points((g) => g.costs?.epoch_seconds_mean),
+      points: points((g) => g.costs.epoch_seconds_mean),
     }),
   );
   scope.chart(
@@ -187,7 +198,7 @@ function costCharts(scope: PageScope, hosts: [HTMLElement, HTMLElement], results
       title: `${results.metric} vs peak memory`,
       xName: 'peak memory (max)',
       yName: results.metric,
-      points: points((g) => g.costs?.peak_memory_bytes_max),
+      points: points((g) => g.costs.peak_memory_bytes_max),
       xFormatter: (v) => bytes(v),
     }),
   );
@@ -340,7 +351,7 @@ export const gridPage: Page = async (root, route, scope) => {
         const withValue = cells.value.cells.filter((cell) => cell.value !== null);
         const axisValues = axes.map((axis) => ({
           name: axis,
-          values: sortValues(cells.value?.cells.map((c) => c.axis_values[axis]) ?? []).map(value),
+          values: sortValues(cells.value?.cells.map((c) => c.axis_values?.[axis]) ?? []).map(value),
         }));
         draws.push(() =>
           scope.chart(
@@ -351,7 +362,7 @@ export const gridPage: Page = async (root, route, scope) => {
               axes: axisValues,
               metric,
               rows: withValue.map((cell) => ({
-                values: axes.map((axis) => value(cell.axis_values[axis])),
+                values: axes.map((axis) => value(cell.axis_values?.[axis])),
                 metric: cell.value as number,
               })),
             }),
@@ -367,7 +378,7 @@ export const gridPage: Page = async (root, route, scope) => {
       sections.push(
         section(
           `Ablation table: ${metric}`,
-          ablationTable(r, axes, r.goal ?? grid.metric.goal),
+          ablationTable(r, axes),
           note(
             `${r.runs_not_finished} cell(s) not finished; ${r.runs_without_value} finished without ${metric}.`,
           ),
