@@ -376,8 +376,21 @@ describe('runs', () => {
       /dataset: +synthetic: 4 classes, 102 pretraining images, 102 evaluation train \/ 26 test images$/m,
     );
     expect(shown.stdout).toMatch(/knn_top1@5 +[\d.]+% +test/);
-    const json = JSON.parse((await swavlab(['show', runId, '--json'], env)).stdout) as RunJson;
+    expect(shown.stdout).toMatch(
+      /^ {2}learning: +(learned|NOT LEARNING): knn_top1@5 [\d.]+ % against [\d.]+ % for the same backbone at random init/m,
+    );
+    const json = JSON.parse((await swavlab(['show', runId, '--json'], env)).stdout) as RunJson & {
+      evaluations: { name: string; value: number }[];
+      learning_check: { learned: boolean; value: number; random_init: number; causes: string[] };
+    };
     expect(json).toMatchObject({ id: runId, status: 'succeeded' });
+    // The check compares the run's k-NN with the random-init one the trainer stored beside it.
+    const value = (name: string) => json.evaluations.find((e) => e.name === name)?.value;
+    const check = json.learning_check;
+    expect(check).toMatchObject({ value: value('knn_top1@5'), random_init: value('random_init_knn_top1@5') });
+    expect(check.learned).toBe(check.value > check.random_init);
+    expect(check.causes.length > 0).toBe(!check.learned);
+    expect(shown.stdout.includes('likely causes:')).toBe(!check.learned);
     const unknown = await swavlab(['show', 'NO-SUCH-RUN'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('"NO-SUCH-RUN" does not exist');

@@ -8,6 +8,7 @@ import type {
   GridView,
   MetricPointView,
   ResultGroup,
+  RunDetailView,
   RunProgressView,
   RunStatus,
   RunView,
@@ -28,10 +29,7 @@ export function isTerminal(status: RunStatus): boolean {
   return TERMINAL.includes(status);
 }
 
-export interface RunDetail extends Run {
-  last_metrics: Record<string, MetricPoint>;
-  evaluations: Evaluation[];
-}
+export type RunDetail = RunDetailView;
 
 export interface SpecWarning {
   path: string;

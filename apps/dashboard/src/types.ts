@@ -11,6 +11,7 @@ import type {
   GroupStatistics,
   MetricPointView,
   ResultGroup,
+  RunDetailView,
   RunProgressView,
   RunStatus,
   RunView,
@@ -34,10 +35,7 @@ export const RUN_STATUSES: readonly RunStatus[] = [
   'canceled',
 ];
 
-export interface RunDetail extends Run {
-  last_metrics: Record<string, MetricPoint>;
-  evaluations: Evaluation[];
-}
+export type RunDetail = RunDetailView;
 
 export interface RunPage {
   runs: Run[];

@@ -43,6 +43,12 @@ function datasetSummary(dataset: RunDetail['dataset']): string {
   );
 }
 
+/** Did the run learn? Its k-NN against the same backbone at random init, from the first evaluation on. */
+function learningSummary(check: RunDetail['learning_check']): string {
+  if (check === null) return '- (after the first k-NN evaluation)';
+  return `${check.learned ? 'learned' : 'NOT LEARNING'}: ${check.message}`;
+}
+
 function when(iso: string | null, now: Date): string {
   return iso === null ? '-' : `${iso} (${formatAge(iso, now)})`;
 }
@@ -65,6 +71,7 @@ export function printRun(run: RunDetail): void {
     ['seed', String(run.seed)],
     ['spec', specSummary(run.spec)],
     ['dataset', datasetSummary(run.dataset)],
+    ['learning', learningSummary(run.learning_check)],
     ['spec hash', run.spec_hash],
     ['tags', run.tags.join(', ') || '-'],
     ['priority', String(run.priority)],
@@ -87,6 +94,10 @@ export function printRun(run: RunDetail): void {
     printLine(`  ${'error:'.padEnd(14)}${run.error.kind}: ${run.error.message}`);
     if (run.error.traceback)
       for (const line of run.error.traceback.trimEnd().split('\n')) printLine(`    ${line}`);
+  }
+  if (run.learning_check !== null && run.learning_check.causes.length > 0) {
+    printLine('  likely causes:');
+    for (const cause of run.learning_check.causes) printLine(`    - ${cause}`);
   }
   const metrics = Object.entries(run.last_metrics).sort(([a], [b]) => a.localeCompare(b));
   if (metrics.length > 0) {
