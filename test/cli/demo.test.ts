@@ -37,7 +37,9 @@ it('runs the quick ablation grid in-process and prints the prototypes x iteratio
   // The table: rows prototypes, columns Sinkhorn iterations, one accuracy (in %) per cell.
   expect(out).toContain('k-NN top-1 accuracy (%, k=20, held-out images), mean ± std over 1 seed:');
   expect(out).toMatch(/^swav\.prototypes \\ swav\.sinkhorn_iterations +1 +3$/m);
-  const rows = [...out.matchAll(/^(30|300) +(\d+\.\d) +(\d+\.\d)$/gm)];
+  // A cell: ★ (best), ≈ (tied with it) or a space, the mean (± std and [CI] with two seeds or more), n.
+  const cellPattern = '[★≈ ] (\\d+\\.\\d)(?: ± [\\d.]+ \\[-?[\\d.]+, [\\d.]+\\])? n=\\d+';
+  const rows = [...out.matchAll(new RegExp(`^(30|300) +${cellPattern} +${cellPattern}$`, 'gm'))];
   expect(rows.map((row) => row[1])).toEqual(['30', '300']);
   for (const row of rows) {
     for (const cell of [row[2], row[3]]) expect(Number(cell)).toBeGreaterThanOrEqual(0);
