@@ -33,7 +33,7 @@ export function formatNumber(value: number | null | undefined): string {
 
 /** Accuracies (top-1/top-5 in [0, 1]) are shown in percent, as in the paper's tables. */
 export function isAccuracyMetric(name: string): boolean {
-  return /^(knn_top1@\d+|(linear|linear_fast|semisup)_top[15])$/.test(name);
+  return /^((random_init_)?knn_top1@\d+|(linear|linear_fast|semisup)_top[15])$/.test(name);
 }
 
 /** Column header of a metric: `knn_top1@20 (%)` for accuracies. */

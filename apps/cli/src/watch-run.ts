@@ -8,11 +8,25 @@ import { followRun } from './run-follower.js';
 import { StatusLine } from './status-line.js';
 import type { RunDetail } from './wire.js';
 
-/** `knn_top1@20 41.3%, knn_top1@200 40.1%` from a finished run's evaluations (latest value per name). */
+const RANDOM_INIT = 'random_init_';
+
+/**
+ * `knn_top1@20 41.3% (random init 30.2%), linear_fast_top1 50.0%` from a finished run's evaluations (latest value
+ * per name); the random-init baseline goes beside the k-NN result it belongs to.
+ */
 export function evaluationSummary(run: RunDetail): string {
   const latest = new Map<string, number | null>();
   for (const evaluation of run.evaluations) latest.set(evaluation.name, evaluation.value);
-  return [...latest].map(([name, value]) => `${name} ${formatMetricValue(name, value)}`).join(', ');
+  return [...latest]
+    .filter(([name]) => !name.startsWith(RANDOM_INIT))
+    .map(([name, value]) => {
+      const text = `${name} ${formatMetricValue(name, value)}`;
+      const baseline = `${RANDOM_INIT}${name}`;
+      return latest.has(baseline)
+        ? `${text} (random init ${formatMetricValue(baseline, latest.get(baseline))})`
+        : text;
+    })
+    .join(', ');
 }
 
 export function outcomeLine(run: RunDetail): string {

@@ -137,6 +137,19 @@ function ranksRule(spec: Fields, ctx: Context): void {
   }
 }
 
+// fp16 autocast exists only on CUDA; a CPU run asking for it would fail once a worker starts it.
+function precisionRule(spec: Fields, ctx: Context): void {
+  const { precision, device, processes } = spec.runtime;
+  if (precision === 'fp16' && (device === 'cpu' || processes > 1)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['runtime', 'precision'],
+      input: precision,
+      message: 'fp16 needs a CUDA device; use bf16 or fp32 on CPU',
+    });
+  }
+}
+
 // With 0 epochs nothing is trained, so the schedule fields do not matter.
 function warmupRule(spec: Fields, ctx: Context): void {
   const { warmup_epochs, epochs } = spec.optim;
@@ -171,6 +184,7 @@ export function checkSpecRules(spec: Fields, ctx: Context): void {
   cropsForAssignRule(spec, ctx);
   queueLengthRule(spec, ctx);
   ranksRule(spec, ctx);
+  precisionRule(spec, ctx);
   warmupRule(spec, ctx);
   semisupRule(spec, ctx);
 }

@@ -154,12 +154,22 @@ export const specInput: fc.Arbitrary<ExperimentSpecInput> = fc
     return { ...withRuntime, swav: { ...spec.swav, queue_length: queueBatches * step } };
   });
 
-/** GPU ranks only where GPUs may be used, CPU processes only where the CPU may be, never both. */
-function validRanks<R extends { device?: string; gpus?: number; processes?: number }>(runtime: R): R {
+/**
+ * GPU ranks only where GPUs may be used, CPU processes only where the CPU may be, never both; fp16 (CUDA only)
+ * becomes bf16 where the run is on the CPU.
+ */
+function validRanks<R extends { device?: string; gpus?: number; processes?: number; precision?: string }>(
+  runtime: R,
+): R {
   const { gpus = 1, processes = 1, device = 'auto' } = runtime;
-  if (gpus > 1 && device !== 'cpu') return { ...runtime, processes: 1 };
-  if (processes > 1 && device !== 'cuda') return { ...runtime, gpus: 1 };
-  return { ...runtime, gpus: 1, processes: 1 };
+  const ranks =
+    gpus > 1 && device !== 'cpu'
+      ? { ...runtime, processes: 1 }
+      : processes > 1 && device !== 'cuda'
+        ? { ...runtime, gpus: 1 }
+        : { ...runtime, gpus: 1, processes: 1 };
+  const onCpu = ranks.device === 'cpu' || (ranks.processes ?? 1) > 1;
+  return onCpu && ranks.precision === 'fp16' ? { ...ranks, precision: 'bf16' } : ranks;
 }
 
 /** A deterministic pseudo-random generator (mulberry32), so a failing shuffle can be replayed from its seed. */

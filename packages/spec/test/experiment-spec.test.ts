@@ -434,6 +434,15 @@ describe('cross-field rules', () => {
     accepts({ runtime: { device: 'auto', gpus: 8 } });
   });
 
+  it('refuses fp16 where it cannot run: on the CPU', () => {
+    const fp16 = { path: 'runtime.precision', message: 'fp16 needs a CUDA device; use bf16 or fp32 on CPU' };
+    expect(errorsOf({ runtime: { device: 'cpu', precision: 'fp16' } })).toEqual([fp16]);
+    expect(errorsOf({ runtime: { processes: 2, precision: 'fp16' } })).toEqual([fp16]);
+    accepts({ runtime: { device: 'cpu', precision: 'bf16' } });
+    accepts({ runtime: { device: 'auto', precision: 'fp16' } });
+    accepts({ runtime: { device: 'cuda', gpus: 2, precision: 'fp16' } });
+  });
+
   it('requires warmup_epochs <= epochs', () => {
     expect(errorsOf({ optim: { epochs: 5 } })).toEqual([
       { path: 'optim.warmup_epochs', message: 'must be <= optim.epochs (5); got 10' },

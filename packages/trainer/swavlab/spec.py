@@ -508,6 +508,9 @@ def _ranks_rules(runtime: dict[str, Any], errors: Errors) -> None:
         _fail(errors, "runtime.gpus", "needs GPUs but runtime.device is 'cpu'; for several CPU processes set runtime.processes instead")
     if processes > 1 and device == "cuda":
         _fail(errors, "runtime.processes", "is for CPU runs but runtime.device is 'cuda'; a CUDA run has one process per GPU (runtime.gpus)")
+    # fp16 autocast exists only on CUDA (amp.py refuses it again on the device the run gets).
+    if runtime.get("precision") == "fp16" and (device == "cpu" or processes > 1):
+        _fail(errors, "runtime.precision", "fp16 needs a CUDA device; use bf16 or fp32 on CPU")
 
 
 def _data_source_rules(data: dict[str, Any], errors: Errors) -> None:

@@ -243,6 +243,13 @@ def test_gpu_ranks_and_cpu_processes_are_kept_apart() -> None:
     assert rank_count(validate_spec({"runtime": {"gpus": 4}})["runtime"]) == 4
 
 
+def test_fp16_is_refused_on_the_cpu() -> None:
+    fp16 = [{"path": "runtime.precision", "message": "fp16 needs a CUDA device; use bf16 or fp32 on CPU"}]
+    assert errors_of({"runtime": {"device": "cpu", "precision": "fp16"}}) == fp16
+    assert errors_of({"runtime": {"processes": 2, "precision": "fp16"}}) == fp16
+    assert validate_spec({"runtime": {"device": "auto", "precision": "fp16"}})["runtime"]["precision"] == "fp16"
+
+
 def test_crop_notation_is_parsed_with_the_paper_scales() -> None:
     assert parse_crops("2x32+4x16") == [
         {"count": 2, "size": 32, "min_scale": 0.14, "max_scale": 1.0},
