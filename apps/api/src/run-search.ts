@@ -10,14 +10,17 @@ import {
   type RunStatus,
 } from '@swavlab/db';
 import { validationProblem } from './problem.js';
+import { DEFAULT_SORT, decodeSortToken, encodeSortToken, parseSort } from './run-sort.js';
 import { allOf, compileSearch, type Expr, parseSearch, SearchSyntaxError } from './search/index.js';
-import { runSql, sql } from './sql.js';
+import { runSql, type Sql, sql } from './sql.js';
 
 export interface RunSearch {
   statuses?: RunStatus[];
   grid?: string;
   tag?: string;
   q?: string;
+  /** `key` or `-key` (run-sort.ts); default newest first. */
+  sort?: string;
   pageSize: number;
   pageToken?: string;
 }
@@ -63,10 +66,32 @@ function filters(search: RunSearch): Expr | undefined {
   return allOf(parts);
 }
 
+/** A page in the order of `search.sort`, addressed by offset. */
+async function sortedPage(
+  db: Database,
+  search: RunSearch & { sort: string },
+  where: Sql,
+): Promise<RunSearchPage> {
+  const { order, text } = parseSort(search.sort);
+  const offset = search.pageToken === undefined ? 0 : decodeSortToken(search.pageToken, text);
+  const rows = await runSql<{ id: string }>(
+    db,
+    sql`SELECT runs.id FROM runs WHERE ${where} ORDER BY ${order} LIMIT ${String(search.pageSize + 1)}::int OFFSET ${String(offset)}::int`,
+  );
+  return {
+    runs: await db.runs.getRuns(rows.slice(0, search.pageSize).map((row) => row.id)),
+    nextPageToken: rows.length > search.pageSize ? encodeSortToken(text, offset + search.pageSize) : null,
+  };
+}
+
 export async function searchRuns(db: Database, search: RunSearch): Promise<RunSearchPage> {
   const conditions = [sql`TRUE`];
   const expr = filters(search);
   if (expr) conditions.push(compileSearch(expr));
+  if (search.sort !== undefined && search.sort !== DEFAULT_SORT) {
+    const where = conditions.reduce((acc, condition) => sql`${acc} AND ${condition}`);
+    return sortedPage(db, { ...search, sort: search.sort }, where);
+  }
   if (search.pageToken !== undefined) {
     const cursor = decodeCursor(search.pageToken);
     conditions.push(

@@ -180,6 +180,51 @@ describe('results and pivot statistics', () => {
     expect(far.resolution.message).toBe('more than 1000 seeds per group would be needed to resolve 0.0001');
   });
 
+  it('lists the grid with its counts and best group, and the metrics its runs reported', async () => {
+    const listed = await get('/v1/grids');
+    expect(listed.statusCode, listed.body).toBe(200);
+    const entry = listed.json().grids.find((g: { id: string }) => g.id === gridId);
+    expect(entry).toMatchObject({
+      name: 'statistics',
+      axes: ['swav.prototypes', 'swav.sinkhorn_iterations'],
+      status_counts: { succeeded: 20, failed: 4, total: 24 },
+      best: { key: { 'swav.prototypes': 10, 'swav.sinkhorn_iterations': 1 }, n: 4 },
+    });
+    expect(entry.best.mean).toBeCloseTo(0.635, 12);
+
+    const metrics = await get(`/v1/grids/${gridId}/metrics`);
+    expect(metrics.json()).toEqual({
+      grid_id: gridId,
+      metrics: [
+        { name: 'knn_top1@20', source: 'evaluation', runs: 20 },
+        { name: 'loss', source: 'training', runs: 20 },
+      ],
+    });
+    expectProblem(await get('/v1/grids/nope/metrics'), 404);
+  });
+
+  it('sorts the runs of the grid on the server, by a final metric or a spec path', async () => {
+    const lowest = await get(`/v1/runs?grid=${gridId}&sort=metrics.knn_top1@20&page_size=2`);
+    expect(lowest.statusCode, lowest.body).toBe(200);
+    const page = lowest.json();
+    const values = await Promise.all(
+      page.runs.map(
+        async (run: { id: string }) => (await get(`/v1/runs/${run.id}`)).json().evaluations[0].value,
+      ),
+    );
+    expect(values).toEqual([0.49, 0.5]);
+    const next = await get(
+      `/v1/runs?grid=${gridId}&sort=metrics.knn_top1@20&page_size=2&page_token=${page.next_page_token}`,
+    );
+    expect(next.json().runs.map((run: { id: string }) => run.id)).not.toContain(page.runs[0].id);
+    const byPath = (await get(`/v1/runs?grid=${gridId}&sort=-swav.prototypes&page_size=8`)).json();
+    expect(
+      byPath.runs.map((run: { spec: { swav: { prototypes: number } } }) => run.spec.swav.prototypes),
+    ).toEqual(Array(8).fill(30));
+    const bad = expectProblem(await get('/v1/runs?sort=swav.nope'), 400);
+    expect(bad.errors[0]).toMatchObject({ path: 'sort' });
+  });
+
   it('exports the CI, best, tie and adjusted p columns as CSV', async () => {
     const response = await get(`/v1/grids/${gridId}/results?format=csv`);
     const [header, first, second, , , , last] = response.body.trim().split('\r\n');

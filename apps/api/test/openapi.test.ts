@@ -31,7 +31,9 @@ describe('GET /openapi.json', () => {
         'GET /healthz',
         'GET /metrics',
         'GET /readyz',
+        'GET /v1/grids',
         'GET /v1/grids/{id}',
+        'GET /v1/grids/{id}/metrics',
         'GET /v1/grids/{id}/results',
         'GET /v1/grids/{id}/pivot',
         'GET /v1/grids/{id}/cells',
@@ -96,6 +98,7 @@ describe('GET /openapi.json', () => {
       'page_size',
       'page_token',
       'q',
+      'sort',
       'status',
       'tag',
     ]);

@@ -91,4 +91,50 @@ describe('searchRuns on PGlite', () => {
       expect((error as ProblemError).errors[0]?.path).toBe('page_token');
     }
   });
+
+  it('sorts by a column, a final metric or a spec path, runs without a value last, and pages by offset', async () => {
+    const sorted = async (sort: string, pageSize = 50) =>
+      (await searchRuns(db, { sort, pageSize })).runs.map((run) => run.name);
+    expect(await sorted('name')).toEqual(["it's hard", 'k300', 'k3000']);
+    expect(await sorted('-name')).toEqual(['k3000', 'k300', "it's hard"]);
+    // The tiny spec's 30 prototypes (it's hard) come first, numbers in numeric order.
+    expect(await sorted('swav.prototypes')).toEqual(["it's hard", 'k300', 'k3000']);
+    expect(await sorted('-swav.prototypes')).toEqual(['k3000', 'k300', "it's hard"]);
+    // Only k3000 has a k-NN value: first either way; the others follow newest first.
+    expect(await sorted('metrics.knn_top1@20')).toEqual(['k3000', "it's hard", 'k300']);
+    expect(await sorted('-metrics.knn_top1@20')).toEqual(['k3000', "it's hard", 'k300']);
+    expect(await sorted('-created_at')).toEqual(["it's hard", 'k3000', 'k300']);
+
+    const first = await searchRuns(db, { sort: 'name', pageSize: 2 });
+    expect(first.runs.map((run) => run.name)).toEqual(["it's hard", 'k300']);
+    const second = await searchRuns(db, {
+      sort: 'name',
+      pageSize: 2,
+      pageToken: first.nextPageToken ?? '',
+    });
+    expect(second.runs.map((run) => run.name)).toEqual(['k3000']);
+    expect(second.nextPageToken).toBeNull();
+    const filtered = await searchRuns(db, { sort: '-seed', q: "tag = 'ablation'", pageSize: 50 });
+    expect(filtered.runs.map((run) => run.name).sort()).toEqual(['k300', 'k3000']);
+
+    for (const [sort, token, message] of [
+      ['swav.nope', undefined, 'cannot sort by swav.nope'],
+      ['metrics.no such', undefined, 'is not a metric name'],
+      ['name', first.nextPageToken, undefined],
+      ['-name', first.nextPageToken, 'belongs to sort name'],
+      ['name', 'nope', 'is not a page token'],
+    ] as const) {
+      const error = await searchRuns(db, { sort, pageSize: 2, pageToken: token ?? undefined }).catch(
+        (e: unknown) => e,
+      );
+      if (message === undefined) {
+        expect(error).not.toBeInstanceOf(Error);
+        continue;
+      }
+      expect(error).toBeInstanceOf(ProblemError);
+      const issue = (error as ProblemError).errors[0];
+      expect(issue?.path).toBe(token === undefined ? 'sort' : 'page_token');
+      expect(issue?.message).toContain(message);
+    }
+  });
 });

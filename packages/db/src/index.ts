@@ -48,6 +48,8 @@ export type {
   GridCellInput,
   GridStatusCounts,
   GridsRepository,
+  GridWithCounts,
+  ReportedMetric,
 } from './repositories/grids.js';
 export type { MetricPointInput, MetricsRepository } from './repositories/metrics.js';
 export type {

@@ -76,6 +76,43 @@ describe.each(testBackends())('grids on $kind', (backend) => {
     expect((await db.grids.gridStatusCounts(grid.id))?.queued).toBe(2);
   });
 
+  it('lists every grid newest first with its counts, and the metrics its runs reported', async () => {
+    const older = await db.grids.createGrid(gridOf([cell(7, 1), cell(8, 1)]));
+    const newer = await db.grids.createGrid(gridOf([cell(9, 1)]));
+    const [a, b] = older.runs.map((r) => r.run.id) as [string, string];
+    const claim = await db.runs.claimRun(a, { workerHost: 'h', device: 'cpu' });
+    const token = claim?.token ?? '';
+    await db.metrics.appendMetrics(a, token, [
+      { name: 'loss', step: 1, value: 2 },
+      { name: 'lr', step: 1, value: 0.1 },
+      { name: 'loss', step: 2, value: 1.5 },
+    ]);
+    await db.evaluations.addEvaluation(a, token, {
+      name: 'knn_top1@20',
+      value: 0.4,
+      split: 'test',
+      epoch: 1,
+      step: 2,
+    });
+    await db.runs.finishRun(a, token, { status: 'succeeded', finalMetrics: {} });
+    const claimB = await db.runs.claimRun(b, { workerHost: 'h', device: 'cpu' });
+    await db.metrics.appendMetrics(b, claimB?.token ?? '', [{ name: 'loss', step: 1, value: 3 }]);
+
+    const listed = await db.grids.listGridsWithCounts();
+    const ids = listed.map((entry) => entry.grid.id);
+    expect(ids.indexOf(newer.grid.id)).toBeLessThan(ids.indexOf(older.grid.id));
+    const entry = listed.find((e) => e.grid.id === older.grid.id);
+    expect(entry?.counts).toMatchObject({ succeeded: 1, running: 1, queued: 0, total: 2 });
+    expect(listed.find((e) => e.grid.id === newer.grid.id)?.counts).toMatchObject({ queued: 1, total: 1 });
+
+    expect(await db.grids.reportedMetrics(older.grid.id)).toEqual([
+      { name: 'knn_top1@20', source: 'evaluation', runs: 1 },
+      { name: 'loss', source: 'training', runs: 2 },
+      { name: 'lr', source: 'training', runs: 1 },
+    ]);
+    expect(await db.grids.reportedMetrics(newer.grid.id)).toEqual([]);
+  });
+
   it('reuses existing runs for identical cells: adopts those of no grid, shares those of another grid', async () => {
     const standalone = cell(500, 1);
     const { run } = await db.runs.createRun(standalone);

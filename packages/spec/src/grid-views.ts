@@ -251,6 +251,30 @@ export const GridSeedsView = GridView.extend({
   }),
 });
 
+/** One grid of GET /v1/grids: the grid, its run counts and its best group for the grid's metric so far. */
+export const GridSummaryView = GridView.extend({
+  axes: z.array(z.string()).meta({ description: "the grid's axis paths, sorted" }),
+  best: BestGroup,
+});
+
+export const GridList = z.object({
+  grids: z.array(GridSummaryView).meta({ description: 'newest first' }),
+});
+
+export const ReportedMetricView = z.object({
+  name: z.string(),
+  source: z.enum(['training', 'evaluation']),
+  runs: z.int().meta({ description: "how many of the grid's runs reported it" }),
+});
+
+export const GridMetrics = z.object({
+  grid_id: z.string(),
+  metrics: z.array(ReportedMetricView).meta({
+    description:
+      "the metrics the grid's runs reported, by name; the grid's own metric included only if reported",
+  }),
+});
+
 export type MetricGoal = z.output<typeof MetricGoal>;
 export type GridStatusCounts = z.output<typeof GridStatusCounts>;
 export type GridView = z.output<typeof GridView>;
@@ -267,3 +291,7 @@ export type GridCellView = z.output<typeof GridCellView>;
 export type GridCells = z.output<typeof GridCells>;
 export type GridSeedsRequest = z.output<typeof GridSeedsRequest>;
 export type GridSeedsView = z.output<typeof GridSeedsView>;
+export type GridSummaryView = z.output<typeof GridSummaryView>;
+export type GridList = z.output<typeof GridList>;
+export type ReportedMetricView = z.output<typeof ReportedMetricView>;
+export type GridMetrics = z.output<typeof GridMetrics>;

@@ -1,8 +1,10 @@
-import { type Grid, GridChangedError, type JsonObject } from '@swavlab/db';
+import { type Grid, GridChangedError, type GridStatusCounts, type JsonObject } from '@swavlab/db';
 import {
   canonicalJson,
   expandGridInSlices,
   GridCells,
+  GridList,
+  GridMetrics,
   GridPivot,
   GridResults,
   GridSeedsRequest,
@@ -141,6 +143,10 @@ function gridAxes(grid: Grid): string[] {
 async function gridView(ctx: AppContext, grid: Grid) {
   const counts = await ctx.db.grids.gridStatusCounts(grid.id);
   if (counts === null) throw notFound('grid', grid.id);
+  return gridViewOf(grid, counts);
+}
+
+function gridViewOf(grid: Grid, counts: GridStatusCounts) {
   return {
     id: grid.id,
     name: grid.name,
@@ -190,6 +196,23 @@ function withStatistics(groups: readonly GroupStats[], goal: MetricGoal, differe
     })),
     comparison: statistics.comparison,
     resolution: statistics.resolution,
+  };
+}
+
+/** The grid's best group for its own metric and goal, grouped by its axes; null while no run has a value. */
+async function bestGroup(ctx: AppContext, grid: Grid) {
+  const axes = gridAxes(grid);
+  const stats = await groupStats(ctx.db, grid.id, grid.metricName, axes);
+  const best = withStatistics(stats, grid.metricGoal, undefined).groups.find(({ view }) => view.best);
+  if (best === undefined) return null;
+  const { view, group } = best;
+  return {
+    key: Object.fromEntries(axes.map((path, i) => [path, group.key[i] ?? null])),
+    mean: view.mean as number,
+    std: view.std,
+    n: view.n,
+    ci95: view.ci95 ?? null,
+    run_ids: view.run_ids,
   };
 }
 
@@ -330,6 +353,52 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
         await ctx.idempotency.release(claim);
         throw error;
       }
+    },
+  );
+
+  app.get(
+    '/grids',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'List grids',
+        description:
+          "Every grid, newest first, with its run counts per status, its axes and its best group so far for the grid's " +
+          'metric and goal (grouped by the axes, as `/results` does by default).',
+        tags: ['grids'],
+        response: { 200: GridList, ...problemResponses(401, 403, 429) },
+      },
+    },
+    async () => {
+      const listed = await ctx.db.grids.listGridsWithCounts();
+      const grids = await Promise.all(
+        listed.map(async ({ grid, counts }) => ({
+          ...gridViewOf(grid, counts),
+          axes: gridAxes(grid),
+          best: counts.succeeded === 0 ? null : await bestGroup(ctx, grid),
+        })),
+      );
+      return { grids };
+    },
+  );
+
+  app.get(
+    '/grids/:id/metrics',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: "The metrics a grid's runs reported",
+        description:
+          'Training metrics (loss, lr, …) and evaluations (knn_top1@20, …) that at least one run of the grid has, with ' +
+          'how many runs reported each: the metrics `/results`, `/pivot` and `/cells` have values for.',
+        tags: ['grids'],
+        params: GridParams,
+        response: { 200: GridMetrics, ...problemResponses(400, 401, 403, 404, 429) },
+      },
+    },
+    async (request) => {
+      const grid = await loadGrid(ctx, request.params.id);
+      return { grid_id: grid.id, metrics: await ctx.db.grids.reportedMetrics(grid.id) };
     },
   );
 

@@ -35,6 +35,7 @@ import { metricNames } from '../queries/metric-names.js';
 import { downsampledSeries } from '../queries/series.js';
 import { guardRedis } from '../redis-guard.js';
 import { searchRuns } from '../run-search.js';
+import { SORT_DESCRIPTION } from '../run-sort.js';
 import { checkpointView, evaluationView, metricPointView, runView } from '../run-view.js';
 import { listParam, ResourceId, type ZodTypeProvider } from '../validation.js';
 
@@ -85,6 +86,7 @@ const ListQuery = z.strictObject({
     .max(2000)
     .optional()
     .meta({ description: 'search expression, e.g. metrics.knn_top1@20 > 0.5' }),
+  sort: z.string().min(1).max(210).optional().meta({ description: SORT_DESCRIPTION }),
   page_size: z.coerce.number().int().min(1).max(500).default(50),
   page_token: z.string().min(1).max(500).optional(),
 });
@@ -239,7 +241,7 @@ export const runRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ct
       schema: {
         summary: 'List and search runs',
         description:
-          'Newest first. `q` is a search expression: comparisons (=, !=, <, <=, >, >=, IN, LIKE) on status, name, id, ' +
+          'Newest first unless `sort` says otherwise. `q` is a search expression: comparisons (=, !=, <, <=, >, >=, IN, LIKE) on status, name, id, ' +
           'grid, tag, metrics.<name> and spec paths, combined with AND, OR, NOT and parentheses, e.g. ' +
           '`metrics.knn_top1@20 > 0.5 and swav.prototypes = 3000`.',
         tags: ['runs'],
@@ -251,12 +253,13 @@ export const runRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ct
       },
     },
     async (request) => {
-      const { status, grid, tag, q, page_size, page_token } = request.query;
+      const { status, grid, tag, q, sort, page_size, page_token } = request.query;
       const page = await searchRuns(ctx.db, {
         statuses: status,
         grid,
         tag,
         q,
+        sort,
         pageSize: page_size,
         pageToken: page_token,
       });

@@ -37,7 +37,7 @@ function jsonParam(value: Literal): Sql {
 }
 
 /** `runs.spec -> 'swav' -> 'prototypes'` (jsonb) and the same ending in `->>` (text). */
-function specValue(path: readonly string[]): { json: Sql; text: Sql } {
+export function specValue(path: readonly string[]): { json: Sql; text: Sql } {
   const head = path.slice(0, -1).reduce((acc, segment) => sql`${acc} -> ${segment}::text`, sql`runs.spec`);
   const last = path[path.length - 1] as string;
   return { json: sql`(${head} -> ${last}::text)`, text: sql`(${head} ->> ${last}::text)` };

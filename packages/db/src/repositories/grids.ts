@@ -58,6 +58,23 @@ export interface AddGridCellsInput {
 
 export type GridStatusCounts = Record<RunStatus, number> & { total: number };
 
+/** A grid with the run counts per status (the grids listing). */
+export interface GridWithCounts {
+  grid: Grid;
+  counts: GridStatusCounts;
+}
+
+/** A metric some runs of a grid reported, and how many runs did. */
+export interface ReportedMetric {
+  name: string;
+  source: 'training' | 'evaluation';
+  runs: number;
+}
+
+function emptyCounts(): GridStatusCounts {
+  return { ...(Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>), total: 0 };
+}
+
 // A 10,000-cell grid is a few multi-row statements (about a second on PostgreSQL); Prisma's 5 s default would
 // still be tight on a loaded machine or the embedded database.
 const GRID_TRANSACTION = { timeout: 60_000, maxWait: 10_000 };
@@ -178,5 +195,50 @@ export class GridsRepository {
       total += group._count._all;
     }
     return { ...counts, total };
+  }
+
+  /** Every grid, newest first, with its run counts per status (one grouped query for all grids). */
+  async listGridsWithCounts(): Promise<GridWithCounts[]> {
+    const [grids, rows] = await Promise.all([
+      this.prisma.grid.findMany({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+      this.prisma.$queryRaw<{ grid_id: string; status: RunStatus; runs: number }[]>`
+        SELECT gc.grid_id, r.status::text AS status, count(DISTINCT r.id)::int AS runs
+        FROM grid_cells gc JOIN runs r ON r.id = gc.run_id
+        GROUP BY gc.grid_id, r.status`,
+    ]);
+    const counts = new Map<string, GridStatusCounts>();
+    for (const row of rows) {
+      const entry = counts.get(row.grid_id) ?? emptyCounts();
+      entry[row.status] = row.runs;
+      entry.total += row.runs;
+      counts.set(row.grid_id, entry);
+    }
+    return grids.map((row) => ({ grid: toGrid(row), counts: counts.get(row.id) ?? emptyCounts() }));
+  }
+
+  /**
+   * The metrics the grid's runs reported: training metrics (names found by a loose index scan per run, one
+   * primary-key probe per name, not a scan of every point) and evaluations, with how many runs reported each.
+   */
+  async reportedMetrics(id: string): Promise<ReportedMetric[]> {
+    const rows = await this.prisma.$queryRaw<ReportedMetric[]>`
+      WITH grid_runs AS (SELECT DISTINCT run_id AS id FROM grid_cells WHERE grid_id = ${id})
+      SELECT names.name, 'training' AS source, count(*)::int AS runs
+      FROM grid_runs r CROSS JOIN LATERAL (
+        WITH RECURSIVE names(name) AS (
+          SELECT min(m.name) FROM metric_points m WHERE m.run_id = r.id
+          UNION ALL
+          SELECT (SELECT min(m.name) FROM metric_points m WHERE m.run_id = r.id AND m.name > names.name)
+          FROM names WHERE names.name IS NOT NULL
+        )
+        SELECT name FROM names WHERE name IS NOT NULL
+      ) AS names
+      GROUP BY names.name
+      UNION ALL
+      SELECT e.name, 'evaluation' AS source, count(DISTINCT e.run_id)::int AS runs
+      FROM evaluations e JOIN grid_runs r ON r.id = e.run_id
+      GROUP BY e.name
+      ORDER BY name`;
+    return rows;
   }
 }
