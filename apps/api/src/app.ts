@@ -23,6 +23,7 @@ import { recipeRoutes } from './routes/recipes.js';
 import { regressionRoutes } from './routes/regressions.js';
 import { runEventRoutes } from './routes/run-events.js';
 import { runRoutes } from './routes/runs.js';
+import { whoAmIRoutes } from './routes/whoami.js';
 import { StreamTickets } from './stream-tickets.js';
 import { jsonSerializerCompiler, zodValidatorCompiler } from './validation.js';
 
@@ -113,6 +114,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   await app.register(regressionRoutes, { prefix: '/v1', ctx });
   await app.register(baselineRoutes, { prefix: '/v1', ctx });
   await app.register(recipeRoutes, { prefix: '/v1', ctx });
+  await app.register(whoAmIRoutes, { prefix: '/v1', ctx });
   await app.register(operationsRoutes, { ctx, latency });
   await app.register(adminRoutes, { ctx });
   await app.register(dashboardRoutes);

@@ -50,8 +50,11 @@ describe('auth matrix with SWAVLAB_API_TOKENS', () => {
         scope: 'submit',
         payload: { base: tinySpec(), axes: { 'swav.prototypes': [50] } },
       },
+      { method: 'GET', url: '/v1/grids', scope: 'read' },
       { method: 'GET', url: `/v1/grids/${gridId}`, scope: 'read' },
+      { method: 'GET', url: `/v1/grids/${gridId}/metrics`, scope: 'read' },
       { method: 'GET', url: `/v1/grids/${gridId}/results`, scope: 'read' },
+      { method: 'GET', url: '/v1/whoami', scope: 'read' },
       { method: 'POST', url: `/v1/grids/${gridId}/rerun-failed`, scope: 'submit' },
       { method: 'POST', url: `/v1/grids/${gridId}/seeds`, scope: 'submit', payload: { add: 1 } },
       { method: 'GET', url: '/metrics', scope: 'read' },
@@ -100,6 +103,14 @@ describe('auth matrix with SWAVLAB_API_TOKENS', () => {
       const asAdmin = await call(route, `Bearer ${ADMIN}`);
       expect([200, 201, 409], `${what} as admin`).toContain(asAdmin.statusCode);
     }
+  });
+
+  it('says who the caller is and which scopes its token has (the dashboard hides what they do not allow)', async () => {
+    const whoami = async (token: string) =>
+      (await call({ method: 'GET', url: '/v1/whoami', scope: 'read' }, `Bearer ${token}`)).json();
+    expect(await whoami(READ)).toEqual({ principal: 'env:1', scopes: ['read'] });
+    expect(await whoami(BOTH)).toEqual({ principal: 'env:3', scopes: ['read', 'submit'] });
+    expect((await whoami(ADMIN)).scopes).toEqual(['admin']);
   });
 
   it('leaves health, readiness and the API description public', async () => {
@@ -176,6 +187,10 @@ describe('open local mode', () => {
 
   it('serves a loopback server without tokens to anyone, until a token exists', async () => {
     expect((await h.app.inject({ method: 'GET', url: '/v1/runs' })).statusCode).toBe(200);
+    expect((await h.app.inject({ method: 'GET', url: '/v1/whoami' })).json()).toEqual({
+      principal: 'anonymous',
+      scopes: ['read', 'submit', 'admin'],
+    });
     expect((await h.app.inject({ method: 'GET', url: '/admin/queues' })).statusCode).toBe(200);
     const wrong = await h.app.inject({
       method: 'GET',

@@ -229,12 +229,13 @@ describe('results and pivot statistics', () => {
     const response = await get(`/v1/grids/${gridId}/results?format=csv`);
     const [header, first, second, , , , last] = response.body.trim().split('\r\n');
     expect(header).toBe(
-      'swav.prototypes,swav.sinkhorn_iterations,n,mean,std,median,min,max,ci95_low,ci95_high,best,tied_with_best,p_adjusted',
+      'swav.prototypes,swav.sinkhorn_iterations,metric,n,mean,std,median,min,max,ci95_low,ci95_high,best,tied_with_best,p_adjusted',
     );
-    expect(first?.split(',').slice(10)).toEqual(['true', '', '']);
-    expect(second?.split(',').slice(10, 12)).toEqual(['false', 'true']);
-    expect(Number(second?.split(',')[12])).toBeCloseTo(0.559316581809316, 12);
-    expect(last?.split(',').slice(8)).toEqual(['', '', 'false', '', '']);
+    expect(first?.split(',').slice(0, 3)).toEqual(['10', '1', 'knn_top1@20']);
+    expect(first?.split(',').slice(11)).toEqual(['true', '', '']);
+    expect(second?.split(',').slice(11, 13)).toEqual(['false', 'true']);
+    expect(Number(second?.split(',')[13])).toBeCloseTo(0.559316581809316, 12);
+    expect(last?.split(',').slice(9)).toEqual(['', '', 'false', '', '']);
   });
 
   it('puts the same statistics in the pivot cells', async () => {

@@ -34,6 +34,7 @@ describe('GET /openapi.json', () => {
         'GET /v1/grids',
         'GET /v1/grids/{id}',
         'GET /v1/grids/{id}/metrics',
+        'GET /v1/whoami',
         'GET /v1/grids/{id}/results',
         'GET /v1/grids/{id}/pivot',
         'GET /v1/grids/{id}/cells',

@@ -135,6 +135,7 @@ export {
   RunView,
 } from './run-views.js';
 export { hashValidSpec, specHash } from './spec-hash.js';
+export { WhoAmIView } from './principal-view.js';
 export { isSpecLeafPath, SPEC_LEAF_PATHS } from './spec-paths.js';
 export { checkSpecRules } from './spec-rules.js';
 export { specWarnings } from './spec-warnings.js';

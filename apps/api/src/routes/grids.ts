@@ -432,7 +432,7 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
           'With one seed per group no test is possible and `comparison.message` says so. `resolution` gives the ' +
           'smallest difference the seeds resolve (α = 0.05, power 0.8, from the pooled within-group variance) and, ' +
           'for `difference`, the seeds per group that would resolve it. `format=csv` answers one row per group: ' +
-          'the group_by columns, then n, mean, std, median, min, max, ci95_low, ci95_high, best, tied_with_best, ' +
+          'the group_by columns, metric, then n, mean, std, median, min, max, ci95_low, ci95_high, best, tied_with_best, ' +
           'p_adjusted.',
         tags: ['grids'],
         params: GridParams,
@@ -465,11 +465,13 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
           toCsv(
             [
               ...groupBy,
+              'metric',
               ...['n', 'mean', 'std', 'median', 'min', 'max', 'ci95_low', 'ci95_high'],
               ...['best', 'tied_with_best', 'p_adjusted'],
             ],
             groups.map((g) => [
               ...groupBy.map((path) => g.key[path]),
+              metric,
               ...[g.n, g.mean, g.std, g.median, g.min, g.max, g.ci95?.low ?? null, g.ci95?.high ?? null],
               ...[g.best, g.tied_with_best, g.test?.p_adjusted ?? null],
             ]),
