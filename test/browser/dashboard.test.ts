@@ -259,10 +259,13 @@ describe('runs table', () => {
     await expect.poll(() => rowCount(page)).toBe(TOTAL_RUNS);
     const firstSeed = () =>
       page.locator('table.runs tbody tr').first().locator('td[data-column="seed"]').textContent();
+    // Sorted on the server: the whole listing, not the shown page.
     await page.locator('button[data-sort="seed"]').click();
-    expect(await firstSeed()).toBe('1');
+    await expect.poll(() => page.url()).toContain('sort=seed');
+    await expect.poll(firstSeed).toBe('1');
     await page.locator('button[data-sort="seed"]').click();
-    expect(await firstSeed()).toBe('103');
+    await expect.poll(firstSeed).toBe('103');
+    expect(page.url()).toContain('sort=-seed');
 
     const liveProgress = page.locator(`tr[data-run-id="${seeded.live.id}"] .progress-text`);
     expect(await liveProgress.textContent()).toContain('step 11/24');
@@ -392,7 +395,7 @@ describe('grid page', () => {
       '1',
       '3',
     ]);
-    expect(await table.locator('span[data-n="3"]').count()).toBe(6);
+    expect(await table.locator('[data-n="3"]').count()).toBe(6);
     const best = table.locator('.best');
     expect(await best.count()).toBe(1);
     const mean = SEEDS.reduce((sum, s) => sum + knnOf(90, 3, s), 0) / SEEDS.length;
@@ -480,7 +483,7 @@ describe('compare page', () => {
     // Three cells that differ in prototypes, iterations and seed.
     const runs = [0, 4, 17].map((i) => seeded.gridRuns[i] as Run);
     const { page, errors } = await open(`#/compare?ids=${runs.map((r) => r.id).join(',')}`);
-    const loss = await chartSeries(page, 'compare-loss');
+    const loss = await chartSeries(page, 'compare-curves');
     expect(loss.map((s) => [s.name, s.points])).toEqual([
       ['run 1', 20],
       ['run 2', 20],
@@ -538,10 +541,470 @@ describe('regression pages', () => {
   });
 });
 
+/** Browser-side expressions (the tests' TypeScript has no DOM types). */
+interface Styles {
+  getComputedStyle(element: unknown): { textAlign: string };
+}
+const TEXT_ALIGN = (element: unknown) =>
+  (globalThis as unknown as Styles).getComputedStyle(element).textAlign;
+const inPage = <T>(page: Page, expression: string): Promise<T> => page.evaluate(expression) as Promise<T>;
+const themeOf = (page: Page) => inPage<string>(page, 'document.documentElement.dataset.theme');
+const backgroundOf = (page: Page) => inPage<string>(page, 'getComputedStyle(document.body).backgroundColor');
+
+/** Sets a range input's value as a user dragging it would (input event). */
+async function slide(page: Page, name: string, value: string): Promise<void> {
+  await page.locator(`input[name="${name}"]`).evaluate((input, v) => {
+    const element = input as unknown as { value: string; dispatchEvent(event: unknown): boolean };
+    element.value = v;
+    element.dispatchEvent(
+      new (globalThis as unknown as { Event: new (type: string, init: object) => unknown }).Event('input', {
+        bubbles: true,
+      }),
+    );
+  }, value);
+}
+
+/** The chart's option as ECharts holds it (axes, dataZoom, visualMap), for the parts the series read-out lacks. */
+async function chartOption(page: Page, name: string): Promise<Record<string, unknown>> {
+  await chartSeries(page, name);
+  return page.evaluate((chart) => {
+    interface Instance {
+      getOption(): Record<string, unknown>;
+    }
+    const charts = (globalThis as unknown as { __swavlabCharts: Record<string, Instance> }).__swavlabCharts;
+    return JSON.parse(JSON.stringify((charts[chart] as Instance).getOption())) as Record<string, unknown>;
+  }, name);
+}
+
+/** The text of the tooltip ECharts shows for data item `dataIndex` of series `seriesIndex`. */
+async function tooltipText(
+  page: Page,
+  name: string,
+  seriesIndex: number,
+  dataIndex: number,
+): Promise<string> {
+  await chartSeries(page, name);
+  await page.evaluate(
+    ([chart, s, d]) => {
+      interface Instance {
+        dispatchAction(action: object): void;
+      }
+      const charts = (globalThis as unknown as { __swavlabCharts: Record<string, Instance> }).__swavlabCharts;
+      (charts[chart as string] as Instance).dispatchAction({ type: 'showTip', seriesIndex: s, dataIndex: d });
+    },
+    [name, seriesIndex, dataIndex] as const,
+  );
+  const tooltip = page.locator(`[data-chart="${name}"] div`).filter({ hasText: 'n = ' }).last();
+  await tooltip.waitFor();
+  return ((await tooltip.textContent()) ?? '').replace(/\s+/g, ' ');
+}
+
+describe('grids page', () => {
+  it('lists every grid with its counts, progress, axes, metric and best cell; filters and sorts', async () => {
+    const { page, errors } = await open('#/runs');
+    await page.getByRole('link', { name: 'Grids', exact: true }).click();
+    const rows = page.locator('table.grids tbody tr');
+    await expect.poll(() => rows.count()).toBe(3);
+    const row = page.locator(`tr[data-grid-id="${seeded.grid}"]`);
+    expect(await row.locator('td[data-column="status"]').textContent()).toContain('18 succeeded');
+    expect(await row.locator('td[data-column="progress"]').textContent()).toContain('18/18');
+    expect(await row.locator('td[data-column="axes"]').textContent()).toBe(
+      'swav.prototypes × swav.sinkhorn_iterations',
+    );
+    expect(await row.locator('td[data-column="metric"]').textContent()).toBe('knn_top1@20 (max)');
+    expect(await row.locator('td[data-column="best"]').textContent()).toBe(
+      'prototypes=90, sinkhorn_iterations=3',
+    );
+    const best = SEEDS.reduce((sum, s) => sum + knnOf(90, 3, s), 0) / SEEDS.length;
+    expect(await row.locator('td[data-column="value"]').textContent()).toContain(
+      `★ ${Number(best.toPrecision(4))}`,
+    );
+    expect(await row.locator('td[data-column="value"]').evaluate(TEXT_ALIGN)).toBe('right');
+    // The loss grid's best is its lowest mean loss: 50 prototypes.
+    expect(
+      await page.locator(`tr[data-grid-id="${seeded.lossGrid}"] td[data-column="best"]`).textContent(),
+    ).toBe('prototypes=50');
+
+    await page.getByRole('searchbox', { name: 'filter grids' }).fill('epsilon');
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().getAttribute('data-grid-id')).toBe(seeded.grid3);
+    expect(page.url()).toContain('q=epsilon');
+    await page.getByRole('searchbox', { name: 'filter grids' }).fill('');
+    await page.locator('button[data-sort="name"]').click();
+    expect(await rows.locator('td[data-column="name"]').allTextContents()).toEqual([
+      'loss-by-prototypes',
+      'prototypes-x-iterations',
+      'three-axes',
+    ]);
+    await page.locator('button[data-sort="name"]').click();
+    expect(await rows.first().locator('td[data-column="name"]').textContent()).toBe('three-axes');
+    expect(page.url()).toContain('sort=-name');
+    await screenshot(page, 'grids.png');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('runs table columns', () => {
+  it("shows a grid's axes by default, picks columns, sorts by a metric on the server and flags failures", async () => {
+    const { page, errors } = await open(`#/runs?grid=${seeded.grid}`);
+    await expect.poll(() => rowCount(page)).toBe(18);
+    expect(await page.locator('h1').textContent()).toBe('Runs of grid prototypes-x-iterations');
+    const headers = await page.locator('table.runs thead th').allTextContents();
+    expect(headers).toEqual(
+      expect.arrayContaining(['swav.prototypes', 'swav.sinkhorn_iterations', 'knn_top1@20']),
+    );
+    const first = page.locator('table.runs tbody tr').first();
+    expect(await first.locator('td[data-column="grid"]').textContent()).toBe('prototypes-x-iterations');
+
+    await page.locator('button[data-sort="metrics.knn_top1@20"]').click();
+    await expect.poll(() => page.url()).toContain('sort=metrics.knn_top1%4020');
+    await page.locator('button[data-sort="metrics.knn_top1@20"]').click();
+    await expect
+      .poll(() => first.locator('td[data-column="metrics.knn_top1@20"]').textContent())
+      .toBe(String(Number(knnOf(90, 3, 3).toPrecision(4))));
+    expect(await first.locator('td[data-column="swav.prototypes"]').textContent()).toBe('90');
+    expect(await first.locator('td[data-column="swav.prototypes"]').evaluate(TEXT_ALIGN)).toBe('right');
+
+    await page.locator('.column-picker summary').click();
+    await page.locator('.column-picker input[value="optim.batch_size"]').check();
+    await expect.poll(() => page.url()).toContain('cols=');
+    expect(await first.locator('td[data-column="optim.batch_size"]').textContent()).toBe('16');
+    await page.locator('.column-picker input[value="swav.sinkhorn_iterations"]').uncheck();
+    expect(await page.locator('td[data-column="swav.sinkhorn_iterations"]').count()).toBe(0);
+    // Reloading the address restores the sort and the columns.
+    await page.reload();
+    await expect.poll(() => rowCount(page)).toBe(18);
+    expect(await page.locator('td[data-column="optim.batch_size"]').count()).toBe(18);
+    expect(
+      await page
+        .locator('table.runs tbody tr')
+        .first()
+        .locator('td[data-column="swav.prototypes"]')
+        .textContent(),
+    ).toBe('90');
+    await screenshot(page, 'runs-columns.png');
+
+    await page.goto(`${stack.url}/#/runs`);
+    await expect.poll(() => rowCount(page)).toBe(TOTAL_RUNS);
+    expect(
+      await page.locator(`tr[data-run-id="${seeded.failed.id}"] td[data-column="flags"]`).textContent(),
+    ).toBe('✗ diverged');
+    expect(
+      await page.locator(`tr[data-run-id="${seeded.collapsed.id}"] td[data-column="flags"]`).textContent(),
+    ).toBe('⚠ collapse');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('grid page details', () => {
+  it('offers only reported metrics, lays the heatmap out like the table, and links cells to their runs', async () => {
+    const { page, errors } = await open(`#/grids/${seeded.grid}`);
+    const select = page.getByRole('combobox', { name: 'metric' });
+    await chartSeries(page, 'grid-lines');
+    const enabled = await select
+      .locator('option:not([disabled])')
+      .evaluateAll((options) => options.map((o) => (o as unknown as { value: string }).value));
+    expect(enabled).toEqual([
+      'code_entropy',
+      'epoch_seconds',
+      'images_per_sec',
+      'knn_top1@20',
+      'loss',
+      'lr',
+      'peak_memory_bytes',
+      'prototype_usage',
+    ]);
+    expect(await select.locator('option[value="linear_top1"]').textContent()).toBe(
+      'linear_top1 (not reported)',
+    );
+    expect(await select.locator('option[value="linear_top1"]').isDisabled()).toBe(true);
+    await page.goto(`${stack.url}/#/grids/${seeded.grid}?metric=linear_top1`);
+    await expect
+      .poll(() => page.locator('.metric-note').textContent())
+      .toContain('No run of this grid has reported linear_top1');
+    expect(await page.locator('[data-chart="grid-lines"]').count()).toBe(0);
+    await page.goto(`${stack.url}/#/grids/${seeded.grid}`);
+
+    // No labels on the points; the tooltip carries the x value, mean ± std, the CI and n.
+    const lines = await chartOption(page, 'grid-lines');
+    const lineSeries = (lines.series as { type: string; label?: { show?: boolean } }[]).filter(
+      (s) => s.type === 'line',
+    );
+    expect(lineSeries.every((s) => s.label?.show !== true)).toBe(true);
+    const tip = await tooltipText(page, 'grid-lines', 2, 2);
+    const stats = meanAndCi(SEEDS.map((s) => knnOf(90, 3, s)));
+    expect(tip).toContain('sinkhorn_iterations=3');
+    expect(tip).toContain('swav.prototypes = 90');
+    expect(tip).toContain(`mean ${Number(stats.mean.toPrecision(4))} ± `);
+    expect(tip).toContain(
+      `95 % CI [${Number(stats.low.toPrecision(4))}, ${Number(stats.high.toPrecision(4))}]`,
+    );
+    expect(tip).toContain('n = 3 · ★ best');
+
+    // Rows top to bottom as in the table, a colour bar with its numbers, a border on the best cell.
+    const heat = await chartOption(page, 'grid-heatmap');
+    expect((heat.yAxis as { inverse: boolean; data: string[] }[])[0]).toMatchObject({
+      inverse: true,
+      data: ['30', '60', '90'],
+    });
+    const bar = (heat.visualMap as { text: string[] }[])[0];
+    const means = PROTOTYPES.flatMap((p) =>
+      ITERATIONS.map((i) => SEEDS.reduce((a, s) => a + knnOf(p, i, s), 0) / 3),
+    );
+    expect(bar?.text).toEqual([
+      String(Number(Math.max(...means).toPrecision(4))),
+      String(Number(Math.min(...means).toPrecision(4))),
+    ]);
+    const cells = (await chartData(page, 'grid-heatmap', 0)) as {
+      value: number[];
+      itemStyle?: { borderWidth: number };
+    }[];
+    expect(cells.filter((c) => c.itemStyle?.borderWidth === 4).map((c) => c.value.slice(0, 2))).toEqual([
+      [1, 2],
+    ]);
+    expect(await tooltipText(page, 'grid-heatmap', 0, 0)).toContain('95 % CI [');
+
+    const link = page.locator('table.ablation tbody tr').last().locator('td').last().locator('a');
+    await link.click();
+    await expect.poll(() => rowCount(page)).toBe(3);
+    expect(new URLSearchParams(new URL(page.url()).hash.split('?')[1]).get('q')).toBe(
+      'swav.prototypes = 90 and swav.sinkhorn_iterations = 3',
+    );
+    await page.goBack();
+
+    const csv = page.getByRole('link', { name: 'results CSV' });
+    expect(await csv.getAttribute('download')).toBe('prototypes-x-iterations-knn_top1_20-results.csv');
+    const exported = await (await fetch(`${stack.url}${await csv.getAttribute('href')}`)).text();
+    expect(exported.split('\n')[0]).toContain('swav.sinkhorn_iterations,metric,n,mean');
+    expect(exported.split('\n')[1]).toContain(',knn_top1@20,3,');
+    await screenshot(page, 'grid-details.png');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('curves', () => {
+  it('smooths, switches x to epoch and time, uses a log axis and zooms on the run page', async () => {
+    const { page, errors } = await open(`#/runs/${seeded.collapsed.id}`);
+    const raw = (await chartData(page, 'run-loss', 0)) as [number, number][];
+    expect(raw).toHaveLength(10);
+    await slide(page, 'smoothing', '0.9');
+    await expect
+      .poll(async () => ((await chartData(page, 'run-loss', 0)) as [number, number][])[9]?.[1])
+      .not.toBe(raw[9]?.[1]);
+    const smoothed = (await chartData(page, 'run-loss', 0)) as [number, number][];
+    // A debiased EMA starts at the first value and lags behind a falling loss.
+    expect(smoothed[0]?.[1]).toBeCloseTo(raw[0]?.[1] as number, 9);
+    expect(smoothed[9]?.[1]).toBeGreaterThan(raw[9]?.[1] as number);
+    await page.getByRole('checkbox', { name: 'log y' }).check();
+    expect(((await chartOption(page, 'run-loss')).yAxis as { type: string }[])[0]?.type).toBe('log');
+    await page.getByRole('combobox', { name: 'x axis of the curves' }).selectOption('epoch');
+    const byEpoch = await chartOption(page, 'run-loss');
+    expect((byEpoch.xAxis as { name: string }[])[0]?.name).toBe('epoch');
+    expect((byEpoch.dataZoom as { type: string }[]).map((z) => z.type).sort()).toEqual(['inside', 'slider']);
+    await page.getByRole('combobox', { name: 'x axis of the curves' }).selectOption('time');
+    expect(((await chartOption(page, 'run-loss')).xAxis as { name: string }[])[0]?.name).toBe(
+      'wall time (s)',
+    );
+    await screenshot(page, 'run-curves-controls.png');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('groups a grid’s curves by an axis with a band over the seeds, and overlays any metric in compare', async () => {
+    const { page, errors } = await open(`#/grids/${seeded.grid}`);
+    const series = await chartSeries(page, 'grid-curves');
+    expect(series.filter((s) => s.type === 'line').map((s) => [s.name, s.points])).toEqual([
+      ['prototypes=30 (6 runs)', 20],
+      ['prototypes=60 (6 runs)', 20],
+      ['prototypes=90 (6 runs)', 20],
+    ]);
+    // The seeded curves are the same for every run: the min–max band has zero width.
+    const band = (await chartData(page, 'grid-curves', 3)) as number[][];
+    expect(band).toHaveLength(20);
+    expect(band[5]?.[1]).toBeCloseTo(band[5]?.[2] as number, 12);
+    await page.getByRole('combobox', { name: 'group by' }).selectOption('swav.sinkhorn_iterations');
+    await expect
+      .poll(async () =>
+        (await chartSeries(page, 'grid-curves')).filter((s) => s.type === 'line').map((s) => s.name),
+      )
+      .toEqual(['sinkhorn_iterations=1 (9 runs)', 'sinkhorn_iterations=3 (9 runs)']);
+    await page.getByRole('combobox', { name: 'band' }).selectOption('none');
+    await expect.poll(async () => (await chartSeries(page, 'grid-curves')).length).toBe(2);
+    await screenshot(page, 'grid-curves.png');
+    expect(errors).toEqual([]);
+    await page.close();
+
+    const runs = [0, 4, 17].map((i) => seeded.gridRuns[i] as Run);
+    const compare = await open(`#/compare?ids=${runs.map((r) => r.id).join(',')}`);
+    await chartSeries(compare.page, 'compare-curves');
+    await compare.page.getByRole('combobox', { name: 'metric to overlay' }).selectOption('lr');
+    await expect
+      .poll(
+        async () =>
+          ((await chartOption(compare.page, 'compare-curves')).title as { text: string }[])[0]?.text,
+      )
+      .toBe('lr');
+    const lr = (await chartData(compare.page, 'compare-curves', 0)) as [number, number][];
+    expect(lr[3]?.[1]).toBeCloseTo(0.1 * (1 - 3 / 1000), 12);
+    expect(compare.page.url()).toContain('metric=lr');
+    expect(compare.errors).toEqual([]);
+    await compare.page.close();
+  });
+});
+
+describe('layout and theme', () => {
+  it('fits 390 px wide screens without scrolling the page sideways', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    const errors = captureErrors(page);
+    for (const [hash, file] of [
+      ['#/runs', 'narrow-runs.png'],
+      ['#/grids', 'narrow-grids.png'],
+      [`#/grids/${seeded.grid}`, 'narrow-grid.png'],
+      [`#/runs/${seeded.live.id}`, 'narrow-run.png'],
+      [
+        `#/compare?ids=${seeded.gridRuns
+          .slice(0, 2)
+          .map((r) => r.id)
+          .join(',')}`,
+        'narrow-compare.png',
+      ],
+      [`#/regressions/${seeded.regressions[1]}`, 'narrow-regression.png'],
+    ] as const) {
+      await page.goto(`${stack.url}/${hash}`);
+      await page.locator('main .page > :nth-child(2)').waitFor();
+      await page.waitForTimeout(300);
+      const widths = await inPage<{ page: number; view: number }>(
+        page,
+        '({ page: document.documentElement.scrollWidth, view: innerWidth })',
+      );
+      expect(widths.page, hash).toBeLessThanOrEqual(widths.view);
+      // Charts take the narrow width.
+      for (const width of await page
+        .locator('[data-chart] canvas')
+        .evaluateAll((canvases) => canvases.map((c) => c.getBoundingClientRect().width))) {
+        expect(width, hash).toBeLessThanOrEqual(390);
+      }
+      await screenshot(page, file);
+    }
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('follows prefers-color-scheme, toggles the theme, and draws charts in both', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, colorScheme: 'dark' });
+    const errors = captureErrors(page);
+    await page.goto(`${stack.url}/#/grids/${seeded.grid}`);
+    await chartSeries(page, 'grid-heatmap');
+    expect(await themeOf(page)).toBe('dark');
+    expect(await backgroundOf(page)).toBe('rgb(13, 17, 23)');
+    const darkHeat = await chartOption(page, 'grid-heatmap');
+    expect((darkHeat.visualMap as { inRange: { color: string[] } }[])[0]?.inRange.color).toEqual([
+      '#1b2533',
+      '#6cb6ff',
+    ]);
+    await screenshot(page, 'dark-grid.png');
+    await page.goto(`${stack.url}/#/runs/${seeded.live.id}`);
+    await chartSeries(page, 'run-loss');
+    await screenshot(page, 'dark-run.png');
+    await page.goto(`${stack.url}/#/grids`);
+    await page.locator('table.grids').waitFor();
+    await screenshot(page, 'dark-grids.png');
+
+    await page.getByRole('button', { name: 'switch to the light theme' }).click();
+    expect(await themeOf(page)).toBe('light');
+    expect(await backgroundOf(page)).toBe('rgb(255, 255, 255)');
+    await page.goto(`${stack.url}/#/grids/${seeded.grid}`);
+    const lightHeat = await chartOption(page, 'grid-heatmap');
+    expect((lightHeat.visualMap as { inRange: { color: string[] } }[])[0]?.inRange.color).toEqual([
+      '#f1f5f9',
+      '#1f5fa8',
+    ]);
+    // The choice outlives the page.
+    await page.reload();
+    expect(await themeOf(page)).toBe('light');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('requests nothing from the internet on any page, and /docs and the queue dashboard log no CSP error', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = captureErrors(page);
+    const outside: string[] = [];
+    page.on('request', (request) => {
+      const url = request.url();
+      if (!url.startsWith(stack.url) && !url.startsWith('data:') && !url.startsWith('blob:'))
+        outside.push(url);
+    });
+    for (const path of [
+      '/#/runs',
+      '/#/grids',
+      `/#/grids/${seeded.grid}`,
+      `/#/runs/${seeded.collapsed.id}`,
+      `/#/compare?ids=${seeded.gridRuns
+        .slice(0, 2)
+        .map((r) => r.id)
+        .join(',')}`,
+      '/#/regressions',
+      '/docs/',
+      '/admin/queues',
+    ]) {
+      await page.goto(`${stack.url}${path}`);
+      await page.waitForLoadState('networkidle');
+    }
+    expect(await page.locator('body').textContent()).toContain('pretrain');
+    await page.goto(`${stack.url}/docs/`);
+    await page.locator('.swagger-ui .info').waitFor();
+    await page.waitForLoadState('networkidle');
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('actions', () => {
+  it('cancels and retries runs and re-runs failed cells and adds seeds, after a confirmation', async () => {
+    const { page, errors } = await open(`#/runs/${seeded.failed.id}`);
+    const questions: string[] = [];
+    page.on('dialog', (dialog) => {
+      questions.push(dialog.message());
+      void dialog.accept();
+    });
+    expect(await page.locator('button[data-action="cancel"]').count()).toBe(0);
+    await page.locator('button[data-action="retry"]').click();
+    await expect.poll(() => page.locator('.run-facts .status').first().textContent()).toBe('… queued');
+    expect(questions[0]).toContain('Retry diverged-run?');
+    expect((await stack.db.runs.getRun(seeded.failed.id))?.status).toBe('queued');
+    // Queued again: now it can be canceled.
+    await page.locator('button[data-action="cancel"]').click();
+    await expect.poll(() => page.locator('.run-facts .status').first().textContent()).toBe('⊘ canceled');
+    expect((await stack.db.runs.getRun(seeded.failed.id))?.status).toBe('canceled');
+    await screenshot(page, 'run-actions.png');
+
+    await page.goto(`${stack.url}/#/grids/${seeded.grid3}`);
+    await page.locator('button[data-action="rerun-failed"]').click();
+    await expect.poll(() => page.locator('.action-result').textContent()).toBe('0 run(s) queued again');
+    await page.locator('input[name="add-seeds"]').fill('2');
+    await page.locator('button[data-action="add-seeds"]').click();
+    await expect
+      .poll(() => page.locator('.action-result').textContent())
+      .toBe('seeds 8, 9 added: 16 new run(s) queued');
+    expect(questions.at(-1)).toContain('Add 2 seed(s) to every cell of three-axes?');
+    expect((await stack.db.grids.gridStatusCounts(seeded.grid3))?.queued).toBe(16);
+    await expect.poll(() => page.locator('.grid-status').textContent()).toContain('16 queued');
+    await screenshot(page, 'grid-actions.png');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
 describe('a server with API tokens', () => {
   it('asks for a token, then loads with the stored one and follows a run over SSE with a ticket', async () => {
     const token = `browser-test-${'x'.repeat(20)}`;
-    const protectedStack = await startStack({ tokens: `read+submit:${token}` });
+    const reader = `browser-reader-${'y'.repeat(20)}`;
+    const protectedStack = await startStack({ tokens: `read+submit:${token},read:${reader}` });
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
       const errors = captureErrors(page);
@@ -574,6 +1037,16 @@ describe('a server with API tokens', () => {
         .poll(async () => (await chartSeries(page, 'run-loss'))[0]?.points, { timeout: 15_000 })
         .toBe(8);
       expect(streams.some((url) => /\/events\?ticket=[\w-]+$/.test(url))).toBe(true);
+      // The read+submit token sees the run's cancel button; a read-only token does not.
+      expect(await page.locator('button[data-action="cancel"]').count()).toBe(1);
+      await page.evaluate((value) => {
+        const storage = (globalThis as unknown as { sessionStorage: { setItem(k: string, v: string): void } })
+          .sessionStorage;
+        storage.setItem('swavlab.token', value);
+      }, reader);
+      await page.reload();
+      await expect.poll(async () => (await chartSeries(page, 'run-loss'))[0]?.points).toBe(8);
+      expect(await page.locator('button[data-action="cancel"]').count()).toBe(0);
       // Chromium logs each refused request; only the 401s of the visit without a token are expected.
       expect(errors.filter((e) => !e.includes('status of 401'))).toEqual([]);
       expect(errors.length).toBeGreaterThan(0);

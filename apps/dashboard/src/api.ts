@@ -51,13 +51,19 @@ async function request(
   accept: string,
   signal?: AbortSignal,
   method: 'GET' | 'POST' = 'GET',
+  body?: unknown,
 ): Promise<Response> {
   // POSTs say they are JSON: the server refuses state changes that do not.
   const headers: Record<string, string> =
     method === 'POST' ? { accept, 'content-type': 'application/json' } : { accept };
   const token = storedToken();
   if (token !== null) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(url, { method, headers, signal: signal ?? null });
+  const response = await fetch(url, {
+    method,
+    headers,
+    signal: signal ?? null,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   if (!response.ok) {
     const type = response.headers.get('content-type') ?? '';
     const problem: ProblemDetail = type.includes('json')
@@ -76,9 +82,9 @@ export async function getJson<T>(
   return (await (await request(apiUrl(path, query), 'application/json', signal)).json()) as T;
 }
 
-/** POSTs without a body and returns the JSON answer. */
-export async function postJson<T>(path: string): Promise<T> {
-  return (await (await request(path, 'application/json', undefined, 'POST')).json()) as T;
+/** POSTs `body` as JSON (none when undefined) and returns the JSON answer. */
+export async function postJson<T>(path: string, body?: unknown): Promise<T> {
+  return (await (await request(path, 'application/json', undefined, 'POST', body)).json()) as T;
 }
 
 /**

@@ -21,6 +21,8 @@ export interface Attrs {
   colspan?: number;
   scope?: string;
   for?: string;
+  /** <optgroup label>. */
+  label?: string;
   download?: string;
   /** data-* and aria-* attributes, written as given. */
   data?: Record<string, string>;

@@ -3,10 +3,12 @@ import './style.css';
 import { forgetPersistentToken, storedToken, storeToken } from './api';
 import { comparePage } from './pages/compare';
 import { gridPage } from './pages/grid';
+import { gridsPage } from './pages/grids';
 import { regressionPage, regressionsPage } from './pages/regressions';
 import { runPage } from './pages/run';
 import { runsPage } from './pages/runs';
 import { type Page, type Route, startRouter } from './router';
+import { startTheme } from './theme';
 
 function resolve(route: Route): Page | null {
   const [first, id, extra] = route.segments;
@@ -16,7 +18,7 @@ function resolve(route: Route): Page | null {
     case 'runs':
       return id === undefined ? runsPage : runPage;
     case 'grids':
-      return id === undefined ? null : gridPage;
+      return id === undefined ? gridsPage : gridPage;
     case 'compare':
       return id === undefined ? comparePage : null;
     case 'regressions':
@@ -38,4 +40,5 @@ const root = document.getElementById('app');
 if (root === null) throw new Error('index.html has no #app element');
 document.getElementById('token')?.addEventListener('click', askForToken);
 forgetPersistentToken();
+startTheme(document.getElementById('theme'));
 startRouter(root, resolve);

@@ -5,16 +5,21 @@ import type {
   CheckpointView,
   EvaluationView,
   GridCells,
+  GridList,
+  GridMetrics,
   GridPivot,
   GridResults,
+  GridSummaryView,
   GridView,
   GroupStatistics,
   MetricPointView,
+  ReportedMetricView,
   ResultGroup,
   RunDetailView,
   RunProgressView,
   RunStatus,
   RunView,
+  WhoAmIView,
 } from '@swavlab/spec';
 
 export type Run = RunView;
@@ -23,7 +28,19 @@ export type RunError = NonNullable<RunView['error']>;
 export type MetricPoint = MetricPointView;
 export type Evaluation = EvaluationView;
 export type Checkpoint = CheckpointView;
-export type { GridCells, GridPivot, GridResults, GroupStatistics, ResultGroup, RunStatus };
+export type {
+  GridCells,
+  GridList,
+  GridMetrics,
+  GridPivot,
+  GridResults,
+  GroupStatistics,
+  ResultGroup,
+  RunStatus,
+};
+export type GridSummary = GridSummaryView;
+export type WhoAmI = WhoAmIView;
+export type ReportedMetric = ReportedMetricView;
 
 // A runtime copy of the statuses: importing values from @swavlab/spec would bundle zod into the page.
 export const RUN_STATUSES: readonly RunStatus[] = [

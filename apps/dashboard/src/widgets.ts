@@ -71,6 +71,11 @@ export function note(text: string): HTMLElement {
   return h('p', { class: 'note' }, text);
 }
 
+/** A wide element (a table) that scrolls sideways inside its panel instead of widening the page. */
+export function scrollBox(child: HTMLElement): HTMLElement {
+  return h('div', { class: 'scroll-x' }, child);
+}
+
 /** A plain table: header cells, then rows of cells. */
 export function table(
   headers: readonly Child[],

@@ -9,10 +9,12 @@ import type {
   CustomSeriesRenderItemReturn,
 } from 'echarts';
 import type { CustomSeriesOption, LineSeriesOption, ScatterSeriesOption } from 'echarts/charts';
-import { baseOption, type ChartOption, seriesLook } from './option';
+import { num } from '../format';
+import { baseOption, type ChartOption, chartColors, escapeHtml, seriesLook } from './option';
 
 export interface ErrorBarPoint {
   mean: number;
+  std: number | null;
   /** The bar: the 95 % confidence interval of the mean; null (no bar) below two values. */
   interval: { low: number; high: number } | null;
   n: number;
@@ -61,13 +63,32 @@ export function renderBar(
   };
 }
 
+/** A point's tooltip: the line, the x value, mean ± std, the 95 % CI and n (no labels on the points: hover). */
+function pointTooltip(
+  input: ErrorBarInput,
+  line: ErrorBarLine,
+  point: ErrorBarPoint,
+  category: number,
+): string {
+  return [
+    `<b>${escapeHtml(line.name)}</b>`,
+    `${escapeHtml(input.xName)} = ${escapeHtml(input.categories[category] ?? '')}`,
+    `mean ${num(point.mean)}${point.std === null ? '' : ` ± ${num(point.std, 3)} (std)`}`,
+    point.interval === null
+      ? '95 % CI: needs n ≥ 2'
+      : `95 % CI [${num(point.interval.low)}, ${num(point.interval.high)}]`,
+    `n = ${point.n}${point.mark === 'best' ? ' · ★ best' : point.mark === 'tied' ? ' · ≈ tied with best' : ''}`,
+  ].join('<br>');
+}
+
 export function errorBarOption(input: ErrorBarInput): ChartOption {
+  const colors = chartColors();
   const { categories, lines } = input;
   const spread = lines.length > 1 ? Math.min(0.3, 0.6 / lines.length) : 0;
   const offset = (index: number) => (index - (lines.length - 1) / 2) * spread;
   const placed = lines.map((line, index) =>
     line.points
-      .map((point, i) => (point === null ? null : { x: i + offset(index), ...point }))
+      .map((point, i) => (point === null ? null : { x: i + offset(index), category: i, ...point }))
       .filter((point) => point !== null),
   );
   const marked = (mark: 'best' | 'tied') =>
@@ -87,7 +108,7 @@ export function errorBarOption(input: ErrorBarInput): ChartOption {
             data: best,
             symbol: STAR,
             symbolSize: 22,
-            itemStyle: { color: '#d4a017', borderColor: '#111', borderWidth: 1 },
+            itemStyle: { color: colors.star, borderColor: colors.ring, borderWidth: 1 },
             z: 3,
           },
         ]),
@@ -100,7 +121,7 @@ export function errorBarOption(input: ErrorBarInput): ChartOption {
             data: tied,
             symbol: 'emptyCircle',
             symbolSize: 20,
-            itemStyle: { color: '#111', borderWidth: 2 },
+            itemStyle: { color: colors.ring, borderWidth: 2 },
             z: 3,
           },
         ]),
@@ -143,9 +164,11 @@ export function errorBarOption(input: ErrorBarInput): ChartOption {
             symbolSize: 9,
             itemStyle: { color },
             lineStyle: { type: look.dash, color, width: 1.5 },
-            label: { show: lines.length <= 3, position: 'right', formatter: line.name, fontSize: 10 },
             tooltip: {
-              valueFormatter: (value) => (typeof value === 'number' ? value.toPrecision(4) : String(value)),
+              formatter: (params) => {
+                const point = present[(params as { dataIndex: number }).dataIndex];
+                return point === undefined ? '' : pointTooltip(input, line, point, point.category);
+              },
             },
           },
           {

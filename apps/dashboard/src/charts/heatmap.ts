@@ -1,12 +1,14 @@
-// Two axes: a heatmap of group means, every cell labelled with its mean ± std and n (the colour only repeats
-// what the label says), ★ on the best cell and ≈ on the cells tied with it.
+// Two axes: a heatmap of group means laid out like the ablation table (first row at the top), every cell labelled
+// with its mean ± std and n (the colour only repeats what the label says), ★ and a thick border on the best cell,
+// ≈ on the cells tied with it, a colour bar with its numbers, and a tooltip with the mean, std, 95 % CI and n.
 import { num } from '../format';
-import { baseOption, type ChartOption } from './option';
+import { baseOption, type ChartOption, chartColors, escapeHtml } from './option';
 
 export interface HeatCell {
   mean: number | null;
   std: number | null;
   n: number;
+  ci95: { low: number; high: number } | null;
   best: boolean;
   tied_with_best: boolean | null;
 }
@@ -28,20 +30,51 @@ function label(cell: HeatCell): string {
   return `${mark}${mean}${std} (n=${cell.n})`;
 }
 
+/** The tooltip of a cell: where it is and its statistics. */
+export function cellTooltip(input: HeatmapInput, i: number, j: number): string {
+  const cell = input.cells[i]?.[j];
+  if (cell === null || cell === undefined) return '';
+  const lines = [
+    `${escapeHtml(input.rowName)} = ${escapeHtml(input.rows[i] ?? '')}`,
+    `${escapeHtml(input.columnName)} = ${escapeHtml(input.columns[j] ?? '')}`,
+    `mean ${num(cell.mean)}${cell.std === null ? '' : ` ± ${num(cell.std, 3)} (std)`}`,
+    cell.ci95 === null ? '95 % CI: needs n ≥ 2' : `95 % CI [${num(cell.ci95.low)}, ${num(cell.ci95.high)}]`,
+    `n = ${cell.n}${cell.best ? ' · ★ best' : cell.tied_with_best === true ? ' · ≈ tied with best' : ''}`,
+  ];
+  return lines.join('<br>');
+}
+
 export function heatmapOption(input: HeatmapInput): ChartOption {
-  const data: { value: [number, number, number]; label: { formatter: string } }[] = [];
+  const colors = chartColors();
+  const data: {
+    value: [number, number, number];
+    label: { formatter: string };
+    itemStyle?: { borderColor: string; borderWidth: number };
+  }[] = [];
   input.cells.forEach((row, i) => {
     row.forEach((cell, j) => {
       if (cell !== null && cell.mean !== null)
-        data.push({ value: [j, i, cell.mean], label: { formatter: label(cell) } });
+        data.push({
+          value: [j, i, cell.mean],
+          label: { formatter: label(cell) },
+          ...(cell.best ? { itemStyle: { borderColor: colors.star, borderWidth: 4 } } : {}),
+        });
     });
   });
   const means = data.map((item) => item.value[2]);
+  const min = means.length > 0 ? Math.min(...means) : 0;
+  const max = means.length > 0 ? Math.max(...means) : 1;
   return {
     ...baseOption(input.title),
     aria: { enabled: true },
-    tooltip: { trigger: 'item' },
-    grid: { left: 90, right: 30, top: 40, bottom: 80 },
+    tooltip: {
+      trigger: 'item',
+      formatter: (params) => {
+        const value = (params as { value?: unknown }).value;
+        return Array.isArray(value) ? cellTooltip(input, Number(value[1]), Number(value[0])) : '';
+      },
+    },
+    grid: { left: 90, right: 30, top: 40, bottom: 90, containLabel: true },
     xAxis: {
       type: 'category',
       name: input.columnName,
@@ -49,16 +82,20 @@ export function heatmapOption(input: HeatmapInput): ChartOption {
       nameGap: 28,
       data: input.columns,
     },
-    yAxis: { type: 'category', name: input.rowName, data: input.rows },
+    // The first row on top, as in the ablation table.
+    yAxis: { type: 'category', name: input.rowName, data: input.rows, inverse: true },
     visualMap: {
       type: 'continuous' as const,
-      min: means.length > 0 ? Math.min(...means) : 0,
-      max: means.length > 0 ? Math.max(...means) : 1,
+      min,
+      max: max > min ? max : min + 1e-9,
       orient: 'horizontal',
       left: 'center',
       bottom: 0,
-      calculable: false,
-      inRange: { color: ['#f1f5f9', '#1f5fa8'] },
+      calculable: true,
+      text: [num(max), num(min)],
+      formatter: (value) => num(Number(value)),
+      textStyle: { color: colors.text },
+      inRange: { color: colors.heat },
     },
     series: [
       {
@@ -68,8 +105,8 @@ export function heatmapOption(input: HeatmapInput): ChartOption {
         label: {
           show: true,
           fontSize: 11,
-          color: '#111',
-          backgroundColor: 'rgba(255,255,255,0.75)',
+          color: colors.text,
+          backgroundColor: colors.labelBackground,
           padding: 2,
         },
       },

@@ -14,6 +14,7 @@ import {
 } from 'echarts/components';
 import { type EChartsType, init, use } from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
+import { currentTheme } from '../theme';
 import type { ChartOption } from './option';
 
 use([
@@ -50,7 +51,7 @@ export interface MountedChart {
 /** Draws `option` in `container` (which gets data-chart=NAME) and follows the container's size. */
 export function mountChart(container: HTMLElement, name: string, option: ChartOption): MountedChart {
   container.dataset.chart = name;
-  const chart = init(container, null, { renderer: 'canvas' });
+  const chart = init(container, currentTheme() === 'dark' ? 'dark' : null, { renderer: 'canvas' });
   chart.setOption(option);
   window.__swavlabCharts[name] = chart;
   const observer = new ResizeObserver(() => chart.resize());

@@ -17,6 +17,7 @@ import type {
   VisualMapComponentOption,
 } from 'echarts/components';
 import type { ComposeOption } from 'echarts/core';
+import { currentTheme } from '../theme';
 
 export type ChartOption = ComposeOption<
   | LineSeriesOption
@@ -45,7 +46,28 @@ const SYMBOLS = [
 ] as const;
 const DASHES: ('solid' | 'dashed' | 'dotted' | number[])[] = ['solid', 'dashed', 'dotted', [10, 4, 2, 4]];
 
-const PALETTE = ['#1f5fa8', '#c2410c', '#15803d', '#7e22ce', '#a16207', '#0f766e', '#be123c', '#4b5563'];
+const PALETTES = {
+  light: ['#1f5fa8', '#c2410c', '#15803d', '#7e22ce', '#a16207', '#0f766e', '#be123c', '#4b5563'],
+  dark: ['#6cb6ff', '#fb8f44', '#56d364', '#d2a8ff', '#e3b341', '#39c5cf', '#ff7b72', '#b1bac4'],
+};
+
+/** The colours charts draw with besides their series, per theme (both readable on their background). */
+export function chartColors() {
+  const dark = currentTheme() === 'dark';
+  return {
+    text: dark ? '#e6edf3' : '#111111',
+    labelBackground: dark ? 'rgba(13,17,23,0.75)' : 'rgba(255,255,255,0.75)',
+    heat: dark ? ['#1b2533', '#6cb6ff'] : ['#f1f5f9', '#1f5fa8'],
+    star: '#d4a017',
+    ring: dark ? '#e6edf3' : '#111111',
+    mark: dark ? '#ff7b72' : '#b00020',
+  };
+}
+
+/** Text from the API inside a tooltip (ECharts renders tooltip formatters as HTML). */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
 
 export interface SeriesLook {
   symbol: string;
@@ -59,13 +81,14 @@ export function seriesLook(index: number): SeriesLook {
   return {
     symbol: SYMBOLS[index % SYMBOLS.length] as string,
     dash: DASHES[index % DASHES.length] as SeriesLook['dash'],
-    color: PALETTE[index % PALETTE.length] as string,
+    color: PALETTES[currentTheme()][index % PALETTES.light.length] as string,
   };
 }
 
 /** Shared parts: a title, tooltips, ECharts' aria description (screen readers) and decal patterns. */
 export function baseOption(title: string): ChartOption {
   return {
+    backgroundColor: 'transparent',
     title: { text: title, left: 'center', textStyle: { fontSize: 13 } },
     tooltip: { trigger: 'item' },
     aria: { enabled: true, decal: { show: true } },

@@ -1,12 +1,14 @@
 // 2–10 runs side by side: the spec paths whose values differ, final metrics and evaluations (best per row
-// marked), and their loss curves overlaid.
+// marked), and any training metric's curves overlaid (with the shared curve controls).
 import { getJson } from '../api';
+import { curvePoints, X_NAMES } from '../charts/curve-data';
 import { curvesOption } from '../charts/curves';
+import { curveControls, DEFAULT_CURVES } from '../curve-controls';
 import { h } from '../dom';
 import { bytes, num, value } from '../format';
-import { hashOf, type Page } from '../router';
+import { hashOf, type Page, replaceQuery } from '../router';
 import type { Comparison, RunMetrics } from '../types';
-import { chartBox, note, section, statusBadge } from '../widgets';
+import { chartBox, note, scrollBox, section, statusBadge } from '../widgets';
 
 /** Which way is better, for the metrics where that is clear; others get no ★. */
 function goalOf(name: string): 'max' | 'min' | null {
@@ -46,7 +48,7 @@ export const comparePage: Page = async (root, route, scope) => {
     comparison.runs.map((run) =>
       getJson<RunMetrics>(
         `/v1/runs/${encodeURIComponent(run.id)}/metrics`,
-        { name: 'loss', max_points: 1000 },
+        { max_points: 1000 },
         scope.signal,
       ),
     ),
@@ -69,13 +71,46 @@ export const comparePage: Page = async (root, route, scope) => {
   const table = (label: string, rows: HTMLElement[]) =>
     rows.length === 0
       ? note(`No ${label}.`)
-      : h(
-          'table',
-          { class: 'compare', aria: { label } },
-          h('thead', {}, head.cloneNode(true)),
-          h('tbody', {}, ...rows),
+      : scrollBox(
+          h(
+            'table',
+            { class: 'compare', aria: { label } },
+            h('thead', {}, head.cloneNode(true)),
+            h('tbody', {}, ...rows),
+          ),
         );
   const chartHost = chartBox(true);
+  const names = [...new Set(curves.flatMap((metrics) => metrics.series.map((series) => series.name)))]
+    .filter((name) => name !== 'collapse_warning')
+    .sort();
+  const settings = { ...DEFAULT_CURVES };
+  let metric = route.query.get('metric') ?? (names.includes('loss') ? 'loss' : (names[0] ?? 'loss'));
+  const draw = () =>
+    scope.chart(
+      chartHost,
+      'compare-curves',
+      curvesOption(
+        comparison.runs.map((_run, i) => ({
+          // Short names for the legend and line labels; the tables above say which run is which.
+          name: `run ${i + 1}`,
+          points: curvePoints(curves[i]?.series.find((s) => s.name === metric)?.points ?? [], settings),
+        })),
+        { title: metric, yName: metric, xName: X_NAMES[settings.x], logY: settings.logY },
+      ),
+    );
+  const metricSelect = h(
+    'select',
+    {
+      name: 'compare-metric',
+      aria: { label: 'metric to overlay' },
+      onchange: () => {
+        metric = metricSelect.value;
+        replaceQuery(route, { ids: ids.join(','), metric });
+        draw();
+      },
+    },
+    ...names.map((name) => h('option', { value: name, selected: name === metric }, name)),
+  );
   root.append(
     section(
       'Spec differences',
@@ -93,20 +128,7 @@ export const comparePage: Page = async (root, route, scope) => {
     ),
     section('Final metrics', table('final metrics', metricRows(comparison.final_metrics))),
     section('Evaluations', table('evaluations', metricRows(comparison.evaluations))),
-    section('Loss curves', chartHost),
+    section('Curves', curveControls(settings, draw, h('label', {}, 'metric ', metricSelect)), chartHost),
   );
-  scope.chart(
-    chartHost,
-    'compare-loss',
-    curvesOption(
-      comparison.runs.map((_run, i) => ({
-        // Short names for the legend and line labels; the tables above say which run is which.
-        name: `run ${i + 1}`,
-        points: (curves[i]?.series.find((s) => s.name === 'loss')?.points ?? []).map(
-          (p) => [p.step, p.value] as [number, number | null],
-        ),
-      })),
-      { title: 'loss' },
-    ),
-  );
+  draw();
 };

@@ -3,7 +3,7 @@
 // accuracy, the ablation table laid out like the paper's (axis values as columns; ★ best for the metric's goal,
 // ≈ tied with it, the CI and n in every cell, the test that decided the marks and what the seeds resolve in the
 // caption), export links; refreshed while cells finish.
-import { apiUrl, getJson, isAbort } from '../api';
+import { apiUrl, getJson, isAbort, postJson } from '../api';
 import { errorBarOption } from '../charts/error-bars';
 import { heatmapOption } from '../charts/heatmap';
 import { parallelOption } from '../charts/parallel';
@@ -12,8 +12,18 @@ import { type Child, h, replaceChildren } from '../dom';
 import { bytes, keyLabel, meanStd, num, shortPath, sortValues, value } from '../format';
 import { hashOf, type Page, replaceQuery } from '../router';
 import type { PageScope } from '../scope';
-import type { Grid, GridCells, GridPivot, GridResults, GroupStatistics, ResultGroup } from '../types';
-import { chartBox, exportLink, note, problemBox, section } from '../widgets';
+import { canSubmit } from '../session';
+import type {
+  Grid,
+  GridCells,
+  GridMetrics,
+  GridPivot,
+  GridResults,
+  GroupStatistics,
+  ResultGroup,
+} from '../types';
+import { chartBox, exportLink, note, problemBox, scrollBox, section } from '../widgets';
+import { gridCurvesSection } from './grid-curves';
 
 const METRICS = [
   'knn_top1@20',
@@ -59,8 +69,27 @@ function statisticsCaption(results: GridResults): string {
   return `${results.metric}: mean ± sample std over seeds, [95 % confidence interval], (n runs). ${marks}${why} ${resolvable}`;
 }
 
+/** A search-expression literal for an axis value (strings quoted, quotes doubled). */
+function literal(v: unknown): string {
+  if (typeof v === 'string') return `'${v.replaceAll("'", "''")}'`;
+  return v === null || v === undefined ? 'NULL' : String(v).toUpperCase();
+}
+
+/** The runs table filtered to the grid's runs of one group. */
+export function groupRunsLink(gridId: string, key: Record<string, unknown>): string {
+  const q = Object.entries(key)
+    .map(([path, v]) => `${path} = ${literal(v)}`)
+    .join(' and ');
+  return hashOf(['runs'], { grid: gridId, q });
+}
+
+/** A file name from the grid's name and the metric (letters, digits, dot, dash and underscore only). */
+function exportName(grid: Grid, metric: string, what: string): string {
+  return `${grid.name}-${metric}-${what}`.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
 /** Rows: the combinations of every axis but the last; columns: the last axis's values (as the paper lays out). */
-function ablationTable(results: GridResults, axes: readonly string[]): HTMLElement {
+function ablationTable(results: GridResults, axes: readonly string[], gridId: string): HTMLElement {
   if (results.groups.length === 0) return note('No finished cells report this metric yet.');
   const columnPath = axes.at(-1);
   const rowPaths = axes.slice(0, -1);
@@ -84,8 +113,13 @@ function ablationTable(results: GridResults, axes: readonly string[]): HTMLEleme
     if (group === undefined) return '–';
     const mark = markOf(group);
     return h(
-      'span',
-      { class: mark.className, data: { n: String(group.n) } },
+      'a',
+      {
+        class: mark.className,
+        href: groupRunsLink(gridId, key),
+        title: `the ${group.n} run(s) of this cell`,
+        data: { n: String(group.n) },
+      },
       mark.text,
       meanStd(group.mean, group.std),
       group.ci95 === null
@@ -94,46 +128,48 @@ function ablationTable(results: GridResults, axes: readonly string[]): HTMLEleme
       h('span', { class: 'n' }, ` (n=${group.n})`),
     );
   };
-  return h(
-    'table',
-    { class: 'ablation', aria: { label: `ablation table of ${results.metric}` } },
+  return scrollBox(
     h(
-      'thead',
-      {},
-      columnPath === undefined
-        ? null
-        : h(
-            'tr',
-            {},
-            h('th', { colspan: Math.max(1, rowPaths.length) }, ''),
-            h('th', { colspan: columns.length, scope: 'colgroup' }, columnPath),
-          ),
+      'table',
+      { class: 'ablation', aria: { label: `ablation table of ${results.metric}` } },
       h(
-        'tr',
+        'thead',
         {},
-        ...(rowPaths.length === 0
-          ? [h('th', { scope: 'col' }, 'metric')]
-          : rowPaths.map((path) => h('th', { scope: 'col' }, path))),
-        ...columns.map((column) =>
-          h('th', { scope: 'col' }, column === null ? results.metric : value(column)),
-        ),
-      ),
-    ),
-    h(
-      'tbody',
-      {},
-      ...rows.map(([, rowKey]) =>
+        columnPath === undefined
+          ? null
+          : h(
+              'tr',
+              {},
+              h('th', { colspan: Math.max(1, rowPaths.length) }, ''),
+              h('th', { colspan: columns.length, scope: 'colgroup' }, columnPath),
+            ),
         h(
           'tr',
           {},
           ...(rowPaths.length === 0
-            ? [h('th', { scope: 'row' }, results.metric)]
-            : rowPaths.map((path) => h('th', { scope: 'row' }, value(rowKey[path])))),
-          ...columns.map((column) => h('td', {}, cellOf(rowKey, column))),
+            ? [h('th', { scope: 'col' }, 'metric')]
+            : rowPaths.map((path) => h('th', { scope: 'col' }, path))),
+          ...columns.map((column) =>
+            h('th', { scope: 'col' }, column === null ? results.metric : value(column)),
+          ),
         ),
       ),
+      h(
+        'tbody',
+        {},
+        ...rows.map(([, rowKey]) =>
+          h(
+            'tr',
+            {},
+            ...(rowPaths.length === 0
+              ? [h('th', { scope: 'row' }, results.metric)]
+              : rowPaths.map((path) => h('th', { scope: 'row' }, value(rowKey[path])))),
+            ...columns.map((column) => h('td', {}, cellOf(rowKey, column))),
+          ),
+        ),
+      ),
+      h('caption', {}, statisticsCaption(results)),
     ),
-    h('caption', {}, statisticsCaption(results)),
   );
 }
 
@@ -157,7 +193,7 @@ function lineChart(
       );
       if (group === undefined || group.mean === null) return null;
       const mark = group.best ? ('best' as const) : group.tied_with_best === true ? ('tied' as const) : null;
-      return { mean: group.mean, interval: group.ci95, n: group.n, mark };
+      return { mean: group.mean, std: group.std, interval: group.ci95, n: group.n, mark };
     }),
   }));
   scope.chart(
@@ -216,22 +252,55 @@ export const gridPage: Page = async (root, route, scope) => {
 
   const statusLine = h('p', { class: 'grid-status' });
   const exports = h('p', { class: 'exports' });
+  const metricNote = h('p', { class: 'metric-note', aria: { live: 'polite' } });
+  const actions = h('div', { class: 'actions' });
   const body = h('div', {});
-  const metricSelect = h(
-    'select',
-    {
-      name: 'metric',
-      aria: { label: 'metric' },
-      onchange: () => {
-        metric = metricSelect.value;
-        remember();
-        void load();
-      },
+  const curvesHost = h('div', {});
+  let reported = (await getJson<GridMetrics>(`${base}/metrics`, {}, scope.signal)).metrics;
+  const metricSelect = h('select', {
+    name: 'metric',
+    aria: { label: 'metric' },
+    onchange: () => {
+      metric = metricSelect.value;
+      remember();
+      void load();
     },
-    ...[...new Set([grid.metric.name, ...METRICS])].map((m) =>
-      h('option', { value: m, selected: m === metric }, m),
-    ),
-  );
+  });
+  /** Reported metrics first; the usual others listed but disabled, saying why, so an empty chart is never offered. */
+  const renderMetricOptions = () => {
+    const names = new Set(reported.map((m) => m.name));
+    const total = grid.status_counts.total;
+    const missing = [...new Set([grid.metric.name, ...METRICS])].filter((m) => !names.has(m));
+    replaceChildren(
+      metricSelect,
+      h(
+        'optgroup',
+        { label: "reported by the grid's runs" },
+        ...reported.map((m) =>
+          h('option', { value: m.name, selected: m.name === metric }, `${m.name} (${m.runs}/${total} runs)`),
+        ),
+      ),
+      missing.length === 0
+        ? null
+        : h(
+            'optgroup',
+            { label: 'not reported by any run of this grid' },
+            ...missing.map((m) =>
+              h('option', { value: m, disabled: true, selected: m === metric }, `${m} (not reported)`),
+            ),
+          ),
+    );
+    replaceChildren(
+      metricNote,
+      names.has(metric)
+        ? null
+        : `No run of this grid has reported ${metric} yet${
+            grid.status_counts.succeeded > 0
+              ? ' (the spec may not ask for it: k-NN and linear metrics need eval.knn or eval.linear)'
+              : ''
+          }: there is nothing to plot. Pick a metric the runs report.`,
+    );
+  };
   const xSelect = h(
     'select',
     {
@@ -260,6 +329,12 @@ export const gridPage: Page = async (root, route, scope) => {
   };
 
   const load = async () => {
+    renderMetricOptions();
+    if (!reported.some((m) => m.name === metric)) {
+      replaceChildren(body);
+      replaceChildren(exports);
+      return;
+    }
     const query = { metric, group_by: axes };
     const two = axes.length >= 2;
     const other = axes.find((axis) => axis !== x);
@@ -269,24 +344,24 @@ export const gridPage: Page = async (root, route, scope) => {
       exportLink(
         'results CSV',
         apiUrl(`${base}/results`, { ...query, format: 'csv' }),
-        `grid-${id}-results.csv`,
+        exportName(grid, metric, 'results.csv'),
       ),
       ' · ',
       exportLink(
         'results JSON',
         apiUrl(`${base}/results`, { ...query, format: 'json' }),
-        `grid-${id}-results.json`,
+        exportName(grid, metric, 'results.json'),
       ),
       two ? ' · ' : null,
       two
         ? exportLink(
             'pivot CSV',
             apiUrl(`${base}/pivot`, { metric, rows: axes[0], columns: axes[1], format: 'csv' }),
-            `grid-${id}-pivot.csv`,
+            exportName(grid, metric, 'pivot.csv'),
           )
         : null,
       ' · ',
-      exportLink('cells JSON', apiUrl(`${base}/cells`, { metric }), `grid-${id}-cells.json`),
+      exportLink('cells JSON', apiUrl(`${base}/cells`, { metric }), exportName(grid, metric, 'cells.json')),
     );
     const [results, lineResults, pivot, cells] = await Promise.allSettled([
       getJson<GridResults>(`${base}/results`, query, scope.signal),
@@ -378,7 +453,7 @@ export const gridPage: Page = async (root, route, scope) => {
       sections.push(
         section(
           `Ablation table: ${metric}`,
-          ablationTable(r, axes),
+          ablationTable(r, axes, id),
           note(
             `${r.runs_not_finished} cell(s) not finished; ${r.runs_without_value} finished without ${metric}.`,
           ),
@@ -399,25 +474,107 @@ export const gridPage: Page = async (root, route, scope) => {
     }
   };
 
+  const refresh = async () => {
+    const [next, metrics] = await Promise.all([
+      getJson<Grid>(base, {}, scope.signal),
+      getJson<GridMetrics>(`${base}/metrics`, {}, scope.signal),
+    ]);
+    const changed = JSON.stringify(next.status_counts) !== JSON.stringify(grid.status_counts);
+    grid = next;
+    reported = metrics.metrics;
+    if (changed) {
+      renderStatus();
+      await load();
+    }
+  };
+
   renderStatus();
   root.append(
     h('h1', {}, `Grid ${grid.name}`),
     statusLine,
+    actions,
     h('div', { class: 'toolbar' }, h('label', {}, 'metric ', metricSelect), exports),
+    metricNote,
     body,
+    curvesHost,
   );
   await load();
+  if (await canSubmit()) gridActions(actions, base, grid, refresh);
+  if (!scope.disposed) gridCurvesSection(curvesHost, scope, id, axes, reported);
   scope.every(REFRESH_MS, async () => {
     try {
-      const next = await getJson<Grid>(base, {}, scope.signal);
-      const changed = JSON.stringify(next.status_counts) !== JSON.stringify(grid.status_counts);
-      grid = next;
-      if (changed) {
-        renderStatus();
-        await load();
-      }
+      await refresh();
     } catch (error) {
       if (!isAbort(error)) console.warn('refresh failed', error);
     }
   });
 };
+
+/** Re-run failed cells and add seeds, each after a confirmation; shown only to tokens with the submit scope. */
+function gridActions(host: HTMLElement, base: string, grid: Grid, refresh: () => Promise<void>): void {
+  const result = h('span', { class: 'action-result', aria: { live: 'polite' } });
+  const act = async (question: string, path: string, body: unknown, done: (answer: unknown) => string) => {
+    if (!confirm(question)) return;
+    try {
+      result.textContent = done(await postJson<unknown>(`${base}/${path}`, body));
+      await refresh();
+    } catch (error) {
+      replaceChildren(result, problemBox(error, 'Action'));
+    }
+  };
+  const seeds = h('input', {
+    type: 'number',
+    name: 'add-seeds',
+    value: '1',
+    aria: { label: 'seeds to add' },
+  });
+  seeds.min = '1';
+  seeds.max = '100';
+  seeds.className = 'seed-count';
+  replaceChildren(
+    host,
+    h(
+      'button',
+      {
+        type: 'button',
+        data: { action: 'rerun-failed' },
+        onclick: () =>
+          void act(
+            `Queue the failed and canceled cells of ${grid.name} again?`,
+            'rerun-failed',
+            undefined,
+            (answer) => `${(answer as { requeued?: number }).requeued ?? 0} run(s) queued again`,
+          ),
+      },
+      '↻ Re-run failed cells',
+    ),
+    h(
+      'label',
+      {},
+      'add ',
+      seeds,
+      ' seed(s) ',
+      h(
+        'button',
+        {
+          type: 'button',
+          data: { action: 'add-seeds' },
+          onclick: () => {
+            const add = Number(seeds.value);
+            void act(
+              `Add ${add} seed(s) to every cell of ${grid.name}? New runs are queued; existing ones are kept.`,
+              'seeds',
+              { add },
+              (answer) => {
+                const added = answer as { added_seeds: number[]; runs: { created: number } };
+                return `seeds ${added.added_seeds.join(', ')} added: ${added.runs.created} new run(s) queued`;
+              },
+            );
+          },
+        },
+        '+ Add seeds',
+      ),
+    ),
+    result,
+  );
+}

@@ -1,14 +1,18 @@
 // One run: status and progress, collapse warnings (prominent), the error with its traceback, training curves,
 // evaluations, the dataset it read, final metrics, checkpoints with sha256 and the spec. Live over SSE (GET /v1/runs/{id}/events),
 // with a stream ticket when a token is stored (EventSource cannot send the token's header).
-import { eventStreamUrl, getJson, isAbort } from '../api';
+import { eventStreamUrl, getJson, isAbort, postJson } from '../api';
+import { curvePoints, X_NAMES, xValues } from '../charts/curve-data';
 import { curvesOption } from '../charts/curves';
+import { curveControls, DEFAULT_CURVES } from '../curve-controls';
 import { h, replaceChildren } from '../dom';
 import { bytes, dateTime, duration, num } from '../format';
 import { hashOf, type Page } from '../router';
 import type { PageScope } from '../scope';
+import { canSubmit } from '../session';
 import type {
   Checkpoint,
+  MetricPoint,
   MetricsEvent,
   RunDetail,
   RunMetrics,
@@ -16,7 +20,18 @@ import type {
   RunStatus,
   StatusEvent,
 } from '../types';
-import { chartBox, facts, metricValue, note, progressView, section, statusBadge, table } from '../widgets';
+import {
+  chartBox,
+  facts,
+  metricValue,
+  note,
+  problemBox,
+  progressView,
+  scrollBox,
+  section,
+  statusBadge,
+  table,
+} from '../widgets';
 
 export const CURVE_METRICS = ['loss', 'lr', 'prototype_usage', 'code_entropy', 'images_per_sec'] as const;
 const COLLAPSE_METRIC = 'collapse_warning';
@@ -54,7 +69,10 @@ function collapseNotes(detail: RunDetail, steps: readonly number[]): CollapseNot
 export const runPage: Page = async (root, route, scope) => {
   const id = route.segments[1] as string;
   const base = `/v1/runs/${encodeURIComponent(id)}`;
-  const series = new Map<string, [number, number | null][]>();
+  const series = new Map<string, MetricPoint[]>();
+  const settings = { ...DEFAULT_CURVES };
+  const mayAct = await canSubmit();
+  const actions = h('div', { class: 'actions' });
 
   const header = h('div', { class: 'run-header' });
   const warnings = h('div', { class: 'warnings' });
@@ -100,7 +118,7 @@ export const runPage: Page = async (root, route, scope) => {
   const renderWarnings = () => {
     const notes = collapseNotes(
       detail,
-      (series.get(COLLAPSE_METRIC) ?? []).map(([step]) => step),
+      (series.get(COLLAPSE_METRIC) ?? []).map((point) => point.step),
     );
     const check = detail.learning_check;
     replaceChildren(
@@ -131,8 +149,59 @@ export const runPage: Page = async (root, route, scope) => {
     );
   };
 
+  /** Cancel while the run is queued or going, retry once it failed or was canceled; after a confirmation. */
+  const renderActions = () => {
+    if (!mayAct) return;
+    const result = h('span', { class: 'action-result', aria: { live: 'polite' } });
+    const act = async (question: string, path: 'cancel' | 'retry') => {
+      if (!confirm(question)) return;
+      try {
+        const answer = await postJson<{ status: RunStatus }>(`${base}/${path}`);
+        result.textContent = `${path === 'cancel' ? 'cancel requested' : 'queued again'}: ${answer.status}`;
+        await loadDetail();
+      } catch (error) {
+        replaceChildren(result, problemBox(error, path === 'cancel' ? 'Cancel' : 'Retry'));
+      }
+    };
+    const name = detail.name ?? detail.id;
+    const cancellable = detail.status === 'queued' || detail.status === 'running';
+    const retriable = detail.status === 'failed' || detail.status === 'canceled';
+    replaceChildren(
+      actions,
+      cancellable
+        ? h(
+            'button',
+            {
+              type: 'button',
+              data: { action: 'cancel' },
+              onclick: () =>
+                void act(`Cancel ${name}? A running run checkpoints first and ends canceled.`, 'cancel'),
+            },
+            '◼ Cancel run',
+          )
+        : null,
+      retriable
+        ? h(
+            'button',
+            {
+              type: 'button',
+              data: { action: 'retry' },
+              onclick: () =>
+                void act(
+                  `Retry ${name}? It is queued again and resumes from its latest checkpoint.`,
+                  'retry',
+                ),
+            },
+            '↻ Retry run',
+          )
+        : null,
+      result,
+    );
+  };
+
   const renderDetail = (checkpoints: Checkpoint[]) => {
     renderHeader(detail.status, detail.progress);
+    renderActions();
     renderWarnings();
     replaceChildren(
       errorHost,
@@ -152,17 +221,19 @@ export const runPage: Page = async (root, route, scope) => {
       evaluationsHost,
       detail.evaluations.length === 0
         ? note('No evaluations yet.')
-        : table(
-            ['metric', 'value', 'split', 'epoch', 'step', 'at'],
-            detail.evaluations.map((e) => [
-              e.name,
-              num(e.value),
-              e.split,
-              String(e.epoch),
-              String(e.step),
-              dateTime(e.created_at),
-            ]),
-            'evaluations',
+        : scrollBox(
+            table(
+              ['metric', 'value', 'split', 'epoch', 'step', 'at'],
+              detail.evaluations.map((e) => [
+                e.name,
+                num(e.value),
+                e.split,
+                String(e.epoch),
+                String(e.step),
+                dateTime(e.created_at),
+              ]),
+              'evaluations',
+            ),
           ),
     );
     const { dataset } = detail;
@@ -216,29 +287,45 @@ export const runPage: Page = async (root, route, scope) => {
       checkpointsHost,
       checkpoints.length === 0
         ? note('No checkpoints yet.')
-        : table(
-            ['epoch', 'step', 'sha256', 'size', 'attempt', 'path', 'saved'],
-            checkpoints.map((c) => [
-              String(c.epoch),
-              String(c.step),
-              h('code', { class: 'sha' }, c.sha256),
-              bytes(c.bytes),
-              String(c.attempt),
-              h('code', {}, c.path),
-              dateTime(c.created_at),
-            ]),
-            'checkpoints',
+        : scrollBox(
+            table(
+              ['epoch', 'step', 'sha256', 'size', 'attempt', 'path', 'saved'],
+              checkpoints.map((c) => [
+                String(c.epoch),
+                String(c.step),
+                h('code', { class: 'sha' }, c.sha256),
+                bytes(c.bytes),
+                String(c.attempt),
+                h('code', {}, c.path),
+                dateTime(c.created_at),
+              ]),
+              'checkpoints',
+            ),
           ),
     );
     specHost.textContent = JSON.stringify(detail.spec, null, 2);
   };
 
+  /** Collapse warnings at their x on the loss curve (a step the loss has; others are left out off the step axis). */
+  const collapseMarks = () => {
+    const loss = series.get('loss') ?? [];
+    const xs = xValues(loss, settings.x);
+    return (series.get(COLLAPSE_METRIC) ?? []).flatMap((warning) => {
+      if (settings.x === 'step') return [{ step: warning.step, label: 'collapse warning' }];
+      const at = loss.findIndex((point) => point.step >= warning.step);
+      return at < 0 ? [] : [{ step: xs[at] as number, label: 'collapse warning' }];
+    });
+  };
+
   const drawCharts = () => {
-    const marks = (series.get(COLLAPSE_METRIC) ?? []).map(([step]) => ({ step, label: 'collapse warning' }));
+    const marks = collapseMarks();
     for (const name of CURVE_METRICS) {
-      const points = series.get(name) ?? [];
+      const stored = series.get(name) ?? [];
+      const points = curvePoints(stored, settings);
       const option = curvesOption([{ name, points }], {
-        title: points.length === 0 ? `${name} (no points yet)` : name,
+        title: stored.length === 0 ? `${name} (no points yet)` : name,
+        xName: X_NAMES[settings.x],
+        logY: settings.logY,
         marks: name === 'loss' ? marks : [],
       });
       scope.chart(chartHosts.get(name) as HTMLElement, `run-${name}`, option);
@@ -252,19 +339,20 @@ export const runPage: Page = async (root, route, scope) => {
       scope.signal,
     );
     series.clear();
-    for (const s of metrics.series)
-      series.set(
-        s.name,
-        s.points.map((p) => [p.step, p.value]),
-      );
+    for (const s of metrics.series) series.set(s.name, s.points);
   };
 
   await Promise.all([loadDetail(), loadSeries()]);
   root.append(
     header,
+    actions,
     warnings,
     errorHost,
-    section('Training curves', h('div', { class: 'chart-grid' }, ...chartHosts.values())),
+    section(
+      'Training curves',
+      curveControls(settings, () => drawCharts()),
+      h('div', { class: 'chart-grid' }, ...chartHosts.values()),
+    ),
     section('Evaluations', evaluationsHost),
     section('Dataset', datasetHost),
     section('Metrics and timings', finalHost),
@@ -277,7 +365,7 @@ export const runPage: Page = async (root, route, scope) => {
 };
 
 interface LiveView {
-  series: Map<string, [number, number | null][]>;
+  series: Map<string, MetricPoint[]>;
   loadDetail(): Promise<void>;
   loadSeries(): Promise<void>;
   drawCharts(): void;
@@ -330,10 +418,11 @@ function follow(scope: PageScope, base: string, view: LiveView): void {
     stream.addEventListener('metrics', (event) => {
       const { points } = JSON.parse((event as MessageEvent<string>).data) as MetricsEvent;
       for (const point of points) {
-        const list = view.series.get(point.name) ?? [];
+        const { name, ...stored } = point;
+        const list = view.series.get(name) ?? [];
         const last = list.at(-1);
-        if (last === undefined || point.step > last[0]) list.push([point.step, point.value]);
-        view.series.set(point.name, list);
+        if (last === undefined || stored.step > last.step) list.push(stored);
+        view.series.set(name, list);
       }
       view.drawCharts();
       if (points.some((p) => p.name === COLLAPSE_METRIC)) view.renderWarnings();

@@ -1,76 +1,107 @@
-// The runs table: filter by status, search with the `q` syntax (errors shown inline, naming the position),
-// sort the page by a column, page through with next_page_token, and live progress by polling the shown page.
+// The runs table: filter by status, search with the `q` syntax (errors shown inline, naming the position), sort on
+// the server by any column (GET /v1/runs?sort=), a column picker for spec paths and final metrics (a grid's axes and
+// metric by default when filtered to a grid), collapse and error flags, the grid's name, paging by
+// next_page_token, and live progress by polling the shown page. Filters, sort and columns are kept in the address.
 import { ApiError, getJson, isAbort } from '../api';
 import { append, type Child, h, replaceChildren } from '../dom';
-import { dateTime, duration, num } from '../format';
+import { dateTime, duration, num, value } from '../format';
 import { hashOf, type Page, replaceQuery } from '../router';
-import { RUN_STATUSES, type Run, type RunPage, type RunStatus } from '../types';
-import { problemBox, progressView, statusBadge } from '../widgets';
+import { type Grid, type GridList, RUN_STATUSES, type Run, type RunPage, type RunStatus } from '../types';
+import { problemBox, progressView, scrollBox, statusBadge } from '../widgets';
 
 /** How often the shown page is fetched again for live progress. */
 export const RUNS_POLL_MS = 3000;
+const DEFAULT_SORT = '-created_at';
+const DEFAULT_EXTRA = ['metrics.loss', 'metrics.knn_top1@20'];
 
 interface Column {
   key: string;
   title: string;
-  sort?: (run: Run) => number | string;
+  /** The server's sort key; none: not sortable. */
+  sortKey?: string;
+  numeric?: boolean;
   cell: (run: Run) => Child;
 }
 
-function finalNumber(run: Run, name: string): number | null {
-  const v = run.final_metrics?.[name];
-  return typeof v === 'number' ? v : null;
+/** `swav.prototypes` → 30 from the run's spec; `metrics.loss` → its final value. */
+function extraValue(run: Run, key: string): unknown {
+  if (key.startsWith('metrics.')) return run.final_metrics?.[key.slice('metrics.'.length)] ?? null;
+  let at: unknown = run.spec;
+  for (const segment of key.split('.')) {
+    at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[segment] : undefined;
+  }
+  return at ?? null;
 }
 
-const COLUMNS: Column[] = [
-  {
-    key: 'name',
-    title: 'Run',
-    sort: (run) => run.name ?? run.id,
-    cell: (run) => h('a', { href: hashOf(['runs', run.id]) }, run.name ?? run.id),
-  },
-  { key: 'status', title: 'Status', sort: (run) => run.status, cell: (run) => statusBadge(run.status) },
-  {
-    key: 'progress',
-    title: 'Progress',
-    sort: (run) => run.progress.fraction ?? -1,
-    cell: (run) => progressView(run.progress, run.status),
-  },
-  { key: 'seed', title: 'Seed', sort: (run) => run.seed, cell: (run) => String(run.seed) },
-  {
-    key: 'grid',
-    title: 'Grid',
-    sort: (run) => run.grid_id ?? '',
-    cell: (run) => (run.grid_id === null ? '–' : h('a', { href: hashOf(['grids', run.grid_id]) }, 'grid')),
-  },
-  {
-    key: 'created',
-    title: 'Created',
-    sort: (run) => run.timings.created_at,
-    cell: (run) => dateTime(run.timings.created_at),
-  },
-  {
-    key: 'duration',
-    title: 'Duration',
-    sort: (run) => run.timings.duration_seconds ?? -1,
-    cell: (run) => duration(run.timings.duration_seconds),
-  },
-  {
-    key: 'loss',
-    title: 'loss',
-    sort: (run) => finalNumber(run, 'loss') ?? Number.POSITIVE_INFINITY,
-    cell: (run) => num(finalNumber(run, 'loss')),
-  },
-  {
-    key: 'knn',
-    title: 'knn_top1@20',
-    sort: (run) => finalNumber(run, 'knn_top1@20') ?? Number.NEGATIVE_INFINITY,
-    cell: (run) => num(finalNumber(run, 'knn_top1@20')),
-  },
-];
+/** Spec leaf paths of `spec` (arrays are leaves). */
+function leafPaths(spec: unknown, prefix = ''): string[] {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return prefix ? [prefix] : [];
+  return Object.entries(spec).flatMap(([key, v]) => leafPaths(v, prefix ? `${prefix}.${key}` : key));
+}
 
-function compareValues(a: number | string, b: number | string): number {
-  return typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b));
+/** ⚠ when the run reported a collapse, ✗ and the error's kind when it failed. */
+function flags(run: Run): Child {
+  const warnings = run.final_metrics?.warnings;
+  const parts: Child[] = [];
+  if (Array.isArray(warnings) && warnings.length > 0)
+    parts.push(h('span', { class: 'flag flag-collapse', title: 'collapse warning' }, '⚠ collapse'));
+  if (run.error !== null)
+    parts.push(h('span', { class: 'flag flag-error', title: run.error.message }, `✗ ${run.error.kind}`));
+  return parts.length === 0 ? '' : h('span', { class: 'flags' }, ...parts);
+}
+
+function baseColumns(gridNames: ReadonlyMap<string, string>): Column[] {
+  return [
+    {
+      key: 'name',
+      title: 'Run',
+      sortKey: 'name',
+      cell: (run) => h('a', { href: hashOf(['runs', run.id]) }, run.name ?? run.id),
+    },
+    { key: 'status', title: 'Status', sortKey: 'status', cell: (run) => statusBadge(run.status) },
+    { key: 'flags', title: 'Flags', cell: flags },
+    {
+      key: 'progress',
+      title: 'Progress',
+      sortKey: 'progress',
+      cell: (run) => progressView(run.progress, run.status),
+    },
+    { key: 'seed', title: 'Seed', sortKey: 'seed', numeric: true, cell: (run) => String(run.seed) },
+    {
+      key: 'grid',
+      title: 'Grid',
+      cell: (run) =>
+        run.grid_id === null
+          ? '–'
+          : h('a', { href: hashOf(['grids', run.grid_id]) }, gridNames.get(run.grid_id) ?? 'grid'),
+    },
+    {
+      key: 'created',
+      title: 'Created',
+      sortKey: 'created_at',
+      cell: (run) => dateTime(run.timings.created_at),
+    },
+    {
+      key: 'duration',
+      title: 'Duration',
+      sortKey: 'duration',
+      numeric: true,
+      cell: (run) => duration(run.timings.duration_seconds),
+    },
+  ];
+}
+
+function extraColumn(key: string): Column {
+  return {
+    key,
+    title: key.startsWith('metrics.') ? key.slice('metrics.'.length) : key,
+    sortKey: key,
+    numeric: true,
+    cell: (run) => {
+      const v = extraValue(run, key);
+      return typeof v === 'number' ? num(v) : value(v);
+    },
+  };
 }
 
 export const runsPage: Page = async (root, route, scope) => {
@@ -81,7 +112,20 @@ export const runsPage: Page = async (root, route, scope) => {
   );
   let q = route.query.get('q') ?? '';
   const grid = route.query.get('grid') ?? undefined;
-  let sort: { key: string; dir: 1 | -1 } | null = null;
+  let sort = route.query.get('sort') ?? DEFAULT_SORT;
+  const [gridList, gridOfFilter] = await Promise.all([
+    getJson<GridList>('/v1/grids', {}, scope.signal).catch(() => ({ grids: [] })),
+    grid === undefined
+      ? Promise.resolve(null)
+      : getJson<Grid>(`/v1/grids/${encodeURIComponent(grid)}`, {}, scope.signal).catch(() => null),
+  ]);
+  const gridNames = new Map(gridList.grids.map((g) => [g.id, g.name]));
+  const defaultExtra =
+    gridOfFilter === null
+      ? DEFAULT_EXTRA
+      : [...Object.keys(gridOfFilter.spec.axes ?? {}).sort(), `metrics.${gridOfFilter.metric.name}`];
+  const colsParam = route.query.get('cols');
+  let extra = colsParam === null ? defaultExtra : colsParam.split(',').filter((c) => c !== '');
   /** Tokens of the pages before the shown one (for "newer"), and the shown page's own token. */
   const previous: (string | undefined)[] = [];
   let token: string | undefined;
@@ -92,49 +136,99 @@ export const runsPage: Page = async (root, route, scope) => {
   const summary = h('p', { class: 'note', data: { role: 'summary' } });
   const tableHost = h('div', { class: 'table-host' });
   const pager = h('div', { class: 'pager' });
+  const picker = h('details', { class: 'column-picker' });
   const compareButton = h('button', { type: 'button', disabled: true }, 'Compare selected');
   compareButton.addEventListener('click', () => {
     location.hash = hashOf(['compare'], { ids: [...selected].join(',') });
   });
 
-  const remember = () => replaceQuery(route, { status: [...statuses].join(','), q, grid });
+  const remember = () =>
+    replaceQuery(route, {
+      status: [...statuses].join(','),
+      q,
+      grid,
+      sort: sort === DEFAULT_SORT ? undefined : sort,
+      cols: extra.join(',') === defaultExtra.join(',') ? undefined : extra.join(','),
+    });
+
+  const columns = () => [...baseColumns(gridNames), ...extra.map(extraColumn)];
+
+  const renderPicker = () => {
+    const onPage = (page?.runs ?? []).flatMap((run) => [
+      ...leafPaths(run.spec),
+      ...Object.keys(run.final_metrics ?? {})
+        .filter((name) => name !== 'warnings')
+        .map((name) => `metrics.${name}`),
+    ]);
+    const candidates = [...new Set([...extra, ...defaultExtra, ...onPage])].sort((a, b) => {
+      const metricA = a.startsWith('metrics.');
+      return metricA === b.startsWith('metrics.') ? a.localeCompare(b) : metricA ? -1 : 1;
+    });
+    const open = picker.open;
+    replaceChildren(
+      picker,
+      h('summary', {}, `Columns (${extra.length})`),
+      h(
+        'div',
+        { class: 'picker-options' },
+        ...candidates.map((key) =>
+          h(
+            'label',
+            { class: 'check' },
+            h('input', {
+              type: 'checkbox',
+              name: 'column',
+              value: key,
+              checked: extra.includes(key),
+              onchange: (event) => {
+                extra = (event.target as HTMLInputElement).checked
+                  ? [...extra, key]
+                  : extra.filter((c) => c !== key);
+                remember();
+                renderTable();
+              },
+            }),
+            ` ${key}`,
+          ),
+        ),
+      ),
+    );
+    picker.open = open;
+  };
 
   const renderTable = () => {
     compareButton.disabled = selected.size < 2 || selected.size > 10;
     compareButton.textContent = `Compare selected (${selected.size})`;
     if (page === null) return;
-    const runs = [...page.runs];
-    if (sort !== null) {
-      const column = COLUMNS.find((c) => c.key === sort?.key);
-      const dir = sort.dir;
-      if (column?.sort) {
-        const key = column.sort;
-        runs.sort((a, b) => dir * compareValues(key(a), key(b)));
-      }
-    }
+    const runs = page.runs;
+    const shown = columns();
     const header = h(
       'tr',
       {},
       h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'select')),
-      ...COLUMNS.map((column) => {
-        const active = sort?.key === column.key;
-        const dir = active ? (sort?.dir === 1 ? 'ascending' : 'descending') : 'none';
+      ...shown.map((column) => {
+        const key = column.sortKey;
+        const dir = sort === key ? 'ascending' : sort === `-${key}` ? 'descending' : 'none';
+        const attrs = { scope: 'col', class: column.numeric ? 'num' : undefined, aria: { sort: dir } };
+        if (key === undefined) return h('th', attrs, column.title);
         return h(
           'th',
-          { scope: 'col', aria: { sort: dir } },
+          attrs,
           h(
             'button',
             {
               type: 'button',
               class: 'sort',
               data: { sort: column.key },
+              title: `sort by ${key} on the server`,
               onclick: () => {
-                sort = active && sort?.dir === 1 ? { key: column.key, dir: -1 } : { key: column.key, dir: 1 };
-                renderTable();
+                sort = dir === 'ascending' ? `-${key}` : key;
+                remember();
+                void go(undefined, true);
               },
             },
             column.title,
-            active ? (sort?.dir === 1 ? ' ▲' : ' ▼') : '',
+            dir === 'ascending' ? ' ▲' : dir === 'descending' ? ' ▼' : '',
           ),
         );
       }),
@@ -157,29 +251,38 @@ export const runsPage: Page = async (root, route, scope) => {
             },
           }),
         ),
-        ...COLUMNS.map((column) => h('td', { data: { column: column.key } }, column.cell(run))),
+        ...shown.map((column) =>
+          h(
+            'td',
+            { class: column.numeric ? 'num' : undefined, data: { column: column.key } },
+            column.cell(run),
+          ),
+        ),
       ),
     );
     replaceChildren(
       tableHost,
       runs.length === 0
         ? h('p', { class: 'empty' }, 'No runs match.')
-        : h(
-            'table',
-            { class: 'runs', aria: { label: 'runs' } },
-            h('thead', {}, header),
-            h('tbody', {}, ...rows),
+        : scrollBox(
+            h(
+              'table',
+              { class: 'runs', aria: { label: 'runs' } },
+              h('thead', {}, header),
+              h('tbody', {}, ...rows),
+            ),
           ),
     );
     summary.textContent = `${runs.length} run${runs.length === 1 ? '' : 's'} on this page${
       statuses.size > 0 ? `, status ${[...statuses].join(' or ')}` : ''
-    }${q ? `, matching ${q}` : ''}`;
+    }${q ? `, matching ${q}` : ''}, sorted by ${sort}`;
+    renderPicker();
     replaceChildren(
       pager,
       h(
         'button',
         { type: 'button', disabled: previous.length === 0, onclick: () => void go(previous.pop(), false) },
-        '← Newer',
+        '← Previous',
       ),
       h(
         'button',
@@ -191,7 +294,7 @@ export const runsPage: Page = async (root, route, scope) => {
             void go(page?.next_page_token ?? undefined, false);
           },
         },
-        'Older →',
+        'Next →',
       ),
     );
   };
@@ -199,11 +302,18 @@ export const runsPage: Page = async (root, route, scope) => {
   const fetchPage = () =>
     getJson<RunPage>(
       '/v1/runs',
-      { status: [...statuses], q, grid, page_token: token, page_size: 50 },
+      {
+        status: [...statuses],
+        q,
+        grid,
+        sort: sort === DEFAULT_SORT ? undefined : sort,
+        page_token: token,
+        page_size: 50,
+      },
       scope.signal,
     );
 
-  /** Loads the page at `pageToken`; a fresh query (filters changed) starts from the first page. */
+  /** Loads the page at `pageToken`; a fresh query (filters or sort changed) starts from the first page. */
   const go = async (pageToken: string | undefined, fresh: boolean): Promise<void> => {
     if (fresh) previous.length = 0;
     token = pageToken;
@@ -266,10 +376,10 @@ export const runsPage: Page = async (root, route, scope) => {
 
   append(
     root,
-    h('h1', {}, grid ? 'Runs of a grid' : 'Runs'),
+    h('h1', {}, grid ? `Runs of grid ${gridNames.get(grid) ?? grid}` : 'Runs'),
     grid ? h('p', {}, h('a', { href: hashOf(['grids', grid]) }, 'Back to the grid')) : null,
     form,
-    h('div', { class: 'toolbar' }, summary, compareButton),
+    h('div', { class: 'toolbar' }, summary, picker, compareButton),
     tableHost,
     pager,
   );
