@@ -180,11 +180,23 @@ def test_runs_are_listed_and_searched(client: Client, finished_grid: dict[str, A
     assert len(client.runs(grid=grid_id, limit=3)) == 3
     assert len(client.runs(grid=grid_id, page_size=1)) == 4
 
+    by_value = client.runs(grid=grid_id, sort="-metrics.knn_top1@5")
+    values = [run["final_metrics"]["knn_top1@5"] for run in by_value]
+    assert values == sorted(values, reverse=True)
+
+    listed = next(grid for grid in client.grids() if grid["id"] == grid_id)
+    assert listed["axes"] == ["swav.prototypes"] and listed["best"]["n"] == 2
+    assert listed["best"]["mean"] == pytest.approx(max(values_by_group(client, grid_id)))
+
     frame = client.runs_frame(grid=grid_id)
     assert len(frame) == 4
     assert sorted(frame["swav.prototypes"]) == [6, 6, 12, 12]
     assert frame["metrics.knn_top1@5"].notna().all()
     assert set(frame["status"]) == {"succeeded"}
+
+
+def values_by_group(client: Client, grid_id: str) -> list[float]:
+    return [group["mean"] for group in client.results(grid_id)["groups"]]
 
 
 def test_a_runs_metrics_hold_every_step(client: Client, finished_grid: dict[str, Any]) -> None:
