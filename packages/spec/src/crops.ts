@@ -40,7 +40,8 @@ export function totalCrops(groups: readonly CropGroup[]): number {
   return groups.reduce((sum, g) => sum + g.count, 0);
 }
 
-const MIN_TOTAL_CROPS = 2;
+/** SwAV swaps codes between views, so an image yields at least two crops. */
+export const MIN_TOTAL_CROPS = 2;
 
 export const CropGroups = z
   .array(CropGroup)
@@ -67,8 +68,9 @@ export class CropNotationError extends Error {
   }
 }
 
-const MAX_INTEGER_DIGITS = 9;
-const MAX_SCALE_CHARS = 32;
+/** The notation's longest count or size, in digits, and longest scale, in characters. */
+export const MAX_INTEGER_DIGITS = 9;
+export const MAX_SCALE_CHARS = 32;
 // What String(x) produces for a number in (0, 1], so that every valid scale has a spelling.
 const SCALE_TOKEN = /^[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?/;
 
@@ -196,7 +198,10 @@ export function formatCrops(groups: readonly CropGroup[]): string {
 
 const CropNotation = z
   .string()
-  .meta({ description: 'crop notation such as "2x224+6x96" or "2x224(0.14-1)+6x96(0.05-0.14)"' })
+  .meta({
+    description: 'crop notation such as "2x224+6x96" or "2x224(0.14-1)+6x96(0.05-0.14)"',
+    format: 'crop-notation',
+  })
   .transform((notation, ctx) => {
     try {
       return parseCrops(notation);

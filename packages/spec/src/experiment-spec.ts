@@ -18,14 +18,18 @@ export const Seed = z
   .max(2 ** 31 - 1);
 export const Tags = z.array(z.string().min(1).max(64).regex(TAG)).max(32);
 
-// A class folder name: one path component, never '.' or '..'.
+// A class folder name: one path component, never '.' or '..'. The JSON Schema states the pattern (the Python
+// trainer checks it from there); the refinement words the error.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is one of the characters a folder name cannot hold
+const CLASS_NAME = /^(?!\.\.?$)[^/\\\x00]+$/;
 const ClassName = z
   .string()
   .min(1)
   .max(255)
-  .refine((name) => /^(?!\.\.?$)[^/\\]+$/.test(name) && !name.includes('\u0000'), {
+  .refine((name) => CLASS_NAME.test(name), {
     message: 'must be a folder name (no "/", "\\", NUL, "." or "..")',
-  });
+  })
+  .meta({ pattern: CLASS_NAME.source });
 
 /** Per-crop augmentations (SwAV §3.1 / the release's multi-crop transforms); the defaults are the paper's. */
 const Augment = z.strictObject({

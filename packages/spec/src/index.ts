@@ -87,6 +87,8 @@ export {
 } from './metrics.js';
 export { type ParseResult, parseExperimentSpec } from './parse-spec.js';
 export { formatPath, getAtPath, isPlainObject, setAtPath, splitDottedPath } from './paths.js';
+export { WhoAmIView } from './principal-view.js';
+export { pythonArtefacts } from './python-artefacts.js';
 export { applyRecipe, RECIPE_NAMES, RECIPES, type Recipe, type RecipeName } from './recipes.js';
 export {
   BaselineMetric,
@@ -123,6 +125,7 @@ export {
   SuiteMetric,
   Tolerance,
 } from './regression-suite.js';
+export { evaluate, type RuleExpr, type RuleIssue, runRules, type SpecRule } from './rule-engine.js';
 export {
   CheckpointView,
   DatasetView,
@@ -135,7 +138,6 @@ export {
   RunView,
 } from './run-views.js';
 export { hashValidSpec, specHash } from './spec-hash.js';
-export { WhoAmIView } from './principal-view.js';
 export { isSpecLeafPath, SPEC_LEAF_PATHS } from './spec-paths.js';
-export { checkSpecRules } from './spec-rules.js';
+export { checkSpecRules, SPEC_RULES } from './spec-rules.js';
 export { specWarnings } from './spec-warnings.js';

@@ -1,190 +1,131 @@
 import type { z } from 'zod';
-import { totalCrops } from './crops.js';
 import { PATH_SOURCES } from './data-sources.js';
-import { rankCount } from './devices.js';
 import type { ExperimentSpecFields } from './experiment-spec.js';
+import { runRules, type SpecRule } from './rule-engine.js';
 
 type Fields = z.output<typeof ExperimentSpecFields>;
 type Context = z.core.$RefinementCtx<Fields>;
 
-function dataSourceRule(spec: Fields, ctx: Context): void {
-  const { source, path, classes, classes_file } = spec.data;
-  const needsPath = (PATH_SOURCES as readonly string[]).includes(source);
-  if (needsPath && path === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['data', 'path'],
-      input: path,
-      message: `is required when data.source is "${source}"`,
-    });
-  }
-  if (!needsPath && path !== undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['data', 'path'],
-      input: path,
-      message: `is only allowed when data.source is one of ${PATH_SOURCES.join(', ')}; data.source is "${source}"`,
-    });
-  }
-  for (const [field, value] of [
-    ['classes', classes],
-    ['classes_file', classes_file],
-  ] as const) {
-    if (value !== undefined && source !== 'imagefolder') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['data', field],
-        input: value,
-        message: `is only allowed when data.source is "imagefolder"; data.source is "${source}"`,
-      });
-    }
-  }
-  if (classes !== undefined && classes_file !== undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['data', 'classes_file'],
-      input: classes_file,
-      message: 'cannot be combined with data.classes; list the classes in one place',
-    });
-  }
-  const seen = new Map<string, number>();
-  for (const [i, name] of (classes ?? []).entries()) {
-    const earlier = seen.get(name);
-    if (earlier !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['data', 'classes', i],
-        input: name,
-        message: `duplicates data.classes[${earlier}] ("${name}")`,
-      });
-    } else {
-      seen.set(name, i);
-    }
-  }
+const source = { field: 'data.source' } as const;
+const needsPath = { in: [source, PATH_SOURCES] } as const;
+const gpus = { field: 'runtime.gpus' } as const;
+const processes = { field: 'runtime.processes' } as const;
+const device = { field: 'runtime.device' } as const;
+const item = { var: 'item' } as const;
+const index = { var: 'index' } as const;
+
+/** `{each: true}` rule reporting an entry equal to an earlier one of the same array. */
+function distinctEntries(path: string, message: string): SpecRule {
+  return { path, each: true, when: { lt: [{ var: 'first' }, index] }, message };
 }
 
-function cropsForAssignRule(spec: Fields, ctx: Context): void {
-  const total = totalCrops(spec.swav.crops);
-  const firstSeen = new Map<number, number>();
-  for (const [i, index] of spec.swav.crops_for_assign.entries()) {
-    const path = ['swav', 'crops_for_assign', i];
-    if (index >= total) {
-      ctx.addIssue({
-        code: 'custom',
-        path,
-        input: index,
-        message: `index ${index} is out of range: swav.crops defines ${total} crops (valid indices 0..${total - 1})`,
-      });
-    }
-    const earlier = firstSeen.get(index);
-    if (earlier !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path,
-        input: index,
-        message: `duplicates swav.crops_for_assign[${earlier}] (${index}); indices must be distinct`,
-      });
-    } else {
-      firstSeen.set(index, i);
-    }
-  }
-}
+/**
+ * The rules that relate spec fields to each other, as data: `checkSpecRules` runs them here and the Python trainer
+ * runs the same list from the generated `spec_schema.json`. They see a spec whose fields are all valid (defaults
+ * applied, crops structured).
+ */
+export const SPEC_RULES: readonly SpecRule[] = [
+  {
+    path: 'data.path',
+    when: { and: [needsPath, { not: { present: 'data.path' } }] },
+    message: 'is required when data.source is "{data.source}"',
+  },
+  {
+    path: 'data.path',
+    when: { and: [{ not: needsPath }, { present: 'data.path' }] },
+    message: `is only allowed when data.source is one of ${PATH_SOURCES.join(', ')}; data.source is "{data.source}"`,
+  },
+  ...['classes', 'classes_file'].map(
+    (field): SpecRule => ({
+      path: `data.${field}`,
+      when: { and: [{ present: `data.${field}` }, { ne: [source, 'imagefolder'] }] },
+      message: 'is only allowed when data.source is "imagefolder"; data.source is "{data.source}"',
+    }),
+  ),
+  {
+    path: 'data.classes_file',
+    when: { and: [{ present: 'data.classes' }, { present: 'data.classes_file' }] },
+    message: 'cannot be combined with data.classes; list the classes in one place',
+  },
+  distinctEntries('data.classes', 'duplicates data.classes[{first}] ("{item}")'),
+  {
+    path: 'swav.crops_for_assign',
+    each: true,
+    let: { total: { sum: [{ field: 'swav.crops' }, 'count'] }, last: { sub: [{ var: 'total' }, 1] } },
+    when: { ge: [item, { var: 'total' }] },
+    message: 'index {item} is out of range: swav.crops defines {total} crops (valid indices 0..{last})',
+  },
+  distinctEntries(
+    'swav.crops_for_assign',
+    'duplicates swav.crops_for_assign[{first}] ({item}); indices must be distinct',
+  ),
+  // The queue is filled batch by batch on every rank, so its length must be whole global batches.
+  {
+    path: 'swav.queue_length',
+    let: {
+      ranks: { max: [gpus, processes] },
+      step: { mul: [{ field: 'optim.batch_size' }, { var: 'ranks' }] },
+    },
+    when: {
+      and: [
+        { gt: [{ field: 'swav.queue_length' }, 0] },
+        { ne: [{ mod: [{ field: 'swav.queue_length' }, { var: 'step' }] }, 0] },
+      ],
+    },
+    message:
+      'must be a multiple of batch_size × ranks ({optim.batch_size} × {ranks} = {step}); got {swav.queue_length}',
+  },
+  // runtime.gpus counts GPUs and runtime.processes CPU processes; a run is one or the other.
+  {
+    path: 'runtime.processes',
+    when: { and: [{ gt: [gpus, 1] }, { gt: [processes, 1] }] },
+    message:
+      'cannot be combined with runtime.gpus {runtime.gpus}: a run has one rank per GPU or one per CPU process, not both',
+  },
+  {
+    path: 'runtime.gpus',
+    when: { and: [{ gt: [gpus, 1] }, { eq: [device, 'cpu'] }] },
+    message:
+      'needs GPUs but runtime.device is "cpu"; for several CPU processes set runtime.processes instead',
+  },
+  {
+    path: 'runtime.processes',
+    when: { and: [{ gt: [processes, 1] }, { eq: [device, 'cuda'] }] },
+    message:
+      'is for CPU runs but runtime.device is "cuda"; a CUDA run has one process per GPU (runtime.gpus)',
+  },
+  // fp16 autocast exists only on CUDA; a CPU run asking for it would fail once a worker starts it.
+  {
+    path: 'runtime.precision',
+    when: {
+      and: [
+        { eq: [{ field: 'runtime.precision' }, 'fp16'] },
+        { or: [{ eq: [device, 'cpu'] }, { gt: [processes, 1] }] },
+      ],
+    },
+    message: 'fp16 needs a CUDA device; use bf16 or fp32 on CPU',
+  },
+  // With 0 epochs nothing is trained, so the schedule fields do not matter.
+  {
+    path: 'optim.warmup_epochs',
+    when: {
+      and: [
+        { gt: [{ field: 'optim.epochs' }, 0] },
+        { gt: [{ field: 'optim.warmup_epochs' }, { field: 'optim.epochs' }] },
+      ],
+    },
+    message: 'must be <= optim.epochs ({optim.epochs}); got {optim.warmup_epochs}',
+  },
+  {
+    path: 'eval.semisup.decay_epochs',
+    each: true,
+    let: { previous: { at: [{ field: 'eval.semisup.decay_epochs' }, { sub: [index, 1] }] } },
+    when: { and: [{ gt: [index, 0] }, { le: [item, { var: 'previous' }] }] },
+    message: 'must be greater than the previous entry ({previous}); list the epochs in increasing order',
+  },
+];
 
-// The queue is filled batch by batch on every rank, so its length must be whole global batches.
-function queueLengthRule(spec: Fields, ctx: Context): void {
-  const { queue_length } = spec.swav;
-  const { batch_size } = spec.optim;
-  const ranks = rankCount(spec.runtime);
-  const step = batch_size * ranks;
-  if (queue_length > 0 && queue_length % step !== 0) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['swav', 'queue_length'],
-      input: queue_length,
-      message: `must be a multiple of batch_size × ranks (${batch_size} × ${ranks} = ${step}); got ${queue_length}`,
-    });
-  }
-}
-
-// runtime.gpus counts GPUs and runtime.processes CPU processes; a run is one or the other.
-function ranksRule(spec: Fields, ctx: Context): void {
-  const { device, gpus, processes } = spec.runtime;
-  if (gpus > 1 && processes > 1) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['runtime', 'processes'],
-      input: processes,
-      message: `cannot be combined with runtime.gpus ${gpus}: a run has one rank per GPU or one per CPU process, not both`,
-    });
-  }
-  if (gpus > 1 && device === 'cpu') {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['runtime', 'gpus'],
-      input: gpus,
-      message:
-        'needs GPUs but runtime.device is "cpu"; for several CPU processes set runtime.processes instead',
-    });
-  }
-  if (processes > 1 && device === 'cuda') {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['runtime', 'processes'],
-      input: processes,
-      message:
-        'is for CPU runs but runtime.device is "cuda"; a CUDA run has one process per GPU (runtime.gpus)',
-    });
-  }
-}
-
-// fp16 autocast exists only on CUDA; a CPU run asking for it would fail once a worker starts it.
-function precisionRule(spec: Fields, ctx: Context): void {
-  const { precision, device, processes } = spec.runtime;
-  if (precision === 'fp16' && (device === 'cpu' || processes > 1)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['runtime', 'precision'],
-      input: precision,
-      message: 'fp16 needs a CUDA device; use bf16 or fp32 on CPU',
-    });
-  }
-}
-
-// With 0 epochs nothing is trained, so the schedule fields do not matter.
-function warmupRule(spec: Fields, ctx: Context): void {
-  const { warmup_epochs, epochs } = spec.optim;
-  if (epochs > 0 && warmup_epochs > epochs) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['optim', 'warmup_epochs'],
-      input: warmup_epochs,
-      message: `must be <= optim.epochs (${epochs}); got ${warmup_epochs}`,
-    });
-  }
-}
-
-function semisupRule(spec: Fields, ctx: Context): void {
-  const decay = spec.eval.semisup?.decay_epochs ?? [];
-  for (const [i, epoch] of decay.entries()) {
-    const previous = decay[i - 1];
-    if (previous !== undefined && epoch <= previous) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['eval', 'semisup', 'decay_epochs', i],
-        input: epoch,
-        message: `must be greater than the previous entry (${previous}); list the epochs in increasing order`,
-      });
-    }
-  }
-}
-
-/** Rules that relate fields to each other; they run once every field is individually valid. */
+/** Runs `SPEC_RULES` inside the spec's zod schema; they run once every field is individually valid. */
 export function checkSpecRules(spec: Fields, ctx: Context): void {
-  dataSourceRule(spec, ctx);
-  cropsForAssignRule(spec, ctx);
-  queueLengthRule(spec, ctx);
-  ranksRule(spec, ctx);
-  precisionRule(spec, ctx);
-  warmupRule(spec, ctx);
-  semisupRule(spec, ctx);
+  for (const issue of runRules(SPEC_RULES, spec)) ctx.addIssue({ code: 'custom', ...issue });
 }

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import math
+import shutil
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import swavlab.spec
 from swavlab.spec import DEFAULTS, RECIPES, SpecError, parse_crops, rank_count, validate_spec
+
+SWAVLAB = Path(swavlab.spec.__file__).parent
 
 
 def errors_of(spec: Any) -> list[dict[str, str]]:
@@ -205,7 +212,7 @@ def test_tags_limits() -> None:
 
 def test_folder_path_is_required_for_folder_and_forbidden_otherwise() -> None:
     assert errors_of({"data": {"source": "folder"}}) == [
-        {"path": "data.path", "message": "is required when data.source is 'folder'"}
+        {"path": "data.path", "message": 'is required when data.source is "folder"'}
     ]
     assert paths_of({"data": {"path": "x"}}) == ["data.path"]
     assert paths_of({"data": {"source": "digits", "path": "x"}}) == ["data.path"]
@@ -225,11 +232,11 @@ def test_queue_length_must_be_a_multiple_of_the_global_batch() -> None:
     assert errors == [
         {
             "path": "swav.queue_length",
-            "message": "must be a multiple of optim.batch_size * ranks (256 * 4 = 1024); got 3840",
+            "message": "must be a multiple of batch_size × ranks (256 × 4 = 1024); got 3840",
         }
     ]
     assert errors_of({"swav": {"queue_length": 96}, "optim": {"batch_size": 16}, "runtime": {"processes": 4}}) == [
-        {"path": "swav.queue_length", "message": "must be a multiple of optim.batch_size * ranks (16 * 4 = 64); got 96"}
+        {"path": "swav.queue_length", "message": "must be a multiple of batch_size × ranks (16 × 4 = 64); got 96"}
     ]
     # The rule is skipped when one of its inputs is itself invalid: only that field is reported.
     assert paths_of({"swav": {"queue_length": 100}, "optim": {"batch_size": 0}}) == ["optim.batch_size"]
@@ -332,8 +339,14 @@ def test_crops_for_assign_must_be_distinct_valid_indices() -> None:
     assert validate_spec({"swav": {"crops": "2x32+4x16", "crops_for_assign": [5, 0]}})["swav"]["crops_for_assign"] == [5, 0]
     errors = errors_of({"swav": {"crops": "2x32+4x16", "crops_for_assign": [0, 6, 0]}})
     assert errors == [
-        {"path": "swav.crops_for_assign[1]", "message": "must be an index into the 6 crops (0..5); got 6"},
-        {"path": "swav.crops_for_assign[2]", "message": "duplicate crop index 0"},
+        {
+            "path": "swav.crops_for_assign[1]",
+            "message": "index 6 is out of range: swav.crops defines 6 crops (valid indices 0..5)",
+        },
+        {
+            "path": "swav.crops_for_assign[2]",
+            "message": "duplicates swav.crops_for_assign[0] (0); indices must be distinct",
+        },
     ]
     assert paths_of({"swav": {"crops_for_assign": []}}) == ["swav.crops_for_assign"]
     assert paths_of({"swav": {"crops_for_assign": [-1]}}) == ["swav.crops_for_assign[0]"]
@@ -366,6 +379,50 @@ def test_directory_sources_need_a_path_and_classes_belong_to_imagefolder() -> No
     with pytest.raises(SpecError) as raised:
         validate_spec({"data": {"source": "stl10", "classes": ["a", "b"]}})
     assert raised.value.errors == [
-        {"path": "data.path", "message": "is required when data.source is 'stl10'"},
-        {"path": "data.classes", "message": "is only allowed when data.source is 'imagefolder'; source is 'stl10'"},
+        {"path": "data.path", "message": 'is required when data.source is "stl10"'},
+        {"path": "data.classes", "message": 'is only allowed when data.source is "imagefolder"; data.source is "stl10"'},
+    ]
+
+
+def test_defaults_and_limits_come_from_the_generated_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What write-python.mjs generates is what Python applies: a copy of the validator reads a changed artefact."""
+    package = tmp_path / "regenerated"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in ("spec.py", "spec_rules.py", "canonical.py", "recipes.json"):
+        shutil.copy(SWAVLAB / name, package / name)
+    artefact = json.loads((SWAVLAB / "spec_schema.json").read_text(encoding="utf-8"))
+    prototypes = artefact["schema"]["properties"]["swav"]["properties"]["prototypes"]
+    prototypes["default"], prototypes["maximum"] = 512, 1024
+    artefact["rules"] = [rule for rule in artefact["rules"] if rule["path"] != "optim.warmup_epochs"]
+    (package / "spec_schema.json").write_text(json.dumps(artefact), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        regenerated = importlib.import_module("regenerated.spec")
+        assert regenerated.validate_spec({})["swav"]["prototypes"] == 512
+        with pytest.raises(regenerated.SpecError) as raised:
+            regenerated.validate_spec({"swav": {"prototypes": 1025}})
+        assert raised.value.errors == [
+            {"path": "swav.prototypes", "message": "must be an integer between 2 and 1024; got 1025"}
+        ]
+        assert regenerated.validate_spec({"optim": {"epochs": 5}})["optim"]["warmup_epochs"] == 10
+    finally:
+        for name in [m for m in sys.modules if m == "regenerated" or m.startswith("regenerated.")]:
+            del sys.modules[name]
+    assert DEFAULTS["swav"]["prototypes"] == 3000
+    assert paths_of({"optim": {"epochs": 5}}) == ["optim.warmup_epochs"]
+
+
+def test_keys_that_are_not_identifiers_are_quoted_in_paths() -> None:
+    assert paths_of({"data": {"not a key": 1}, "swav": {"crops": [{"count": 2, "size": 32, "min_scale": 0.1,
+                                                                   "max_scale": 1, "x.y": 0}]}}) == [
+        'data["not a key"]',
+        'swav.crops[0]["x.y"]',
+    ]
+
+
+def test_entries_are_checked_even_when_an_array_has_the_wrong_size() -> None:
+    assert paths_of({"data": {"source": "imagefolder", "path": "x", "classes": ["a/b"]}}) == [
+        "data.classes",
+        "data.classes[0]",
     ]
