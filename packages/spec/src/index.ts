@@ -137,7 +137,13 @@ export {
   RunStatus,
   RunView,
 } from './run-views.js';
-export { hashValidSpec, specHash } from './spec-hash.js';
+export {
+  hashValidSpec,
+  SPEC_METADATA_FIELDS,
+  specHash,
+  TRAINING_SECTIONS,
+  trainingHash,
+} from './spec-hash.js';
 export { isSpecLeafPath, SPEC_LEAF_PATHS } from './spec-paths.js';
 export { checkSpecRules, SPEC_RULES } from './spec-rules.js';
 export { specWarnings } from './spec-warnings.js';

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   formatCrops,
+  hashValidSpec,
   type Issue,
   parseExperimentSpec,
   RECIPE_NAMES,
@@ -17,10 +18,10 @@ import {
 import { cropGroups, specInput } from './arbitraries.js';
 
 // The trainer re-validates every spec from the artefacts generated out of this package (spec_schema.json): both
-// validators must give every input the same verdict, the same error paths and, when valid, the same spec.
+// validators must give every input the same verdict, the same error paths and, when valid, the same spec and hash.
 
 type Node = { [key: string]: unknown };
-type PythonVerdict = { ok: true; spec: unknown } | { ok: false; errors: Issue[] };
+type PythonVerdict = { ok: true; spec: unknown; hash: string } | { ok: false; errors: Issue[] };
 
 const PYTHON = process.env.PYTHON_BIN ?? 'python3';
 const RUNNER = fileURLToPath(new URL('./python/validate_batch.py', import.meta.url));
@@ -204,17 +205,19 @@ describe('the Python trainer’s spec validation', () => {
   // Both sides read the same JSON text (which also drops undefined and turns -0 into 0).
   const inputs = JSON.parse(JSON.stringify(cases)) as unknown[];
 
-  it('agrees with zod on every input: verdict, error paths, and the validated spec', () => {
+  it('agrees with zod on every input: verdict, error paths, the validated spec and its hash', () => {
     const python = runPython(inputs);
     expect(python).toHaveLength(inputs.length);
     const disagreements = inputs.flatMap((input, i) => {
       const ts = parseExperimentSpec(input);
       const py = python[i];
-      const tsSide = ts.ok ? JSON.stringify(sorted(ts.spec)) : `errors at ${paths(ts.errors).join(', ')}`;
+      const tsSide = ts.ok
+        ? `${hashValidSpec(ts.spec)} ${JSON.stringify(sorted(ts.spec))}`
+        : `errors at ${paths(ts.errors).join(', ')}`;
       const pySide = !py
         ? 'no verdict'
         : py.ok
-          ? JSON.stringify(sorted(py.spec))
+          ? `${py.hash} ${JSON.stringify(sorted(py.spec))}`
           : `errors at ${paths(py.errors).join(', ')}`;
       if (tsSide === pySide) return [];
       const shown = JSON.stringify(input).slice(0, 300);

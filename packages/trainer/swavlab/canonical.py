@@ -16,15 +16,14 @@ _ESCAPES: Final = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\
 
 
 def number_text(value: int | float) -> str:
-    """`value` as JavaScript's `String(value)` writes the double it denotes."""
+    """`value` as JavaScript's `String(value)` writes it: a JSON number is a double, so an integer beyond 2**53
+    stands for the double nearest to it, as it does when JavaScript reads the same JSON text."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"canonical JSON: {value!r} is not a number")
     try:
         x = float(value)
     except OverflowError:
         raise ValueError(f"canonical JSON: {value} has no double") from None
-    if isinstance(value, int) and x != value:
-        raise ValueError(f"canonical JSON: {value} has no exact double")
     if not math.isfinite(x):
         raise ValueError(f"canonical JSON: {value} has no JSON form")
     if x == 0:

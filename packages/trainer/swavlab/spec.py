@@ -12,6 +12,7 @@ Every error is collected, not only the first, so that a user fixes a spec in one
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import re
@@ -36,6 +37,10 @@ DEFAULT_CROPS_NOTATION: Final[str] = _SCHEMA["properties"]["swav"]["properties"]
 _GLOBAL_SCALES, _LOCAL_SCALES = (tuple(pair) for pair in _ARTEFACT["crops"]["default_scales"])
 _MIN_TOTAL_CROPS: Final[int] = _ARTEFACT["crops"]["min_total"]
 _CROP_NOTATION: Final = "crop-notation"
+# Left out of the spec hash: naming, tagging or naming the recipe of a run keeps its identity.
+SPEC_METADATA_FIELDS: Final[tuple[str, ...]] = tuple(_ARTEFACT["identity"]["metadata"])
+# The sections that decide what is trained: a checkpoint resumes any spec whose training hash is its own.
+TRAINING_SECTIONS: Final[tuple[str, ...]] = tuple(_ARTEFACT["identity"]["training_sections"])
 
 # The release's semi-supervised learning rates per label fraction (eval_semisup.py, README): (trunk, head).
 SEMISUP_RELEASE_LRS: Final = {0.01: (0.02, 5.0), 0.1: (0.01, 0.2)}
@@ -376,6 +381,22 @@ def parse_crops(notation: str) -> list[dict[str, Any]]:
 def rank_count(runtime: dict[str, Any]) -> int:
     """The run's torch.distributed ranks: ``runtime.gpus`` on GPUs, ``runtime.processes`` on the CPU."""
     return max(int(runtime["gpus"]), int(runtime["processes"]))
+
+
+def _sha256(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def spec_hash(spec: Mapping[str, Any]) -> str:
+    """The run identity of a validated spec, equal to packages/spec's `hashValidSpec` (and so to the service's
+    `spec_hash`): sha256 of the canonical JSON of the spec without its metadata (name, tags, recipe)."""
+    return _sha256({key: value for key, value in spec.items() if key not in SPEC_METADATA_FIELDS})
+
+
+def training_hash(spec: Mapping[str, Any]) -> str:
+    """The resume identity (packages/spec's `trainingHash`): the hash of the training sections only, so a checkpoint
+    resumes a spec that differs in runtime, checkpoint or eval but in nothing that is trained."""
+    return _sha256({section: spec[section] for section in TRAINING_SECTIONS if section in spec})
 
 
 def _overlay(base: Any, override: Any) -> Any:

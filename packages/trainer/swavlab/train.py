@@ -23,8 +23,6 @@ Semantics a caller can rely on (details in packages/trainer/README.md):
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -37,6 +35,7 @@ import torch.distributed as dist
 
 from . import ddp
 from .amp import autocast_dtype, make_grad_scaler
+from .canonical import canonical_json
 from .checkpoint import CheckpointWriter, SavedCheckpoint, file_sha256, load_checkpoint
 from .code_stats import code_statistics
 from .collapse import CollapseDetector
@@ -69,21 +68,12 @@ from .runtime import (
     seed_everything,
     select_device,
 )
-from .spec import SpecError, rank_count, validate_spec
+from .spec import TRAINING_SECTIONS, SpecError, rank_count, spec_hash, training_hash, validate_spec
 from .step import StepOutput, SwAVStep
 from .stop import STOP
 
 # The export of the final weights, next to the checkpoints.
 BACKBONE_FILE = "backbone.pt"
-# Sections that define what is trained; a checkpoint may only resume a spec that agrees on them.
-TRAINING_SECTIONS = ("seed", "data", "model", "swav", "optim")
-_METADATA_KEYS = ("name", "tags", "recipe")
-
-
-def spec_hash(spec: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON of a validated spec without its metadata (name, tags, recipe)."""
-    hashed = {k: v for k, v in spec.items() if k not in _METADATA_KEYS}
-    return hashlib.sha256(json.dumps(hashed, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def default_out_dir(spec: Mapping[str, Any]) -> Path:
@@ -97,7 +87,12 @@ def log_interval(iters_per_epoch: int) -> int:
 
 
 def _check_resumable(spec: Mapping[str, Any], saved_spec: Mapping[str, Any], path: str) -> None:
-    differing = [name for name in TRAINING_SECTIONS if spec.get(name) != saved_spec.get(name)]
+    """A checkpoint resumes a spec with its training hash; otherwise the differing training sections are named."""
+    if training_hash(spec) == training_hash(saved_spec):
+        return
+    differing = [
+        name for name in TRAINING_SECTIONS if canonical_json(spec.get(name)) != canonical_json(saved_spec.get(name))
+    ]
     if differing:
         raise SpecError(
             [

@@ -18,12 +18,13 @@ _stub = types.ModuleType("swavlab")
 _stub.__path__ = [str(_PACKAGE)]
 sys.modules["swavlab"] = _stub
 
-from swavlab.spec import SpecError, validate_spec  # noqa: E402
+from swavlab.spec import SpecError, spec_hash, validate_spec  # noqa: E402
 
 
 def verdict(spec: Any) -> dict[str, Any]:
     try:
-        return {"ok": True, "spec": validate_spec(spec)}
+        valid = validate_spec(spec)
+        return {"ok": True, "spec": valid, "hash": spec_hash(valid)}
     except SpecError as error:
         return {"ok": False, "errors": error.errors}
 
