@@ -582,6 +582,7 @@ async function tooltipText(
   name: string,
   seriesIndex: number,
   dataIndex: number,
+  marker = 'n = ',
 ): Promise<string> {
   await chartSeries(page, name);
   await page.evaluate(
@@ -594,7 +595,7 @@ async function tooltipText(
     },
     [name, seriesIndex, dataIndex] as const,
   );
-  const tooltip = page.locator(`[data-chart="${name}"] div`).filter({ hasText: 'n = ' }).last();
+  const tooltip = page.locator(`[data-chart="${name}"] div`).filter({ hasText: marker }).last();
   await tooltip.waitFor();
   return ((await tooltip.textContent()) ?? '').replace(/\s+/g, ' ');
 }
@@ -659,6 +660,9 @@ describe('runs table columns', () => {
 
     await page.locator('button[data-sort="metrics.knn_top1@20"]').click();
     await expect.poll(() => page.url()).toContain('sort=metrics.knn_top1%4020');
+    await expect
+      .poll(() => first.locator('td[data-column="metrics.knn_top1@20"]').textContent())
+      .toBe(String(Number(knnOf(30, 1, 1).toPrecision(4))));
     await page.locator('button[data-sort="metrics.knn_top1@20"]').click();
     await expect
       .poll(() => first.locator('td[data-column="metrics.knn_top1@20"]').textContent())
@@ -701,7 +705,7 @@ describe('runs table columns', () => {
 describe('grid page details', () => {
   it('offers only reported metrics, lays the heatmap out like the table, and links cells to their runs', async () => {
     const { page, errors } = await open(`#/grids/${seeded.grid}`);
-    const select = page.getByRole('combobox', { name: 'metric' });
+    const select = page.locator('select[name="metric"]');
     await chartSeries(page, 'grid-lines');
     const enabled = await select
       .locator('option:not([disabled])')
@@ -765,6 +769,12 @@ describe('grid page details', () => {
       [1, 2],
     ]);
     expect(await tooltipText(page, 'grid-heatmap', 0, 0)).toContain('95 % CI [');
+    // Cost points are named on hover, not by labels beside each.
+    const cost = await chartOption(page, 'grid-cost-time');
+    expect((cost.series as { label?: { show?: boolean } }[])[0]?.label?.show).not.toBe(true);
+    expect(await tooltipText(page, 'grid-cost-time', 0, 0, 'epoch seconds')).toMatch(
+      /prototypes=\d+, sinkhorn_iterations=\d+epoch seconds \(mean\): [\d.]+knn_top1@20: [\d.]+/,
+    );
 
     const link = page.locator('table.ablation tbody tr').last().locator('td').last().locator('a');
     await link.click();

@@ -1,5 +1,7 @@
-// Cost against accuracy: one labelled point per group (x = a cost, y = the metric's mean).
-import { baseOption, type ChartOption } from './option';
+// Cost against accuracy: one point per group (x = a cost, y = the metric's mean); hovering a point names its group
+// and gives both values (labels beside every point would overlap and run off the chart).
+import { num } from '../format';
+import { baseOption, type ChartOption, escapeHtml } from './option';
 
 export interface ScatterPoint {
   label: string;
@@ -18,7 +20,16 @@ export interface ScatterInput {
 export function scatterOption(input: ScatterInput): ChartOption {
   return {
     ...baseOption(input.title),
-    grid: { left: 60, right: 160, top: 40, bottom: 48 },
+    grid: { left: 60, right: 30, top: 40, bottom: 48 },
+    tooltip: {
+      trigger: 'item',
+      formatter: (params) => {
+        const point = input.points[(params as { dataIndex: number }).dataIndex];
+        if (point === undefined) return '';
+        const x = input.xFormatter ? input.xFormatter(point.x) : num(point.x);
+        return `${escapeHtml(point.label)}<br>${escapeHtml(input.xName)}: ${x}<br>${escapeHtml(input.yName)}: ${num(point.y)}`;
+      },
+    },
     xAxis: {
       type: 'value',
       name: input.xName,
@@ -35,7 +46,6 @@ export function scatterOption(input: ScatterInput): ChartOption {
         symbol: 'diamond',
         symbolSize: 11,
         data: input.points.map((point) => ({ name: point.label, value: [point.x, point.y] })),
-        label: { show: true, position: 'right', formatter: '{b}', fontSize: 10 },
       },
     ],
   };
