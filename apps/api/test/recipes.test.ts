@@ -1,6 +1,6 @@
 // Recipes over REST: listing them, submitting a spec that names one (stored expanded, hashed like the written-out
 // spec), and the warnings a likely-wasted spec gets at submit time.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RECIPE_NAMES } from '@swavlab/spec';
@@ -15,6 +15,15 @@ describe('recipes and submit-time warnings', () => {
   beforeAll(async () => {
     roots = mkdtempSync(join(tmpdir(), 'swavlab-recipes-'));
     mkdirSync(join(roots, 'cifar-10-batches-py'));
+    // A small folder: 5 images in two classes (and a file that is not an image).
+    for (const [cls, count] of [
+      ['a', 3],
+      ['b', 2],
+    ] as const) {
+      mkdirSync(join(roots, 'small', cls), { recursive: true });
+      for (let i = 0; i < count; i++) writeFileSync(join(roots, 'small', cls, `${i}.JPG`), 'x');
+    }
+    writeFileSync(join(roots, 'small', 'labels.txt'), 'not an image');
     h = await startHarness({ config: { dataRoots: [roots] } });
   });
   afterAll(async () => {
@@ -74,6 +83,18 @@ describe('recipes and submit-time warnings', () => {
         message: expect.stringMatching(/^Sinkhorn spreads 16 samples over 300 prototypes/),
       },
     ]);
+  });
+
+  it("counts a small folder's images and points its untuned spec to the small-data recipe", async () => {
+    const untuned = await post('/v1/runs', { data: { source: 'folder', path: 'small' }, seed: 78 });
+    expect(untuned.statusCode, untuned.body).toBe(201);
+    expect(untuned.json().warnings).toContainEqual({
+      path: 'recipe',
+      message: expect.stringMatching(/^the dataset has 5 images \(fewer than 50000\).*--recipe small-data/),
+    });
+    const recipe = await post('/v1/runs', { recipe: 'small-data', data: { path: 'small' }, seed: 78 });
+    expect(recipe.statusCode, recipe.body).toBe(201);
+    expect(recipe.json().warnings).toEqual([]);
   });
 
   it('tells a grid its warnings once per message, with the cells that share it', async () => {

@@ -104,8 +104,11 @@ const Model = z.strictObject({
     }),
 });
 
+/** The paper's K (ImageNet); a spec that keeps it on a small dataset has not been tuned for it. */
+export const DEFAULT_PROTOTYPES = 3000;
+
 const Swav = z.strictObject({
-  prototypes: z.int().min(2).max(200_000).default(3000),
+  prototypes: z.int().min(2).max(200_000).default(DEFAULT_PROTOTYPES),
   temperature: z
     .number()
     .min(0.001)

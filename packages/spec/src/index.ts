@@ -146,4 +146,9 @@ export {
 } from './spec-hash.js';
 export { isSpecLeafPath, SPEC_LEAF_PATHS } from './spec-paths.js';
 export { checkSpecRules, SPEC_RULES } from './spec-rules.js';
-export { specWarnings } from './spec-warnings.js';
+export {
+  type DatasetFacts,
+  knownImageCount,
+  SMALL_DATASET_IMAGES,
+  specWarnings,
+} from './spec-warnings.js';

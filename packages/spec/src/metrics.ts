@@ -5,6 +5,7 @@ export const TRAINING_METRICS = [
   'images_per_sec',
   'prototype_usage',
   'code_entropy',
+  'embedding_spread',
   'epoch_seconds',
   'peak_memory_bytes',
 ] as const;
@@ -40,7 +41,12 @@ export const METRIC_GOALS = ['max', 'min'] as const;
 export type MetricGoal = (typeof METRIC_GOALS)[number];
 
 const LOWER_IS_BETTER: ReadonlySet<string> = new Set(['loss', 'epoch_seconds', 'peak_memory_bytes']);
-const HIGHER_IS_BETTER: ReadonlySet<string> = new Set(['images_per_sec', 'prototype_usage', 'code_entropy']);
+const HIGHER_IS_BETTER: ReadonlySet<string> = new Set([
+  'images_per_sec',
+  'prototype_usage',
+  'code_entropy',
+  'embedding_spread',
+]);
 
 /**
  * The direction in which a metric improves: `max` for accuracies (every evaluation metric), throughput, prototype

@@ -67,7 +67,8 @@ describe('recipes', () => {
 
   it('cites a source for every recipe', () => {
     for (const recipe of Object.values(RECIPES)) {
-      expect(recipe.source).toMatch(/^https:\/\//);
+      // A published source, or the repository's own measurements.
+      expect(recipe.source).toMatch(/^(https:\/\/|packages\/trainer\/docs\/)/);
       expect(recipe.description.length).toBeGreaterThan(80);
     }
   });
@@ -75,7 +76,13 @@ describe('recipes', () => {
 
 describe('specWarnings', () => {
   it('warns when Sinkhorn sees fewer samples than prototypes, and says what to change', () => {
-    const warnings = specWarnings(parsed({ optim: { batch_size: 64 }, swav: { prototypes: 3000 } }));
+    const warnings = specWarnings(
+      parsed({
+        data: { source: 'cifar10', path: 'c' },
+        optim: { batch_size: 64 },
+        swav: { prototypes: 3000 },
+      }),
+    );
     expect(warnings).toEqual([
       {
         path: 'swav.prototypes',
@@ -88,14 +95,45 @@ describe('specWarnings', () => {
   });
 
   it('counts every rank and the queue', () => {
+    const large = { source: 'cifar10', path: 'c' } as const;
     expect(
       specWarnings(
-        parsed({ optim: { batch_size: 64 }, runtime: { processes: 4 }, swav: { prototypes: 256 } }),
+        parsed({
+          data: large,
+          optim: { batch_size: 64 },
+          runtime: { processes: 4 },
+          swav: { prototypes: 256 },
+        }),
       ),
     ).toEqual([]);
     expect(
-      specWarnings(parsed({ optim: { batch_size: 64 }, swav: { prototypes: 3000, queue_length: 2944 } })),
+      specWarnings(
+        parsed({ data: large, optim: { batch_size: 64 }, swav: { prototypes: 3000, queue_length: 2944 } }),
+      ),
     ).toEqual([]);
+  });
+
+  it('points a small dataset with the ImageNet defaults to the small-data recipe', () => {
+    const untuned = { optim: { batch_size: 64 }, swav: { queue_length: 3008 } };
+    const smallData = {
+      path: 'recipe',
+      message: expect.stringMatching(
+        /^the dataset has 4096 images \(fewer than 50000\), and the paper's defaults .* --recipe small-data/,
+      ),
+    };
+    expect(specWarnings(parsed(untuned))).toEqual([smallData]);
+    // The spec does not tell a folder's size: the caller counts it.
+    const folder = parsed({ ...untuned, data: { source: 'folder', path: 'f' } });
+    expect(specWarnings(folder)).toEqual([]);
+    expect(specWarnings(folder, { images: 400 })[0]?.message).toMatch(/^the dataset has 400 images/);
+    expect(specWarnings(folder, { images: 50_000 })).toEqual([]);
+    // Tuned K, a recipe, or a large source: nothing to say.
+    expect(specWarnings(parsed({ ...untuned, swav: { prototypes: 60 } }))).toEqual([]);
+    expect(specWarnings(parsed({ ...untuned, recipe: 'small-data', data: { path: 'f' } }))).toEqual([]);
+    expect(specWarnings(parsed({ ...untuned, data: { source: 'stl10', path: 's' } }))).toEqual([]);
+    expect(specWarnings(parsed({ ...untuned, data: { source: 'digits' } }))[0]?.message).toMatch(
+      / 1797 images /,
+    );
   });
 
   it('warns about a queue that starts after the last epoch', () => {

@@ -1,7 +1,18 @@
 """Code statistics that reveal collapse: when every sample gets the same assignment, the prototype
-usage falls towards 1/K and the codes' entropy rises towards ln K, while the loss sits at ln K."""
+usage falls towards 1/K and the codes' entropy rises towards ln K, while the loss sits at ln K; when
+the network maps every image to the same point, the embeddings' spread falls to 0."""
 
 import torch
+
+
+@torch.no_grad()
+def embedding_spread(embeddings: torch.Tensor) -> float:
+    """sqrt(d) x the mean over dimensions of the batch's standard deviation of the L2-normalised embeddings
+    [B, d]: about 1 for directions spread evenly over the sphere, 0 when every sample maps to one point."""
+    if embeddings.dim() != 2 or embeddings.shape[0] < 2:
+        raise ValueError(f"embeddings: expected [batch >= 2, dim], got shape {tuple(embeddings.shape)}")
+    unit = torch.nn.functional.normalize(embeddings.float(), dim=1)
+    return float(unit.std(dim=0).mean().item() * unit.shape[1] ** 0.5)
 
 
 @torch.no_grad()

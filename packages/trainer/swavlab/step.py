@@ -32,11 +32,13 @@ class GradScaler(Protocol):
 @dataclass(frozen=True)
 class StepOutput:
     """What a step leaves behind: the detached fp32 loss (on the device), the Sinkhorn codes of the
-    first assignment crop and that crop's scores (for prototype usage and code entropy)."""
+    first assignment crop, that crop's scores and its L2-normalised embeddings (for prototype usage,
+    code entropy and embedding spread)."""
 
     loss: torch.Tensor
     codes: torch.Tensor
     scores: torch.Tensor
+    embeddings: torch.Tensor
 
 
 class SwAVStep:
@@ -122,5 +124,7 @@ class SwAVStep:
         else:
             self.optimizer.step()
         first = self.crops_for_assign[0]
-        first_scores = scores.detach()[first * self.batch_size : (first + 1) * self.batch_size]
-        return StepOutput(loss=loss.detach(), codes=codes[0], scores=first_scores)
+        rows = slice(first * self.batch_size, (first + 1) * self.batch_size)
+        return StepOutput(
+            loss=loss.detach(), codes=codes[0], scores=scores.detach()[rows], embeddings=embeddings.detach()[rows]
+        )

@@ -37,7 +37,7 @@ from . import ddp
 from .amp import autocast_dtype, make_grad_scaler
 from .canonical import canonical_json
 from .checkpoint import CheckpointWriter, SavedCheckpoint, file_sha256, load_checkpoint
-from .code_stats import code_statistics
+from .code_stats import code_statistics, embedding_spread
 from .collapse import CollapseDetector
 from .cpu_memory import keep_freed_memory
 from .distributed import all_reduce_sum
@@ -356,6 +356,7 @@ class _Run:
             "images_per_sec": images / elapsed if elapsed > 0 else 0.0,
             "prototype_usage": stats["prototype_usage"],
             "code_entropy": stats["code_entropy"],
+            "embedding_spread": embedding_spread(output.embeddings),
         }
         self.final_metrics.update(values)
         self.events.emit(metrics_event(epoch_index + 1, self.step, values))

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from swavlab.code_stats import code_statistics
+from swavlab.code_stats import code_statistics, embedding_spread
 
 
 def test_one_hot_codes_have_zero_entropy_and_count_their_prototypes() -> None:
@@ -35,3 +35,17 @@ def test_bad_shapes_are_rejected() -> None:
         code_statistics(torch.zeros(4))
     with pytest.raises(ValueError, match="scores"):
         code_statistics(torch.zeros(4, 3), torch.zeros(4, 2))
+
+
+def test_embedding_spread_is_one_when_spread_and_zero_when_collapsed() -> None:
+    torch.manual_seed(0)
+    spread = embedding_spread(torch.randn(4096, 64))
+    assert spread == pytest.approx(1.0, abs=0.02)
+    # The same direction at any length is one point on the sphere.
+    point = torch.randn(1, 64)
+    assert embedding_spread(point * (torch.rand(32, 1) + 0.5)) == pytest.approx(0.0, abs=1e-5)
+    # Two clusters: between the two.
+    two = torch.cat([point.repeat(16, 1), -point.repeat(16, 1)])
+    assert 0.0 < embedding_spread(two) < 1.5
+    with pytest.raises(ValueError, match="batch >= 2"):
+        embedding_spread(torch.zeros(1, 8))

@@ -28,6 +28,7 @@ import { z } from 'zod';
 import { requireCapacity } from '../capacity.js';
 import type { AppContext, RouteOptions } from '../context.js';
 import { requireSpecPaths } from '../data-roots.js';
+import { folderImageCount } from '../dataset-size.js';
 import { problemResponses } from '../openapi.js';
 import { notFound, ProblemError } from '../problem.js';
 import { CSV_CONTENT_TYPE, toCsv } from '../queries/csv.js';
@@ -189,7 +190,11 @@ async function submitRun(
   }
   return {
     status: created ? 201 : 200,
-    body: { ...runView(run), deduplicated: !created, warnings: specWarnings(spec) },
+    body: {
+      ...runView(run),
+      deduplicated: !created,
+      warnings: specWarnings(spec, { images: await folderImageCount(spec, ctx.config.dataRoots) }),
+    },
   };
 }
 
