@@ -48,7 +48,9 @@ describe.skipIf(!hasTorch)(
       expect(checkpoint.path.startsWith(outDir)).toBe(true);
       expect(existsSync(checkpoint.path)).toBe(true);
       const types = events.map((event) => event.type);
-      expect(types[0]).toBe('status');
+      // What the run reads is reported while it is set up, then it reports running.
+      expect(types.slice(0, 2)).toEqual(['dataset', 'status']);
+      expect(events[1]).toMatchObject({ status: 'running' });
       // Metric points arrive one by one or, when several were logged since the last delivery, as a batch.
       expect(types.some((type) => type === 'metrics' || type === 'metrics_batch')).toBe(true);
       expect(types).toContain('checkpoint');
