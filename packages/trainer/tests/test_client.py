@@ -43,7 +43,7 @@ TINY_BASE: dict[str, Any] = {
     "data": {"source": "synthetic", "num_images": 96, "num_classes": 4, "image_size": 16},
     "model": {"arch": "tiny", "small_stem": True, "hidden_mlp": 32, "feat_dim": 16},
     "swav": {"crops": "2x16", "freeze_prototypes_iters": 0},
-    "optim": {"optimizer": "sgd", "base_lr": 0.1, "final_lr": 0.001, "warmup_epochs": 0, "batch_size": 16, "epochs": 1},
+    "optim": {"optimizer": "sgd", "base_lr": 0.1, "final_lr": 0.001, "warmup_epochs": 0, "batch_size": 16, "epochs": 3},
     "runtime": {"device": "cpu", "workers": 0, "threads": 1},
     "checkpoint": {"every_epochs": 1, "keep_last": 1},
     "eval": {"knn": {"k": [5]}, "linear": None},
@@ -116,7 +116,7 @@ def client(service: str) -> Client:
 
 @pytest.fixture(scope="module")
 def finished_grid(client: Client) -> dict[str, Any]:
-    """The tiny grid submitted and waited for (4 runs of one epoch)."""
+    """The tiny grid submitted and waited for (4 runs of 3 epochs of 4 steps, each step a log point)."""
     created = client.submit_grid(GRID)
     out = io.StringIO()
     grid = client.wait_grid(created["id"], progress=out, poll=0.5, timeout=600)
@@ -200,12 +200,17 @@ def values_by_group(client: Client, grid_id: str) -> list[float]:
 
 
 def test_a_runs_metrics_hold_every_step(client: Client, finished_grid: dict[str, Any]) -> None:
+    # Acceptance of "every logged point is stored": 3 epochs whose every step is a log point, trained by the
+    # service's worker, read back through the API: one loss point per step, none merged away.
     run_id = client.runs(grid=finished_grid["grid"]["id"], limit=1)[0]["id"]
     run = client.run(run_id)
     total = run["progress"]["total_steps"]
     series = client.metrics(run_id, ["loss", "lr"])
     assert set(series) == {"loss", "lr"}
+    # 96 images, a fifth held out for evaluation: 4 batches of 16 per epoch.
+    assert total == 12
     assert [point["step"] for point in series["loss"]] == list(range(1, total + 1))
+    assert [point["epoch"] for point in series["loss"]] == [1] * 4 + [2] * 4 + [3] * 4
 
     frame = client.metrics_frame(run_id, ["loss"])
     assert list(frame.columns) == ["run_id", "name", "step", "epoch", "value", "time"]
@@ -256,7 +261,7 @@ def test_errors_carry_the_problem_details(service: str, client: Client, finished
 
 
 def test_a_wait_past_its_timeout_says_so(client: Client) -> None:
-    run = client.submit({**TINY_BASE, "seed": 99, "optim": {**TINY_BASE["optim"], "epochs": 50}})
+    run = client.submit({**TINY_BASE, "seed": 99, "optim": {**TINY_BASE["optim"], "epochs": 200}})
     try:
         with pytest.raises(WaitTimeout) as late:
             client.wait(run["id"], progress=False, poll=0.2, timeout=0.5)
