@@ -782,6 +782,12 @@ describe('grid page details', () => {
     expect(new URLSearchParams(new URL(page.url()).hash.split('?')[1]).get('q')).toBe(
       'swav.prototypes = 90 and swav.sinkhorn_iterations = 3',
     );
+    // A run of the cell names its grid.
+    await page.locator('table.runs tbody tr td[data-column="name"] a').first().click();
+    await expect
+      .poll(() => page.locator('.run-facts').textContent())
+      .toContain('grid prototypes-x-iterations');
+    await page.goBack();
     await page.goBack();
 
     const csv = page.getByRole('link', { name: 'results CSV' });

@@ -12,6 +12,7 @@ import type { PageScope } from '../scope';
 import { canSubmit } from '../session';
 import type {
   Checkpoint,
+  Grid,
   MetricPoint,
   MetricsEvent,
   RunDetail,
@@ -86,12 +87,20 @@ export const runPage: Page = async (root, route, scope) => {
   // Set by the first loadDetail, which completes before anything reads it.
   let detail!: RunDetail;
 
+  /** The name of the run's grid, read once (the run's own view has only its id). */
+  let gridName: string | undefined;
   const loadDetail = async () => {
     const [d, checkpoints] = await Promise.all([
       getJson<RunDetail>(base, {}, scope.signal),
       getJson<{ checkpoints: Checkpoint[] }>(`${base}/checkpoints`, {}, scope.signal),
     ]);
     detail = d;
+    if (d.grid_id !== null && gridName === undefined) {
+      gridName = await getJson<Grid>(`/v1/grids/${encodeURIComponent(d.grid_id)}`, {}, scope.signal).then(
+        (grid) => grid.name,
+        () => undefined,
+      );
+    }
     renderDetail(checkpoints.checkpoints);
   };
 
@@ -108,7 +117,12 @@ export const runPage: Page = async (root, route, scope) => {
         ` · seed ${detail.seed} · attempt ${detail.attempt} · ${detail.device ?? 'no device yet'}`,
         detail.grid_id === null
           ? null
-          : h('span', {}, ' · ', h('a', { href: hashOf(['grids', detail.grid_id]) }, 'grid')),
+          : h(
+              'span',
+              {},
+              ' · grid ',
+              h('a', { href: hashOf(['grids', detail.grid_id]) }, gridName ?? detail.grid_id),
+            ),
         ` · id `,
         h('code', {}, detail.id),
       ),
