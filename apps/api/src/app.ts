@@ -1,8 +1,9 @@
 // Builds the Fastify application from injected dependencies: validation, problem responses, auth, rate limits,
 // request metrics, the OpenAPI document, and the route plugins.
 import rateLimit from '@fastify/rate-limit';
-import { Histogram } from '@swavlab/telemetry';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { redactCredentials } from '@swavlab/queue';
+import { createLogger, Histogram, type LogLevel } from '@swavlab/telemetry';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Authenticator, registerAuth } from './auth.js';
 import { registerBrowserGuard } from './browser-guard.js';
 import type { AppContext, AppDeps } from './context.js';
@@ -30,23 +31,25 @@ import { jsonSerializerCompiler, zodValidatorCompiler } from './validation.js';
 export type { AppDeps } from './context.js';
 
 export interface BuildAppOptions {
-  /** Fastify logger option; default: pino at the configured level. */
-  logger?: FastifyServerOptions['logger'];
+  /** The request logger; default: createApiLogger at the configured level. */
+  logger?: FastifyBaseLogger;
 }
 
-/** The API's pino options at `level`. */
-export function apiLoggerOptions(level: string) {
-  return {
-    level,
-    // ioredis errors carry the failed command, whose arguments are the password when AUTH failed.
-    redact: { paths: ['err.command.args', 'err.previousErrors[*].command.args'], censor: '[redacted]' },
-  };
+/**
+ * The API's pino logger (the worker's options, packages/telemetry) writing JSON lines to `write` (default: standard
+ * output), with the credentials of connection URLs masked.
+ */
+export function createApiLogger(
+  level: LogLevel,
+  write: (line: string) => void = (line) => process.stdout.write(line),
+): FastifyBaseLogger {
+  return createLogger(level, { write, redact: redactCredentials });
 }
 
 export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
-    logger: options.logger ?? apiLoggerOptions(config.logLevel),
+    loggerInstance: options.logger ?? createApiLogger(config.logLevel),
     bodyLimit: config.bodyLimit,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },

@@ -3,7 +3,18 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { type ArtifactStore, openArtifactStore } from '@swavlab/artifacts';
+import {
+  ConfigError,
+  type EnvShape,
+  type LogLevel,
+  logLevel,
+  parseEnv,
+  text,
+  wholeNumber,
+} from '@swavlab/telemetry';
 import { isScope, type Scope } from './scopes.js';
+
+export { ConfigError };
 
 /** A token given in SWAVLAB_API_TOKENS; only its sha256 is kept in memory. */
 export interface EnvToken {
@@ -44,43 +55,38 @@ export interface ApiConfig {
   /** How often an event stream looks for changes of its run, and how often it sends a heartbeat. */
   ssePollMs: number;
   sseHeartbeatMs: number;
-  logLevel: string;
-}
-
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    reason: string,
-  ) {
-    super(`${variable}: ${reason}`);
-    this.name = 'ConfigError';
-  }
+  logLevel: LogLevel;
 }
 
 const MIB = 1024 * 1024;
 const TOKEN_CHARS = /^[A-Za-z0-9._~=/+-]{16,512}$/;
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-function integer(
-  env: NodeJS.ProcessEnv,
-  variable: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const raw = env[variable];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^[0-9]+$/.test(raw))
-    throw new ConfigError(variable, `expected a whole number, got ${JSON.stringify(raw)}`);
-  const value = Number(raw);
-  if (value < min || value > max)
-    throw new ConfigError(variable, `must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
+/** The API's environment variables, their defaults and limits (apps/api/README.md lists them). */
+const ApiEnv = {
+  SWAVLAB_LOG_LEVEL: logLevel,
+  HOST: text('127.0.0.1'),
+  PORT: wholeNumber({ min: 0, max: 65535, fallback: 8080 }),
+  SWAVLAB_API_TOKENS: text(),
+  SWAVLAB_DATA_ROOTS: text(),
+  SWAVLAB_API_BODY_LIMIT: wholeNumber({ min: 1024, max: 64 * MIB, fallback: MIB }),
+  SWAVLAB_API_RATE_LIMIT: wholeNumber({ min: 0, max: 1_000_000, fallback: 1200 }),
+  SWAVLAB_AUTH_FAILURES_PER_MINUTE: wholeNumber({ min: 0, max: 1_000_000, fallback: 30 }),
+  SWAVLAB_IDEMPOTENCY_KEYS: wholeNumber({ min: 1, max: 10_000_000, fallback: 10_000 }),
+  SWAVLAB_ALLOWED_HOSTS: text(),
+  SWAVLAB_ALLOWED_ORIGINS: text(),
+  DATABASE_URL: text(),
+  SWAVLAB_HOME: text('./.swavlab'),
+  SWAVLAB_ARTIFACTS: text(),
+  REDIS_URL: text('redis://127.0.0.1:6379'),
+  SWAVLAB_REDIS_PREFIX: text('swavlab'),
+  SWAVLAB_QUEUE_PREFIX: text(),
+  SWAVLAB_SSE_POLL_MS: wholeNumber({ min: 10, max: 60_000, fallback: 500 }),
+  SWAVLAB_SSE_HEARTBEAT_MS: wholeNumber({ min: 100, max: 600_000, fallback: 15_000 }),
+} satisfies EnvShape;
 
 /**
  * SWAVLAB_API_TOKENS: comma-separated entries `TOKEN` (admin) or `SCOPES:TOKEN`, SCOPES being `+`-separated
@@ -164,40 +170,34 @@ function allowedOrigins(raw: string | undefined): string[] {
 
 /** Reads the configuration from `env`, applying the documented defaults. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
-  const logLevel = env.SWAVLAB_LOG_LEVEL || 'info';
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError('SWAVLAB_LOG_LEVEL', `expected one of ${LOG_LEVELS.join(', ')}`);
-  }
-  const host = env.HOST || '127.0.0.1';
+  const vars = parseEnv(ApiEnv, env);
   return {
-    host,
-    port: integer(env, 'PORT', 8080, 0, 65535),
-    tokens: parseEnvTokens(env.SWAVLAB_API_TOKENS),
-    dataRoots: dataRoots(env.SWAVLAB_DATA_ROOTS),
-    bodyLimit: integer(env, 'SWAVLAB_API_BODY_LIMIT', MIB, 1024, 64 * MIB),
-    rateLimitPerMinute: integer(env, 'SWAVLAB_API_RATE_LIMIT', 1200, 0, 1_000_000),
-    authFailuresPerMinute: integer(env, 'SWAVLAB_AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000),
-    idempotencyKeys: integer(env, 'SWAVLAB_IDEMPOTENCY_KEYS', 10_000, 1, 10_000_000),
-    allowedHosts: allowedHosts(env.SWAVLAB_ALLOWED_HOSTS, host),
-    allowedOrigins: allowedOrigins(env.SWAVLAB_ALLOWED_ORIGINS),
-    databaseUrl: env.DATABASE_URL || undefined,
-    home: env.SWAVLAB_HOME || './.swavlab',
-    artifacts: artifactStore(env),
-    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
-    redisPrefix: env.SWAVLAB_REDIS_PREFIX || 'swavlab',
-    queuePrefix: env.SWAVLAB_QUEUE_PREFIX || undefined,
-    ssePollMs: integer(env, 'SWAVLAB_SSE_POLL_MS', 500, 10, 60_000),
-    sseHeartbeatMs: integer(env, 'SWAVLAB_SSE_HEARTBEAT_MS', 15_000, 100, 600_000),
-    logLevel,
+    host: vars.HOST,
+    port: vars.PORT,
+    tokens: parseEnvTokens(vars.SWAVLAB_API_TOKENS),
+    dataRoots: dataRoots(vars.SWAVLAB_DATA_ROOTS),
+    bodyLimit: vars.SWAVLAB_API_BODY_LIMIT,
+    rateLimitPerMinute: vars.SWAVLAB_API_RATE_LIMIT,
+    authFailuresPerMinute: vars.SWAVLAB_AUTH_FAILURES_PER_MINUTE,
+    idempotencyKeys: vars.SWAVLAB_IDEMPOTENCY_KEYS,
+    allowedHosts: allowedHosts(vars.SWAVLAB_ALLOWED_HOSTS, vars.HOST),
+    allowedOrigins: allowedOrigins(vars.SWAVLAB_ALLOWED_ORIGINS),
+    databaseUrl: vars.DATABASE_URL,
+    home: vars.SWAVLAB_HOME,
+    artifacts: artifactStore(vars.SWAVLAB_ARTIFACTS ?? join(vars.SWAVLAB_HOME, 'artifacts'), env),
+    redisUrl: vars.REDIS_URL,
+    redisPrefix: vars.SWAVLAB_REDIS_PREFIX,
+    queuePrefix: vars.SWAVLAB_QUEUE_PREFIX,
+    ssePollMs: vars.SWAVLAB_SSE_POLL_MS,
+    sseHeartbeatMs: vars.SWAVLAB_SSE_HEARTBEAT_MS,
+    logLevel: vars.SWAVLAB_LOG_LEVEL,
   };
 }
 
-function artifactStore(env: NodeJS.ProcessEnv): ArtifactStore {
+// The S3 settings of an s3:// store are read from `env` by @swavlab/artifacts.
+function artifactStore(location: string, env: NodeJS.ProcessEnv): ArtifactStore {
   try {
-    return openArtifactStore(
-      env.SWAVLAB_ARTIFACTS || join(env.SWAVLAB_HOME || './.swavlab', 'artifacts'),
-      env,
-    );
+    return openArtifactStore(location, env);
   } catch (error) {
     const [variable, ...reason] = (error as Error).message.split(': ');
     throw new ConfigError(variable ?? 'SWAVLAB_ARTIFACTS', reason.join(': '));

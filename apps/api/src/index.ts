@@ -1,5 +1,5 @@
 // @swavlab/api: the REST server of swavlab.
-export { type AppDeps, type BuildAppOptions, buildApp } from './app.js';
+export { type AppDeps, type BuildAppOptions, buildApp, createApiLogger } from './app.js';
 export {
   type ApiConfig,
   ConfigError,

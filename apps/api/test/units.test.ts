@@ -3,10 +3,11 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LOG_LEVELS } from '@swavlab/telemetry';
 import fc from 'fast-check';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiLoggerOptions } from '../src/app.js';
+import { createApiLogger } from '../src/app.js';
 import { ConfigError, hashToken, isLoopbackHost, loadConfig, parseEnvTokens } from '../src/config.js';
 import { checkDataPath } from '../src/data-roots.js';
 import { downsampleMinMax } from '../src/downsample.js';
@@ -99,15 +100,22 @@ describe('configuration', () => {
 
   it.each([
     [{ PORT: 'eighty' }, /^PORT: expected a whole number/],
-    [{ PORT: '70000' }, /^PORT: must be between 0 and 65535/],
+    [{ PORT: '70000' }, /^PORT: expected a whole number from 0 to 65535, got "70000"$/],
     [{ SWAVLAB_API_TOKENS: 'short' }, /^SWAVLAB_API_TOKENS entry 1: a token needs 16/],
     [{ SWAVLAB_API_TOKENS: 'root:abcdefghijklmnopqrstuvwxyz' }, /unknown scope "root"/],
     [{ SWAVLAB_DATA_ROOTS: 'relative/path' }, /^SWAVLAB_DATA_ROOTS: each root must be an absolute path/],
-    [{ SWAVLAB_API_BODY_LIMIT: '10' }, /^SWAVLAB_API_BODY_LIMIT: must be between/],
-    [{ SWAVLAB_LOG_LEVEL: 'loud' }, /^SWAVLAB_LOG_LEVEL/],
+    [{ SWAVLAB_API_BODY_LIMIT: '10' }, /^SWAVLAB_API_BODY_LIMIT: expected a whole number from 1024 to/],
+    [
+      { SWAVLAB_LOG_LEVEL: 'loud' },
+      /^SWAVLAB_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent/,
+    ],
   ])('reports %j by its variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('takes every log level of the shared vocabulary (pino’s, as the worker)', () => {
+    for (const level of LOG_LEVELS) expect(loadConfig({ SWAVLAB_LOG_LEVEL: level }).logLevel).toBe(level);
   });
 
   it('tells loopback hosts from the others', () => {
@@ -206,14 +214,14 @@ describe('CSV export', () => {
 describe('API logs', () => {
   it('never show the arguments of a failed Redis command (AUTH carries the password)', () => {
     const lines: string[] = [];
-    const app = Fastify({
-      logger: { ...apiLoggerOptions('info'), stream: { write: (line: string) => lines.push(line) } },
-    });
+    const app = Fastify({ loggerInstance: createApiLogger('info', (line) => lines.push(line)) });
     const error = Object.assign(new Error('WRONGPASS invalid username-password pair'), {
       command: { name: 'auth', args: ['app', 'hunter2'] },
     });
     app.log.error({ err: error }, 'redis refused');
+    app.log.warn({ redisUrl: 'redis://app:hunter2@redis:6379' }, 'waiting for Redis');
     expect(lines.join('')).toContain('WRONGPASS');
     expect(lines.join('')).not.toContain('hunter2');
+    expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ level: 'error', msg: 'redis refused' });
   });
 });

@@ -1,7 +1,14 @@
 // The swavlab service in one process tree: database (embedded PGlite unless DATABASE_URL), a private
 // redis-server (unless REDIS_URL), the API and the worker. `up`, `api`, `worker` and `demo` all start it here.
 import { join } from 'node:path';
-import { type ApiConfig, ConfigError, loadConfig, type RunningApiServer, startApiServer } from '@swavlab/api';
+import {
+  type ApiConfig,
+  ConfigError,
+  createApiLogger,
+  loadConfig,
+  type RunningApiServer,
+  startApiServer,
+} from '@swavlab/api';
 import { type Database, openDatabase } from '@swavlab/db';
 import {
   createJsonLogger,
@@ -139,7 +146,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const [apiStart, workerStart] = await Promise.allSettled([
       apiConfig === undefined
         ? undefined
-        : startApiServer(apiConfig, { db, logger: { level: apiConfig.logLevel, stream: log } }),
+        : startApiServer(apiConfig, {
+            db,
+            logger: createApiLogger(apiConfig.logLevel, (line) => log.write(line)),
+          }),
       workerConfig === undefined
         ? undefined
         : startWorker(workerConfig, {

@@ -1,13 +1,21 @@
-// The worker's settings, from the environment (ARCHITECTURE.md, Environment) with validated overrides.
+// The worker's settings, from the environment (one zod schema of its variables, WorkerEnv) with validated overrides.
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type ArtifactStore, openArtifactStore } from '@swavlab/artifacts';
 import { DEFAULT_MODULE, DEFAULT_TRAINER_ROOT } from '@swavlab/bridge';
 import { defaultWorkerOptions } from '@swavlab/queue';
-import { LOG_LEVELS, type LogLevel } from './logger.js';
+import {
+  type EnvShape,
+  type EnvValues,
+  type LogLevel,
+  logLevel,
+  parseEnv,
+  text,
+  wholeNumber,
+} from '@swavlab/telemetry';
 import { detectGpus, planSlots, type Slot } from './slots.js';
 
-/** BullMQ lock and stall settings (QUEUE.md); tests shorten them so that recovery takes seconds. */
+/** BullMQ lock and stall settings (docs/queue.md); tests shorten them so that recovery takes seconds. */
 export interface LockSettings {
   lockDuration: number;
   lockRenewTime: number;
@@ -77,92 +85,79 @@ export interface HttpAddress {
   port: number;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, min = 1): number | undefined {
-  const text = env[name];
-  if (text === undefined || text === '') return undefined;
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
-    const what = min === 0 ? 'an integer >= 0' : 'a positive integer';
-    throw new RangeError(`${name}: expected ${what}, got ${JSON.stringify(text)}`);
-  }
-  return value;
-}
+// An address to listen on: a host name or IP address, never with a port (one colon; IPv6 addresses have several).
+const listenHost = text('127.0.0.1').refine((host) => !/[\s/]/.test(host) && !/^[^:]*:[^:]*$/.test(host), {
+  error: (issue) => `expected a host name or IP address without a port, got ${JSON.stringify(issue.input)}`,
+});
 
-function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const text = env[name];
-  return text === undefined || text === '' ? undefined : text;
-}
-
-function logLevel(env: NodeJS.ProcessEnv): LogLevel {
-  const text = nonEmpty(env, 'SWAVLAB_LOG_LEVEL') ?? 'info';
-  const level = LOG_LEVELS.find((candidate) => candidate === text);
-  if (level === undefined) {
-    throw new RangeError(
-      `SWAVLAB_LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(text)}`,
-    );
-  }
-  return level;
-}
-
-/** SWAVLAB_WORKER_PORT (1–65535; unset or 0: no HTTP server) on SWAVLAB_WORKER_HOST. */
-function httpAddress(env: NodeJS.ProcessEnv): HttpAddress | undefined {
-  const port = positiveInt(env, 'SWAVLAB_WORKER_PORT', 0);
-  if (port !== undefined && port > 65_535) {
-    throw new RangeError(
-      `SWAVLAB_WORKER_PORT: expected a port number 0-65535, got ${JSON.stringify(env.SWAVLAB_WORKER_PORT)}`,
-    );
-  }
-  const host = nonEmpty(env, 'SWAVLAB_WORKER_HOST') ?? '127.0.0.1';
-  // One colon is a host with a port (IPv6 addresses have several).
-  if (/[\s/]/.test(host) || /^[^:]*:[^:]*$/.test(host)) {
-    throw new RangeError(
-      `SWAVLAB_WORKER_HOST: expected a host name or IP address without a port, got ${JSON.stringify(host)}`,
-    );
-  }
-  return port === undefined || port === 0 ? undefined : { host, port };
-}
+/** The worker's environment variables, their defaults and limits (apps/worker/README.md lists them). */
+const WorkerEnv = {
+  SWAVLAB_LOG_LEVEL: logLevel,
+  REDIS_URL: text(),
+  DATABASE_URL: text(),
+  SWAVLAB_HOME: text('./.swavlab'),
+  SWAVLAB_ARTIFACTS: text(),
+  SWAVLAB_SCRATCH: text(),
+  SWAVLAB_SLOTS: wholeNumber({ min: 1 }),
+  SWAVLAB_RESERVE_AFTER_MS: wholeNumber({ min: 0, fallback: 600_000 }),
+  SWAVLAB_RECONCILE_INTERVAL_MS: wholeNumber({ min: 0, fallback: 30_000 }),
+  SWAVLAB_SILENT_RUN_MS: wholeNumber({ min: 1, fallback: 600_000 }),
+  PYTHON_BIN: text(),
+  SWAVLAB_QUEUE_PREFIX: text(),
+  SWAVLAB_SHUTDOWN_TIMEOUT_MS: wholeNumber({ min: 1, fallback: 60_000 }),
+  SWAVLAB_CANCEL_POLL_MS: wholeNumber({ min: 1, fallback: 3_000 }),
+  SWAVLAB_LOCK_DURATION_MS: wholeNumber({ min: 1 }),
+  SWAVLAB_STALLED_INTERVAL_MS: wholeNumber({ min: 1, fallback: defaultWorkerOptions.stalledInterval }),
+  SWAVLAB_WORKER_NAME: text(),
+  SWAVLAB_WORKER_PORT: wholeNumber({ min: 0, max: 65_535 }),
+  SWAVLAB_WORKER_HOST: listenHost,
+} satisfies EnvShape;
+type WorkerEnv = EnvValues<typeof WorkerEnv>;
 
 /** Lock settings with `lockDuration` overridden: renewal at a third of it keeps two missed renewals safe. */
-function lockSettings(env: NodeJS.ProcessEnv): LockSettings {
-  const lockDuration = positiveInt(env, 'SWAVLAB_LOCK_DURATION_MS');
+function lockSettings(vars: WorkerEnv): LockSettings {
+  const lockDuration = vars.SWAVLAB_LOCK_DURATION_MS;
   return {
     lockDuration: lockDuration ?? defaultWorkerOptions.lockDuration,
     lockRenewTime:
       lockDuration === undefined
         ? defaultWorkerOptions.lockRenewTime
         : Math.max(1, Math.floor(lockDuration / 3)),
-    stalledInterval: positiveInt(env, 'SWAVLAB_STALLED_INTERVAL_MS') ?? defaultWorkerOptions.stalledInterval,
+    stalledInterval: vars.SWAVLAB_STALLED_INTERVAL_MS,
     maxStalledCount: defaultWorkerOptions.maxStalledCount,
   };
 }
 
 /** The configuration described by `env`, for a host whose visible GPUs are `gpus`. */
 export function workerConfigFromEnv(env: NodeJS.ProcessEnv, gpus: readonly string[]): WorkerConfig {
-  const home = resolve(nonEmpty(env, 'SWAVLAB_HOME') ?? './.swavlab');
+  const vars = parseEnv(WorkerEnv, env);
+  const home = resolve(vars.SWAVLAB_HOME);
+  const port = vars.SWAVLAB_WORKER_PORT;
   return {
-    redisUrl: nonEmpty(env, 'REDIS_URL'),
-    databaseUrl: nonEmpty(env, 'DATABASE_URL'),
+    redisUrl: vars.REDIS_URL,
+    databaseUrl: vars.DATABASE_URL,
     home,
-    artifacts: openArtifactStore(nonEmpty(env, 'SWAVLAB_ARTIFACTS') ?? join(home, 'artifacts'), env),
-    scratchDir: resolve(nonEmpty(env, 'SWAVLAB_SCRATCH') ?? join(home, 'scratch')),
-    slots: planSlots(gpus, positiveInt(env, 'SWAVLAB_SLOTS')),
-    reserveAfterMs: positiveInt(env, 'SWAVLAB_RESERVE_AFTER_MS', 0) ?? 600_000,
-    reconcileIntervalMs: positiveInt(env, 'SWAVLAB_RECONCILE_INTERVAL_MS', 0) ?? 30_000,
-    silentRunMs: positiveInt(env, 'SWAVLAB_SILENT_RUN_MS') ?? 600_000,
-    pythonBin: nonEmpty(env, 'PYTHON_BIN'),
+    artifacts: openArtifactStore(vars.SWAVLAB_ARTIFACTS ?? join(home, 'artifacts'), env),
+    scratchDir: resolve(vars.SWAVLAB_SCRATCH ?? join(home, 'scratch')),
+    slots: planSlots(gpus, vars.SWAVLAB_SLOTS),
+    reserveAfterMs: vars.SWAVLAB_RESERVE_AFTER_MS,
+    reconcileIntervalMs: vars.SWAVLAB_RECONCILE_INTERVAL_MS,
+    silentRunMs: vars.SWAVLAB_SILENT_RUN_MS,
+    pythonBin: vars.PYTHON_BIN,
     trainerModule: DEFAULT_MODULE,
     trainerPythonPath: [DEFAULT_TRAINER_ROOT],
-    queuePrefix: nonEmpty(env, 'SWAVLAB_QUEUE_PREFIX'),
-    shutdownTimeoutMs: positiveInt(env, 'SWAVLAB_SHUTDOWN_TIMEOUT_MS') ?? 60_000,
-    cancelPollMs: positiveInt(env, 'SWAVLAB_CANCEL_POLL_MS') ?? 3_000,
+    queuePrefix: vars.SWAVLAB_QUEUE_PREFIX,
+    shutdownTimeoutMs: vars.SWAVLAB_SHUTDOWN_TIMEOUT_MS,
+    cancelPollMs: vars.SWAVLAB_CANCEL_POLL_MS,
     cancelGraceMs: 120_000,
     killGraceMs: 5_000,
     flushIntervalMs: 1_000,
     flushMaxPoints: 500,
-    lock: lockSettings(env),
-    workerName: nonEmpty(env, 'SWAVLAB_WORKER_NAME') ?? `${hostname()}:${process.pid}`,
-    logLevel: logLevel(env),
-    http: httpAddress(env),
+    lock: lockSettings(vars),
+    workerName: vars.SWAVLAB_WORKER_NAME ?? `${hostname()}:${process.pid}`,
+    logLevel: vars.SWAVLAB_LOG_LEVEL,
+    // SWAVLAB_WORKER_PORT unset or 0: no server.
+    http: port === undefined || port === 0 ? undefined : { host: vars.SWAVLAB_WORKER_HOST, port },
   };
 }
 

@@ -1,8 +1,9 @@
-// Structured logs of the worker: one JSON object per line, so that a log shipper can index runId, attempt, …
+// Structured logs of the worker: pino's JSON lines (packages/telemetry, shared with the API), so that a log shipper
+// can index runId, attempt, …; the worker's code logs through the small Logger interface below.
 import { redactCredentials } from '@swavlab/queue';
+import { createLogger, type LogLevel } from '@swavlab/telemetry';
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { LOG_LEVELS, type LogLevel } from '@swavlab/telemetry';
 
 /** Extra context of a log line; Error values are written with their message and stack. */
 export type LogFields = Record<string, unknown>;
@@ -14,9 +15,14 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
-function plain(value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
-  return value;
+// pino writes only an Error's enumerable properties when it is not under `err`; these have none.
+function plain(fields: LogFields = {}): LogFields {
+  return Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => [
+      key,
+      value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value,
+    ]),
+  );
 }
 
 /** Credentials of connection URLs never reach a log line, wherever they hide (fields, error messages). */
@@ -24,23 +30,17 @@ function redacted(line: string): string {
   return line.includes('@') ? redactCredentials(line) : line;
 }
 
-/** A logger writing JSON lines (`{time, level, msg, ...fields}`) at or above `level` to `write`. */
+/** A logger writing JSON lines (`{level, time, pid, hostname, msg, ...fields}`) at or above `level` to `write`. */
 export function createJsonLogger(
   level: LogLevel = 'info',
   write: (line: string) => void = (line) => process.stderr.write(line),
 ): Logger {
-  const threshold = LOG_LEVELS.indexOf(level);
-  const emit = (at: LogLevel, message: string, fields: LogFields = {}): void => {
-    if (LOG_LEVELS.indexOf(at) < threshold) return;
-    const entry: Record<string, unknown> = { time: new Date().toISOString(), level: at, msg: message };
-    for (const [key, value] of Object.entries(fields)) entry[key] = plain(value);
-    write(`${redacted(JSON.stringify(entry))}\n`);
-  };
+  const pino = createLogger(level, { write, redact: redacted });
   return {
-    debug: (message, fields) => emit('debug', message, fields),
-    info: (message, fields) => emit('info', message, fields),
-    warn: (message, fields) => emit('warn', message, fields),
-    error: (message, fields) => emit('error', message, fields),
+    debug: (message, fields) => pino.debug(plain(fields), message),
+    info: (message, fields) => pino.info(plain(fields), message),
+    warn: (message, fields) => pino.warn(plain(fields), message),
+    error: (message, fields) => pino.error(plain(fields), message),
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { workerConfigFromEnv } from '../src/config.js';
-import { childLogger, createJsonLogger } from '../src/logger.js';
+import { childLogger, createJsonLogger, LOG_LEVELS } from '../src/logger.js';
 import { detectGpus, planSlots } from '../src/slots.js';
 
 describe('worker configuration', () => {
@@ -49,22 +49,40 @@ describe('worker configuration', () => {
   });
 
   it.each([
-    [{ SWAVLAB_SLOTS: '0' }, /^SWAVLAB_SLOTS: expected a positive integer, got "0"$/],
+    [{ SWAVLAB_SLOTS: '0' }, /^SWAVLAB_SLOTS: expected a whole number >= 1, got "0"$/],
     [{ SWAVLAB_SLOTS: '2.5' }, /^SWAVLAB_SLOTS:/],
     [{ SWAVLAB_LOCK_DURATION_MS: 'soon' }, /^SWAVLAB_LOCK_DURATION_MS:/],
     [{ SWAVLAB_SHUTDOWN_TIMEOUT_MS: '-1' }, /^SWAVLAB_SHUTDOWN_TIMEOUT_MS:/],
-    [{ SWAVLAB_RESERVE_AFTER_MS: '-5' }, /^SWAVLAB_RESERVE_AFTER_MS: expected an integer >= 0, got "-5"$/],
+    [
+      { SWAVLAB_RESERVE_AFTER_MS: '-5' },
+      /^SWAVLAB_RESERVE_AFTER_MS: expected a whole number >= 0, got "-5"$/,
+    ],
     [{ SWAVLAB_ARTIFACTS: 's3://x' }, /^SWAVLAB_ARTIFACTS: expected s3:\/\/<bucket>/],
     [{ SWAVLAB_ARTIFACTS: 's3://bucket', SWAVLAB_S3_ENDPOINT: 'nohttp' }, /^SWAVLAB_S3_ENDPOINT:/],
-    [{ SWAVLAB_LOG_LEVEL: 'loud' }, /^SWAVLAB_LOG_LEVEL: expected one of debug, info, warn, error/],
-    [{ SWAVLAB_WORKER_PORT: 'http' }, /^SWAVLAB_WORKER_PORT: expected an integer >= 0, got "http"$/],
-    [{ SWAVLAB_WORKER_PORT: '70000' }, /^SWAVLAB_WORKER_PORT: expected a port number 0-65535, got "70000"$/],
+    [
+      { SWAVLAB_LOG_LEVEL: 'loud' },
+      /^SWAVLAB_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent/,
+    ],
+    [
+      { SWAVLAB_WORKER_PORT: 'http' },
+      /^SWAVLAB_WORKER_PORT: expected a whole number from 0 to 65535, got "http"$/,
+    ],
+    [
+      { SWAVLAB_WORKER_PORT: '70000' },
+      /^SWAVLAB_WORKER_PORT: expected a whole number from 0 to 65535, got "70000"$/,
+    ],
     [
       { SWAVLAB_WORKER_PORT: '9464', SWAVLAB_WORKER_HOST: '0.0.0.0:9464' },
       /^SWAVLAB_WORKER_HOST: .*without a port/,
     ],
   ])('rejects %o naming the variable', (env, message) => {
     expect(() => workerConfigFromEnv(env, [])).toThrow(message);
+  });
+
+  it('takes every log level of the shared vocabulary (pino’s, as the API)', () => {
+    for (const level of LOG_LEVELS) {
+      expect(workerConfigFromEnv({ SWAVLAB_LOG_LEVEL: level }, []).logLevel).toBe(level);
+    }
   });
 });
 
