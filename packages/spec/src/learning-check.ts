@@ -12,13 +12,16 @@ const KNN = /^knn_top1@([1-9][0-9]*)$/;
  * (packages/trainer/docs/learning.md has the runs behind each).
  */
 export const LEARNING_CAUSES = [
+  "crops that miss the content, or blur that wipes it out: on images of 16-64 px the paper's crop scales " +
+    '(0.05-0.14 for the small crops) and Gaussian blur leave nothing the views share — use larger scales in ' +
+    'swav.crops (e.g. 2x32(0.3-1)+4x16(0.15-0.4)) and data.augment.blur_p 0, or start from recipe small-data',
   'batch far below the prototypes: Sinkhorn spreads each batch evenly over K prototypes, so with B ≪ K the ' +
     'codes are near uniform and the loss stays at ln K — lower swav.prototypes to at most optim.batch_size × ' +
     'ranks, or add swav.queue_length',
-  'codes too soft: with few samples per batch swav.epsilon 0.05 leaves them uniform — try 0.02-0.03',
-  'a colour shortcut: crops of one image share its colours, which solves the swap without learning shapes — ' +
-    'raise data.augment.jitter_strength and data.augment.grayscale_p',
-  'too few steps or too high a rate for the batch: raise optim.epochs, or lower optim.base_lr for small batches',
+  'codes too soft: with few samples per batch swav.epsilon 0.05 leaves them uniform — try 0.015-0.03',
+  'a colour shortcut once the task is easy: crops of one image share its colours — keep data.augment.jitter_p ' +
+    "and data.augment.grayscale_p at the paper's values rather than turning them off",
+  'too few steps: raise optim.epochs',
 ] as const;
 
 export const LearningCheckView = z
