@@ -11,7 +11,6 @@ import { type ApiConfig, hashToken, isLoopbackHost } from './config.js';
 import { sendProblem, toProblemError } from './errors.js';
 import { ProblemError } from './problem.js';
 import { hasScope, SCOPES, type Scope } from './scopes.js';
-import { runSql, sql } from './sql.js';
 import type { StreamTickets } from './stream-tickets.js';
 
 export interface Principal {
@@ -139,11 +138,7 @@ export class Authenticator {
     if (this.config.tokens.length > 0) return { required: true, reason: 'SWAVLAB_API_TOKENS is set' };
     if (!isLoopbackHost(this.config.host))
       return { required: true, reason: `it listens on ${this.config.host}` };
-    const [row] = await runSql<{ present: boolean }>(
-      this.db,
-      sql`SELECT EXISTS (SELECT 1 FROM api_tokens) AS present`,
-    );
-    return row?.present === true
+    return (await this.db.tokens.anyTokens({ active: false }))
       ? {
           required: true,
           reason: 'tokens were created in the database (revoked ones count: it never reopens)',

@@ -1,6 +1,6 @@
 // Min/max bucketing of a metric series for plotting: spikes survive (each bucket keeps its lowest and highest
 // point), and so do the first and last points, so a curve's start and end are exact. This is the reference the
-// SQL of queries/series.ts implements (and is tested against).
+// SQL of @swavlab/db's reads/series.ts implements (and is tested against).
 
 export interface SeriesPoint {
   step: number;

@@ -5,7 +5,6 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { type BuildAppOptions, buildApp } from './app.js';
 import { type ApiConfig, ConfigError, isLoopbackHost } from './config.js';
-import { runSql, sql } from './sql.js';
 
 export interface RunningApiServer {
   app: FastifyInstance;
@@ -46,11 +45,7 @@ export async function startApiServer(
   };
   try {
     if (!isLoopbackHost(config.host) && config.tokens.length === 0) {
-      const [row] = await runSql<{ present: boolean }>(
-        db,
-        sql`SELECT EXISTS (SELECT 1 FROM api_tokens WHERE revoked_at IS NULL) AS present`,
-      );
-      if (row?.present !== true) {
+      if (!(await db.tokens.anyTokens({ active: true }))) {
         throw new ConfigError(
           'HOST',
           `refusing to listen on ${config.host} without API tokens: set SWAVLAB_API_TOKENS (or create a token), ` +

@@ -9,7 +9,6 @@ import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { type ApiConfig, loadConfig } from '../src/config.js';
-import { runSql, type Sql } from '../src/sql.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const POSTGRES_ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -25,15 +24,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-function rawSql(text: string): Sql {
-  return { strings: [text], values: [] };
-}
-
 /** Runs a statement on the PostgreSQL server's maintenance database (database names are not parameters). */
 async function adminStatement(text: string): Promise<void> {
   const admin = await openDatabase({ url: POSTGRES_ADMIN_URL, migrate: false });
   try {
-    await runSql(admin, rawSql(text));
+    // A statement without parameters, given as the one string of a template.
+    await admin.query(Object.assign([text], { raw: [text] }));
   } finally {
     await admin.close();
   }

@@ -1,10 +1,10 @@
 // The query endpoints on both backends: a seeded 3 × 2 grid with 3 seeds per cell (results, best group, pivot,
 // cells, CSV), compare, and the SQL downsampling of metric series against the JS reference.
+
+import { downsampledSeries } from '@swavlab/db';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downsampleMinMax } from '../src/downsample.js';
-import { downsampledSeries } from '../src/queries/series.js';
-import { runSql, sql } from '../src/sql.js';
 import { claim, createRun, tinySpec } from './fixtures.js';
 import { type Backend, expectProblem, type Harness, startHarness } from './harness.js';
 
@@ -409,21 +409,17 @@ describe.each(BACKENDS)('query API on %s', (backend) => {
 
     /** metric_rollups (both block sizes) as the triggers keep it, and as recomputed from the points. */
     async function rollups(name: string) {
-      const kept = await runSql(
-        h.db,
-        sql`SELECT level, block, points, lowest_value, lowest_step, highest_value, highest_step FROM metric_rollups
-          WHERE run_id = ${runId}::text AND name = ${name}::text ORDER BY level, block`,
-      );
-      const recomputed = await runSql(
-        h.db,
-        sql`SELECT level, block, points, lowest[1] AS lowest_value, lowest[2]::int AS lowest_step,
+      const kept = await h.db
+        .query`SELECT level, block, points, lowest_value, lowest_step, highest_value, highest_step FROM metric_rollups
+          WHERE run_id = ${runId}::text AND name = ${name}::text ORDER BY level, block`;
+      const recomputed = await h.db
+        .query`SELECT level, block, points, lowest[1] AS lowest_value, lowest[2]::int AS lowest_step,
             highest[1] AS highest_value, (-highest[2])::int AS highest_step
           FROM (SELECT l.level, step >> l.level AS block, count(*)::int AS points,
               min(ARRAY[value, step::float8]) AS lowest, max(ARRAY[value, -step::float8]) AS highest
             FROM metric_points CROSS JOIN (VALUES (3), (6)) AS l(level)
             WHERE run_id = ${runId}::text AND name = ${name}::text GROUP BY 1, 2) AS b
-          ORDER BY level, block`,
-      );
+          ORDER BY level, block`;
       expect(kept.length).toBeGreaterThan(0);
       return { kept, recomputed };
     }
@@ -443,11 +439,9 @@ describe.each(BACKENDS)('query API on %s', (backend) => {
             if (resume !== null) {
               // A resumed attempt: the points after its checkpoint are discarded, then recorded anew.
               const checkpoint = Math.floor((input.at(-1)?.step ?? 0) * resume.keep);
-              await runSql(
-                h.db,
-                sql`DELETE FROM metric_points WHERE run_id = ${runId}::text AND name = ${name}::text
-                  AND step > ${String(checkpoint)}::int RETURNING step`,
-              );
+              await h.db
+                .query`DELETE FROM metric_points WHERE run_id = ${runId}::text AND name = ${name}::text
+                  AND step > ${String(checkpoint)}::int RETURNING step`;
               await h.db.metrics.appendMetrics(
                 runId,
                 token,

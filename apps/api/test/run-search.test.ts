@@ -1,7 +1,5 @@
-import { type Database, openDatabase } from '@swavlab/db';
+import { type Database, InvalidInputError, openDatabase, searchRuns } from '@swavlab/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProblemError } from '../src/problem.js';
-import { searchRuns } from '../src/run-search.js';
 import { claim, createRun } from './fixtures.js';
 
 let db: Database;
@@ -77,7 +75,7 @@ describe('searchRuns on PGlite', () => {
     expect(all.runs).toHaveLength(3);
   });
 
-  it('reports bad page tokens as a problem on page_token', async () => {
+  it('reports bad page tokens as an error on page_token', async () => {
     for (const token of [
       'nope',
       Buffer.from('[1,2]').toString('base64url'),
@@ -87,8 +85,8 @@ describe('searchRuns on PGlite', () => {
       Buffer.from('["2026-01-01T00:00:00.000Z","01\u0000ABC"]').toString('base64url'),
     ]) {
       const error = await searchRuns(db, { pageSize: 5, pageToken: token }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(ProblemError);
-      expect((error as ProblemError).errors[0]?.path).toBe('page_token');
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).path).toBe('page_token');
     }
   });
 
@@ -131,10 +129,9 @@ describe('searchRuns on PGlite', () => {
         expect(error).not.toBeInstanceOf(Error);
         continue;
       }
-      expect(error).toBeInstanceOf(ProblemError);
-      const issue = (error as ProblemError).errors[0];
-      expect(issue?.path).toBe(token === undefined ? 'sort' : 'page_token');
-      expect(issue?.message).toContain(message);
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).path).toBe(token === undefined ? 'sort' : 'page_token');
+      expect((error as InvalidInputError).reason).toContain(message);
     }
   });
 });

@@ -280,7 +280,7 @@ export class SwavWorker {
     const { db } = this.#deps;
     const registry = this.#registry;
     const [database, redis] = await Promise.all([
-      probe('the database', () => db.query`SELECT 1 AS ok`),
+      probe('the database', () => db.ping()),
       registry === undefined || registry.status !== 'ready'
         ? Promise.resolve(`Redis is not connected (${registry?.status ?? 'not started'})`)
         : probe('Redis', () => registry.ping()),

@@ -58,6 +58,8 @@ export interface Database {
    * template are sent as bind parameters, never spliced into the text. bigint columns come back as bigint.
    */
   query<Row = Record<string, unknown>>(strings: TemplateStringsArray, ...values: unknown[]): Promise<Row[]>;
+  /** One round trip to the database (readiness probes); rejects when it cannot be reached. */
+  ping(): Promise<void>;
   /** Releases connections (or closes the embedded database). Idempotent. */
   close(): Promise<void>;
 }
@@ -170,6 +172,10 @@ class OpenedDatabase implements Database {
 
   query<Row = Record<string, unknown>>(strings: TemplateStringsArray, ...values: unknown[]): Promise<Row[]> {
     return this.prisma.$queryRaw<Row[]>(strings, ...values);
+  }
+
+  async ping(): Promise<void> {
+    await this.prisma.$queryRaw`SELECT 1`;
   }
 
   close(): Promise<void> {

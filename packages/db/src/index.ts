@@ -25,6 +25,15 @@ export {
   pendingMigrations,
 } from './migrator.js';
 export { type Cursor, decodePageToken, encodePageToken } from './pagination.js';
+export { runsFinalValues } from './reads/final-metrics.js';
+export { type GridCellRow, gridCells } from './reads/grid-cells.js';
+export { type GroupStats, groupStats } from './reads/group-stats.js';
+export { metricNames } from './reads/metric-names.js';
+export { type RunMetrics, runMetrics } from './reads/run-metrics.js';
+export { type RunSearch, type RunSearchPage, searchRuns } from './reads/run-search.js';
+export { SORT_DESCRIPTION } from './reads/run-sort.js';
+export { type DownsampledSeries, downsampledSeries } from './reads/series.js';
+export { slotDemand } from './reads/slot-demand.js';
 export type { ArtifactInput, ArtifactsRepository } from './repositories/artifacts.js';
 export {
   BaselineExistsError,

@@ -1,13 +1,20 @@
 // Lays out groups keyed by (row value, column value) as a rows × columns table, the shape of a paper's
 // ablation table.
+
+import type { GroupStats } from '@swavlab/db';
 import { canonicalJson } from '@swavlab/spec';
-import type { GroupStats } from './group-stats.js';
 
 export interface Pivot<Cell> {
   rowValues: unknown[];
   columnValues: unknown[];
   /** cells[i][j] for rowValues[i] and columnValues[j]; null where no run of that combination has a value. */
   cells: (Cell | null)[][];
+}
+
+/** A group's statistics as the API shows them, in results and in pivot cells alike. */
+export function groupStatsView(group: GroupStats) {
+  const { n, mean, std, median, min, max, runIds } = group;
+  return { n, mean, std, median, min, max, run_ids: runIds };
 }
 
 /** Numbers numerically, anything else by its canonical JSON text, numbers first. */

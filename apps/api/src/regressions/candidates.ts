@@ -1,10 +1,8 @@
 // A regression's candidate runs as the verdict needs them: status, cell, why a run did not succeed, and the
-// final values of the suite's metrics (through final-metrics.ts, the one definition of a final value).
-import { type RunStatus, TERMINAL_STATUSES } from '@swavlab/db';
+// final values of the suite's metrics (through @swavlab/db's runsFinalValues, the one definition of a final value).
+import { type Run, type RunStatus, runsFinalValues, TERMINAL_STATUSES } from '@swavlab/db';
 import { cellKey, type RegressionProgress, type SuiteCell } from '@swavlab/spec';
 import type { AppContext } from '../context.js';
-import { runsFinalValues } from '../final-metrics.js';
-import { joinSql, runSql, sql } from '../sql.js';
 
 export interface CandidateRun {
   id: string;
@@ -16,21 +14,12 @@ export interface CandidateRun {
   problem: string | null;
 }
 
-interface RunRow {
-  id: string;
-  status: RunStatus;
-  seed: number;
-  axis_values: SuiteCell | null;
-  error_kind: string | null;
-  error_message: string | null;
-}
-
-function problemOf(id: string, row: RunRow | undefined): string | null {
+function problemOf(id: string, row: Run | undefined): string | null {
   if (row === undefined) return `candidate run ${id} no longer exists`;
   const which = `candidate run ${id} (seed ${row.seed})`;
   if (row.status === 'canceled') return `${which} was canceled`;
   if (row.status === 'failed') {
-    const cause = [row.error_kind, row.error_message].filter((part) => part).join(': ');
+    const cause = [row.error?.kind, row.error?.message].filter((part) => part).join(': ');
     return `${which} failed${cause ? ` (${cause.slice(0, 300)})` : ''}`;
   }
   return null;
@@ -39,22 +28,14 @@ function problemOf(id: string, row: RunRow | undefined): string | null {
 /** The candidate runs in the regression's order (cell by cell, seeds fastest). */
 export async function loadCandidates(ctx: AppContext, runIds: readonly string[]): Promise<CandidateRun[]> {
   if (runIds.length === 0) return [];
-  const rows = await runSql<RunRow>(
-    ctx.db,
-    sql`SELECT id, status::text AS status, seed, axis_values, error_kind::text AS error_kind, error_message
-        FROM runs WHERE id IN (${joinSql(
-          runIds.map((id) => sql`${id}::text`),
-          ', ',
-        )})`,
-  );
-  const byId = new Map(rows.map((row) => [row.id, row]));
+  const byId = new Map((await ctx.db.runs.getRuns(runIds)).map((run) => [run.id, run]));
   return runIds.map((id) => {
     const row = byId.get(id);
     return {
       id,
       status: row?.status ?? null,
       seed: row?.seed ?? null,
-      cell: row?.axis_values ?? {},
+      cell: row?.axisValues ?? {},
       problem: problemOf(id, row),
     };
   });

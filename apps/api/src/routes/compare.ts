@@ -1,12 +1,12 @@
 // /v1/compare: 2–10 runs side by side (their spec differences, final metrics and evaluations); their curves
 // come from /v1/runs/{id}/metrics.
-import { RUN_STATUSES } from '@swavlab/db';
+import { RUN_STATUSES, runMetrics } from '@swavlab/db';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { RouteOptions } from '../context.js';
 import { problemResponses } from '../openapi.js';
 import { ProblemError } from '../problem.js';
-import { runMetrics, specDifferences } from '../queries/compare.js';
+import { specDifferences } from '../queries/compare.js';
 import { listParam, ResourceId, type ZodTypeProvider } from '../validation.js';
 
 const CompareQuery = z.strictObject({

@@ -1,4 +1,12 @@
-import { type Grid, GridChangedError, type GridStatusCounts, type JsonObject } from '@swavlab/db';
+import {
+  type Grid,
+  GridChangedError,
+  type GridStatusCounts,
+  type GroupStats,
+  gridCells,
+  groupStats,
+  type JsonObject,
+} from '@swavlab/db';
 import {
   canonicalJson,
   expandGridInSlices,
@@ -26,11 +34,8 @@ import { checkCells, storeGridCells } from '../grid-store.js';
 import { problemResponses } from '../openapi.js';
 import { notFound, ProblemError, validationProblem } from '../problem.js';
 import { CSV_CONTENT_TYPE, toCsv } from '../queries/csv.js';
-import { gridCells } from '../queries/grid-cells.js';
-import { type GroupStats, groupStats, groupStatsView } from '../queries/group-stats.js';
-import { pivot } from '../queries/pivot.js';
+import { groupStatsView, pivot } from '../queries/pivot.js';
 import { tableStatistics } from '../queries/table-statistics.js';
-import { joinSql, runSql, sql } from '../sql.js';
 import { listParam, queryBoolean, ResourceId, type ZodTypeProvider } from '../validation.js';
 import { CellWarning, WarningTally } from '../warning-tally.js';
 import { enqueueEach } from './runs.js';
@@ -158,23 +163,6 @@ function gridViewOf(grid: Grid, counts: GridStatusCounts) {
   };
 }
 
-/** Ids of existing runs with these spec hashes (queried in chunks to stay far below the parameter limit). */
-async function existingRuns(ctx: AppContext, hashes: readonly string[]): Promise<Map<string, string>> {
-  const found = new Map<string, string>();
-  for (let start = 0; start < hashes.length; start += 1000) {
-    const chunk = hashes.slice(start, start + 1000);
-    const rows = await runSql<{ id: string; spec_hash: string }>(
-      ctx.db,
-      sql`SELECT id, spec_hash FROM runs WHERE spec_hash IN (${joinSql(
-        chunk.map((hash) => sql`${hash}::text`),
-        ', ',
-      )})`,
-    );
-    for (const row of rows) found.set(row.spec_hash, row.id);
-  }
-  return found;
-}
-
 /**
  * Which mean is best: the goal asked for, else the grid's own for its metric, else the metric's direction
  * (another metric of the grid: the loss is best low even in a grid that maximises an accuracy).
@@ -298,10 +286,7 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
         await checkCells(ctx, grid, cells);
         const warnings = new WarningTally();
         warnings.add(cells);
-        const existing = await existingRuns(
-          ctx,
-          cells.map((cell) => cell.hash),
-        );
+        const existing = await ctx.db.runs.idsBySpecHash(cells.map((cell) => cell.hash));
         return reply.code(200).send({
           dry_run: true as const,
           cell_count: cells.length,

@@ -1,5 +1,5 @@
 // Operations endpoints: liveness, readiness (database and Redis), and Prometheus metrics.
-import { RUN_STATUSES } from '@swavlab/db';
+import { RUN_STATUSES, slotDemand } from '@swavlab/db';
 import {
   QUEUE_NAME,
   queueDepth,
@@ -20,8 +20,6 @@ import { z } from 'zod';
 import type { RouteOptions } from '../context.js';
 import { problemResponses } from '../openapi.js';
 import { ProblemError } from '../problem.js';
-import { slotDemand } from '../slot-demand.js';
-import { runSql, sql } from '../sql.js';
 import type { ZodTypeProvider } from '../validation.js';
 
 export interface OperationsOptions extends RouteOptions {
@@ -64,7 +62,7 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (in
     },
     async () => {
       const [database, redis] = await Promise.all([
-        probe('the database', () => runSql(ctx.db, sql`SELECT 1 AS ok`)),
+        probe('the database', () => ctx.db.ping()),
         probe('Redis', () => ctx.redis.ping()),
       ]);
       const failures = [
@@ -105,16 +103,12 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (in
       },
     },
     async (_request, reply) => {
-      const [depth, actions, statusRows, demand] = await Promise.all([
+      const [depth, actions, byStatus, demand] = await Promise.all([
         queueDepth(ctx.queue),
         reconcilerActions(ctx.redis, reconcilerActionsKey(ctx.config.queuePrefix)),
-        runSql<{ status: string; count: number }>(
-          ctx.db,
-          sql`SELECT status::text AS status, count(*)::int AS count FROM runs GROUP BY status`,
-        ),
+        ctx.db.runs.countByStatus(),
         slotDemand(ctx.db),
       ]);
-      const byStatus = new Map(statusRows.map((row) => [row.status, Number(row.count)]));
       const body = [
         renderGauge(
           'swavlab_queue_jobs',
@@ -124,7 +118,7 @@ export const operationsRoutes: FastifyPluginAsync<OperationsOptions> = async (in
         renderGauge(
           'swavlab_runs',
           'Runs in the database by status.',
-          RUN_STATUSES.map((status) => ({ labels: { status }, value: byStatus.get(status) ?? 0 })),
+          RUN_STATUSES.map((status) => ({ labels: { status }, value: byStatus[status] })),
         ),
         renderCounter(
           'swavlab_reconciler_actions_total',

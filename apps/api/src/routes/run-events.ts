@@ -2,7 +2,7 @@
 // polls it (every SWAVLAB_SSE_POLL_MS) for the run's status, progress and new metric points, and ends after a
 // terminal status. Every event's id carries the metric cursor (last step sent per metric), so a client that
 // reconnects with Last-Event-ID gets the points it missed and no duplicates.
-import { type Run, TERMINAL_STATUSES } from '@swavlab/db';
+import { type MetricPoint, type Run, TERMINAL_STATUSES } from '@swavlab/db';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { Principal } from '../auth.js';
@@ -10,7 +10,6 @@ import type { AppContext, RouteOptions } from '../context.js';
 import { problemResponses } from '../openapi.js';
 import { notFound, validationProblem } from '../problem.js';
 import { runView } from '../run-view.js';
-import { runSql, sql } from '../sql.js';
 import { TICKET_TTL_SECONDS } from '../stream-tickets.js';
 import { ResourceId, type ZodTypeProvider } from '../validation.js';
 
@@ -19,14 +18,6 @@ type MetricCursor = Record<string, number>;
 
 /** Points sent per poll at most; the rest follow on the next polls. */
 const POINTS_PER_POLL = 5000;
-
-interface PointRow {
-  name: string;
-  step: number;
-  epoch: number | null;
-  value: number;
-  time: string;
-}
 
 function encodeCursor(cursor: MetricCursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
@@ -60,17 +51,8 @@ function progressOf(run: Run) {
 }
 
 /** Points after the cursor, in (step, name) order, so that each metric's part is a prefix of its new points. */
-async function newPoints(ctx: AppContext, runId: string, cursor: MetricCursor): Promise<PointRow[]> {
-  return runSql<PointRow>(
-    ctx.db,
-    sql`SELECT m.name, m.step, m.epoch, m.value,
-          to_char(m.time, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS time
-        FROM metric_points m
-        WHERE m.run_id = ${runId}::text
-          AND m.step > COALESCE((${JSON.stringify(cursor)}::jsonb ->> m.name)::int, -1)
-        ORDER BY m.step, m.name
-        LIMIT ${String(POINTS_PER_POLL)}::int`,
-  );
+function newPoints(ctx: AppContext, runId: string, cursor: MetricCursor): Promise<MetricPoint[]> {
+  return ctx.db.metrics.pointsAfter(runId, cursor, POINTS_PER_POLL);
 }
 
 /**
@@ -168,7 +150,7 @@ export const runEventRoutes: FastifyPluginAsync<RouteOptions> = async (instance,
               step: p.step,
               epoch: p.epoch,
               value: Number.isFinite(p.value) ? p.value : null,
-              time: p.time,
+              time: p.time.toISOString(),
             })),
           });
         }

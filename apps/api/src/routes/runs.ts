@@ -1,6 +1,16 @@
 // /v1/runs: submit (deduplicated by spec hash, Idempotency-Key aware), list and search, inspect, metrics,
 // checkpoints, cancel and retry.
-import { type BulkRunResult, type JsonObject, RUN_STATUSES, type Run, type RunRef } from '@swavlab/db';
+import {
+  type BulkRunResult,
+  downsampledSeries,
+  type JsonObject,
+  metricNames,
+  RUN_STATUSES,
+  type Run,
+  type RunRef,
+  SORT_DESCRIPTION,
+  searchRuns,
+} from '@swavlab/db';
 import {
   DEFAULT_PRIORITY,
   DEFAULT_REDIS_TIMEOUT_MS,
@@ -32,11 +42,7 @@ import { folderImageCount } from '../dataset-size.js';
 import { problemResponses } from '../openapi.js';
 import { notFound, ProblemError } from '../problem.js';
 import { CSV_CONTENT_TYPE, toCsv } from '../queries/csv.js';
-import { metricNames } from '../queries/metric-names.js';
-import { downsampledSeries } from '../queries/series.js';
 import { guardRedis } from '../redis-guard.js';
-import { searchRuns } from '../run-search.js';
-import { SORT_DESCRIPTION } from '../run-sort.js';
 import { checkpointView, evaluationView, metricPointView, runView } from '../run-view.js';
 import { listParam, ResourceId, type ZodTypeProvider } from '../validation.js';
 

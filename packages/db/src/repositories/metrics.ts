@@ -28,6 +28,17 @@ interface MetricPointRow {
   time: Date;
 }
 
+function pointOfRow(row: MetricPointRow): MetricPoint {
+  return {
+    runId: row.run_id,
+    name: row.name,
+    step: row.step,
+    epoch: row.epoch,
+    value: row.value,
+    time: row.time,
+  };
+}
+
 /** At most this many points per call, to keep one INSERT's parameter count well below PostgreSQL's limit. */
 const MAX_BATCH = 5_000;
 
@@ -82,6 +93,24 @@ export class MetricsRepository {
     return rows.map(toMetricPoint);
   }
 
+  /**
+   * The points of a run after `cursor` (metric name → the last step already seen; -1 or absent: none), in (step,
+   * name) order so that each metric's part is a prefix of its new points; at most `limit`.
+   */
+  async pointsAfter(
+    runId: string,
+    cursor: Readonly<Record<string, number>>,
+    limit: number,
+  ): Promise<MetricPoint[]> {
+    const rows = await this.prisma.$queryRaw<MetricPointRow[]>`
+      SELECT run_id, name, step, epoch, value, time FROM metric_points
+      WHERE run_id = ${runId}
+        AND step > COALESCE((${JSON.stringify(cursor)}::jsonb ->> name)::int, -1)
+      ORDER BY step, name
+      LIMIT ${limit}`;
+    return rows.map(pointOfRow);
+  }
+
   /** The latest point (highest step) of every metric of a run, by name. */
   async latestMetrics(runId: string): Promise<MetricPoint[]> {
     // DISTINCT ON in SQL: Prisma's `distinct` would fetch the whole run's points and filter them in memory.
@@ -89,13 +118,6 @@ export class MetricsRepository {
       SELECT DISTINCT ON (name) run_id, name, step, epoch, value, time
       FROM metric_points WHERE run_id = ${runId}
       ORDER BY name, step DESC`;
-    return rows.map((row) => ({
-      runId: row.run_id,
-      name: row.name,
-      step: row.step,
-      epoch: row.epoch,
-      value: row.value,
-      time: row.time,
-    }));
+    return rows.map(pointOfRow);
   }
 }

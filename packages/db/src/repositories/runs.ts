@@ -299,6 +299,27 @@ export class RunsRepository {
     return row === null ? null : toRun(row);
   }
 
+  /** How many runs are in each status (every status, 0 included). */
+  async countByStatus(): Promise<Record<RunStatus, number>> {
+    const groups = await this.prisma.run.groupBy({ by: ['status'], _count: { _all: true } });
+    const counts = Object.fromEntries(RUN_STATUSES.map((status) => [status, 0])) as Record<RunStatus, number>;
+    for (const group of groups) counts[group.status] = group._count._all;
+    return counts;
+  }
+
+  /** Spec hash → id of the existing runs with these spec hashes (looked up 1,000 at a time). */
+  async idsBySpecHash(hashes: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (let start = 0; start < hashes.length; start += 1000) {
+      const rows = await this.prisma.run.findMany({
+        where: { specHash: { in: hashes.slice(start, start + 1000) } },
+        select: { id: true, specHash: true },
+      });
+      for (const row of rows) found.set(row.specHash, row.id);
+    }
+    return found;
+  }
+
   /** The runs with these ids, in the order of `ids`, in one query; ids that do not exist are left out. */
   async getRuns(ids: readonly string[]): Promise<Run[]> {
     const rows = await this.prisma.run.findMany({ where: { id: { in: [...ids] } } });

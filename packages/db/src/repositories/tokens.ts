@@ -63,4 +63,13 @@ export class TokensRepository {
     const rows = await this.prisma.apiToken.findMany({ orderBy: { createdAt: 'asc' } });
     return rows.map(toApiToken);
   }
+
+  /** Whether a token was ever created (`active`: one that is not revoked). */
+  async anyTokens({ active }: { active: boolean }): Promise<boolean> {
+    const row = await this.prisma.apiToken.findFirst({
+      where: active ? { revokedAt: null } : {},
+      select: { id: true },
+    });
+    return row !== null;
+  }
 }

@@ -2,10 +2,10 @@
 // (`-key`), runs without a value last, ties newest first. Sorted pages are addressed by offset (a key such as a
 // metric has no stable keyset); the default order, newest first, keeps its keyset pagination.
 import { isMetricName, isSpecLeafPath } from '@swavlab/spec';
+import { InvalidInputError } from '../errors.js';
+import { specValue } from '../search/compile.js';
+import { type Sql, sql } from '../sql.js';
 import { finalMetricSql } from './final-metrics.js';
-import { validationProblem } from './problem.js';
-import { specValue } from './search/compile.js';
-import { type Sql, sql } from './sql.js';
 
 export const DEFAULT_SORT = '-created_at';
 
@@ -33,7 +33,7 @@ export interface RunSort {
 }
 
 function invalid(message: string): Error {
-  return validationProblem([{ path: 'sort', message }], 'query parameters');
+  return new InvalidInputError('sort', message);
 }
 
 function keyExpression(key: string): Sql {
@@ -50,7 +50,7 @@ function keyExpression(key: string): Sql {
   );
 }
 
-/** The ORDER BY of `text`; a 400 on `sort` for a key that is none of the above. */
+/** The ORDER BY of `text`; an InvalidInputError on `sort` for a key that is none of the above. */
 export function parseSort(text: string): RunSort {
   const descending = text.startsWith('-');
   const key = descending ? text.slice(1) : text;
@@ -66,7 +66,7 @@ export function encodeSortToken(sort: string, offset: number): string {
   return Buffer.from(JSON.stringify(['sort', sort, offset])).toString('base64url');
 }
 
-/** The offset in `token`; a 400 on `page_token` for a token of another sort or not one the server wrote. */
+/** The offset in `token`; an InvalidInputError on `page_token` for a token of another sort or not one the server wrote. */
 export function decodeSortToken(token: string, sort: string): number {
   let parsed: unknown;
   try {
@@ -76,16 +76,10 @@ export function decodeSortToken(token: string, sort: string): number {
   }
   const [tag, forSort, offset] = Array.isArray(parsed) ? (parsed as unknown[]) : [];
   if (tag !== 'sort' || !Number.isSafeInteger(offset) || (offset as number) < 0) {
-    throw validationProblem(
-      [{ path: 'page_token', message: 'is not a page token returned by a previous page' }],
-      'query parameters',
-    );
+    throw new InvalidInputError('page_token', 'is not a page token returned by a previous page');
   }
   if (forSort !== sort) {
-    throw validationProblem(
-      [{ path: 'page_token', message: `belongs to sort ${String(forSort)}, not ${sort}` }],
-      'query parameters',
-    );
+    throw new InvalidInputError('page_token', `belongs to sort ${String(forSort)}, not ${sort}`);
   }
   return offset as number;
 }

@@ -5,7 +5,7 @@
 // Semantics: a comparison on something a run lacks (a metric it never reported, a NULL name) is false, so
 // `NOT metrics.loss < 1` also matches runs without a loss. A metric's value is the run's final one: the latest
 // evaluation (k-NN, linear probe) or the last training point; a NaN (diverged) value counts as missing.
-import { finalMetricSql } from '../final-metrics.js';
+import { finalMetricSql } from '../reads/final-metrics.js';
 import { joinSql, type Sql, sql } from '../sql.js';
 import type { CompareOp, Expr, FieldRef, Literal, RunColumn } from './ast.js';
 

@@ -1,6 +1,6 @@
-// Composable parameterised SQL for the read queries the repositories do not cover (search, aggregates).
-// Values are only ever bind parameters: the text of a fragment comes from string literals in this code base.
-import type { Database } from '@swavlab/db';
+// Composable parameterised SQL for the read queries (src/reads: search, aggregates, series) that Prisma does not
+// express. Values are only ever bind parameters: the text of a fragment comes from string literals in this package.
+import type { Database } from './database.js';
 
 export interface Sql {
   readonly strings: readonly string[];

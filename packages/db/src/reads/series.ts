@@ -1,7 +1,8 @@
 // A run's metric series downsampled inside the database: the min/max bucketing of downsample.ts computed from
 // the per-block extremes in metric_rollups plus the points of the few blocks a bucket boundary cuts, so a
 // 1M-point series costs some tens of thousands of rows read and never reaches Node.
-import type { Database, MetricPoint } from '@swavlab/db';
+import type { Database } from '../database.js';
+import type { MetricPoint } from '../rows.js';
 import { runSql, type Sql, sql } from '../sql.js';
 
 export interface DownsampledSeries {

@@ -2,9 +2,10 @@
 // ranks of every queued, running or stopping run plus one slot per queued or running later evaluation. Read
 // from the database, the source of truth, rather than from Redis: a run whose job Redis lost still counts, so
 // a deployment scaled to zero starts a worker whose reconciler queues it again (infra/k8s/README.md).
-import type { Database } from '@swavlab/db';
+
 import { rankCount } from '@swavlab/spec';
-import { runSql, sql } from './sql.js';
+import type { Database } from '../database.js';
+import { runSql, sql } from '../sql.js';
 
 function count(text: string | null): number | undefined {
   const value = Number(text);

@@ -1,18 +1,13 @@
-// GET /v1/runs: the structured filters and the `q` expression become one search tree, compiled to a
-// parameterised condition, and listed newest first with keyset pagination on (created_at, id).
-import {
-  type Cursor,
-  type Database,
-  decodePageToken,
-  encodePageToken,
-  InvalidInputError,
-  type Run,
-  type RunStatus,
-} from '@swavlab/db';
-import { validationProblem } from './problem.js';
+// The run list of GET /v1/runs: the structured filters and the `q` expression become one search tree, compiled to
+// a parameterised condition, and listed newest first with keyset pagination on (created_at, id), or in another
+// order (run-sort.ts) by offset. Bad input is an InvalidInputError naming the parameter (q, sort, page_token).
+import type { Database } from '../database.js';
+import { InvalidInputError } from '../errors.js';
+import { type Cursor, decodePageToken, encodePageToken } from '../pagination.js';
+import type { Run, RunStatus } from '../rows.js';
+import { allOf, compileSearch, type Expr, parseSearch, SearchSyntaxError } from '../search/index.js';
+import { runSql, type Sql, sql } from '../sql.js';
 import { DEFAULT_SORT, decodeSortToken, encodeSortToken, parseSort } from './run-sort.js';
-import { allOf, compileSearch, type Expr, parseSearch, SearchSyntaxError } from './search/index.js';
-import { runSql, type Sql, sql } from './sql.js';
 
 export interface RunSearch {
   statuses?: RunStatus[];
@@ -30,24 +25,12 @@ export interface RunSearchPage {
   nextPageToken: string | null;
 }
 
-/** The page token's cursor; a bad token is a 400 on `page_token`. */
-function decodeCursor(token: string): Cursor {
-  try {
-    return decodePageToken(token, 'page_token');
-  } catch (error) {
-    if (!(error instanceof InvalidInputError)) throw error;
-    throw validationProblem([{ path: error.path, message: error.reason }], 'query parameters');
-  }
-}
-
-/** Parses `q`, turning syntax errors into a 400 problem on the `q` parameter. */
-export function parseQuery(q: string): Expr {
+/** Parses `q`, a syntax error becoming an InvalidInputError on `q` (its message gives the position). */
+function parseQuery(q: string): Expr {
   try {
     return parseSearch(q);
   } catch (error) {
-    if (error instanceof SearchSyntaxError) {
-      throw validationProblem([{ path: 'q', message: error.message }], 'search expression');
-    }
+    if (error instanceof SearchSyntaxError) throw new InvalidInputError('q', error.message);
     throw error;
   }
 }
@@ -93,7 +76,7 @@ export async function searchRuns(db: Database, search: RunSearch): Promise<RunSe
     return sortedPage(db, { ...search, sort: search.sort }, where);
   }
   if (search.pageToken !== undefined) {
-    const cursor = decodeCursor(search.pageToken);
+    const cursor: Cursor = decodePageToken(search.pageToken, 'page_token');
     conditions.push(
       sql`(runs.created_at, runs.id) < (${cursor.createdAt.toISOString()}::timestamp, ${cursor.id}::text)`,
     );

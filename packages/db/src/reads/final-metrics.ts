@@ -1,9 +1,9 @@
 // What "a run's final value of a metric" means, in one place for search (`metrics.<name>`) and grid results:
 // the latest evaluation for evaluation metrics (k-NN, linear probe), the last training point otherwise. A NaN
 // (diverged) value counts as missing.
-import type { Database } from '@swavlab/db';
 import { isEvaluationMetric } from '@swavlab/spec';
-import { joinSql, runSql, type Sql, sql } from './sql.js';
+import type { Database } from '../database.js';
+import { joinSql, runSql, type Sql, sql } from '../sql.js';
 
 export type MetricSource = 'evaluation' | 'training';
 

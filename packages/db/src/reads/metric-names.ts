@@ -1,6 +1,6 @@
 // The names of the training metrics runs have recorded, without reading their series: a loose index scan
 // (one primary-key probe per name) rather than DISTINCT over every point, which a 1M-point run would make slow.
-import type { Database } from '@swavlab/db';
+import type { Database } from '../database.js';
 import { runSql, sql } from '../sql.js';
 
 /** Distinct metric names of the runs `runIds`, sorted. */

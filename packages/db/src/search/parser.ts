@@ -13,9 +13,9 @@
 //
 // Fields: status, name, id, grid, tag, metrics.<metric name>, and leaf paths of the spec (swav.prototypes).
 // Every name and value is checked here, so that errors carry the position of what is wrong.
-import { RUN_STATUSES } from '@swavlab/db';
 import { isMetricName, isSpecLeafPath } from '@swavlab/spec';
-import { metricSource } from '../final-metrics.js';
+import { metricSource } from '../reads/final-metrics.js';
+import { RUN_STATUSES } from '../rows.js';
 import { COMPARE_OPS, type CompareOp, type Expr, type FieldRef, type Literal } from './ast.js';
 import { SearchSyntaxError } from './errors.js';
 import { describeToken, type Token, tokenize } from './tokens.js';

@@ -1,6 +1,6 @@
 // Aggregates a grid's cells by the values at some spec paths, in SQL: n, mean, sample std, median, min, max and
 // the costs of each group. Only succeeded runs with a final value count; the other cells are tallied.
-import type { Database } from '@swavlab/db';
+import type { Database } from '../database.js';
 import { runSql, sql } from '../sql.js';
 import { gridCellsSql } from './grid-cells.js';
 
@@ -23,12 +23,6 @@ export interface GroupStats {
   notFinished: number;
   /** Succeeded cells of this key without a value of the metric. */
   withoutValue: number;
-}
-
-/** A group's statistics as the API shows them, in results and in pivot cells alike. */
-export function groupStatsView(group: GroupStats) {
-  const { n, mean, std, median, min, max, runIds } = group;
-  return { n, mean, std, median, min, max, run_ids: runIds };
 }
 
 interface GroupRow {

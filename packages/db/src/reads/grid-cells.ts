@@ -1,8 +1,9 @@
 // The cells of a grid as one SQL row source: each run with its final metric value, its costs and its group key.
 // Results, pivots and the cells endpoint all read this, so that "a cell's value" and "its cost" mean one thing.
-import type { Database, JsonObject, RunStatus } from '@swavlab/db';
-import { finalMetricSql } from '../final-metrics.js';
+import type { Database } from '../database.js';
+import type { JsonObject, RunStatus } from '../rows.js';
 import { joinSql, runSql, type Sql, sql } from '../sql.js';
+import { finalMetricSql } from './final-metrics.js';
 import { specPathSql } from './spec-path.js';
 
 /** Names of the training metrics that measure what a cell cost. */
