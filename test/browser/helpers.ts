@@ -75,10 +75,9 @@ export async function startStack(options: { tokens?: string } = {}): Promise<Sta
   const { db, drop } = await freshDatabase('postgres');
   const server = await startApiServer(
     {
-      ...loadConfig({}),
+      ...loadConfig({ SWAVLAB_LOG_LEVEL: process.env.SWAVLAB_TEST_LOG ?? 'silent' }),
       host: '127.0.0.1',
       port: 0,
-      logLevel: process.env.SWAVLAB_TEST_LOG ?? 'silent',
       redisPrefix: prefix,
       queuePrefix: prefix,
       rateLimitPerMinute: 0,

@@ -260,7 +260,7 @@ describe('network exposure', () => {
         ...loadConfig({}),
         databaseUrl: fresh.url,
         redisUrl: REDIS_URL,
-        logLevel: 'silent',
+        logLevel: 'silent' as const,
         port: 0,
       };
       const refused = await startApiServer({ ...base, host: '0.0.0.0' }).catch((error: unknown) => error);
