@@ -33,6 +33,8 @@ export type { AppDeps } from './context.js';
 export interface BuildAppOptions {
   /** The request logger; default: createApiLogger at the configured level. */
   logger?: FastifyBaseLogger;
+  /** Parse every response with its route's schema (tests): a mismatch fails the request. */
+  validateResponses?: boolean;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   };
 
   app.setValidatorCompiler(zodValidatorCompiler);
-  app.setSerializerCompiler(jsonSerializerCompiler);
+  app.setSerializerCompiler(jsonSerializerCompiler(options.validateResponses ?? false));
   registerProblemHandlers(app);
   registerJsonBody(app);
   registerBrowserGuard(app, config);

@@ -21,11 +21,18 @@ interface StoredResponse {
   body?: unknown;
 }
 
-export type IdempotencyClaim<Status extends number = number, Body = unknown> =
+type IdempotencyClaim<Status extends number = number, Body = unknown> =
   | { kind: 'none' }
   | { kind: 'claimed'; redisKey: string; fingerprint: string }
   /** The stored response: one this route sent, hence of its status and body types. */
   | { kind: 'replay'; status: Status; body: Body };
+
+/** What a route sends: its status and body, with `idempotent-replayed: true` when they are a stored response's. */
+export interface ServedResponse<Status extends number, Body> {
+  status: Status;
+  body: Body;
+  headers: Record<string, string>;
+}
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -75,10 +82,34 @@ export class IdempotencyStore {
   }
 
   /**
-   * Looks up the request's Idempotency-Key (if any): a stored response to replay, or a fresh claim that
-   * `complete` or `release` must settle.
+   * Serves a POST under its Idempotency-Key (when it has one): a stored response is replayed; otherwise `respond`
+   * runs and what it answers is stored for the key's retries, or the key is freed when it fails. `fingerprint` is
+   * what a retry must repeat (the body, and whatever else identifies the request).
    */
-  async claim<Status extends number, Body>(
+  async serve<Status extends number, Body>(
+    request: FastifyRequest,
+    fingerprint: unknown,
+    respond: () => Promise<{ status: Status; body: Body }>,
+  ): Promise<ServedResponse<Status, Body>> {
+    const claim = await this.#claim<Status, Body>(request, fingerprint);
+    if (claim.kind === 'replay') {
+      return { status: claim.status, body: claim.body, headers: { 'idempotent-replayed': 'true' } };
+    }
+    try {
+      const { status, body } = await respond();
+      await this.#complete(claim, status, body);
+      return { status, body, headers: {} };
+    } catch (error) {
+      await this.#release(claim);
+      throw error;
+    }
+  }
+
+  /**
+   * Looks up the request's Idempotency-Key (if any): a stored response to replay, or a fresh claim that
+   * `#complete` or `#release` must settle.
+   */
+  async #claim<Status extends number, Body>(
     request: FastifyRequest,
     body: unknown,
   ): Promise<IdempotencyClaim<Status, Body>> {
@@ -101,7 +132,7 @@ export class IdempotencyStore {
     );
     if (set === 'OK') return { kind: 'claimed', redisKey, fingerprint };
     const raw = await guardRedis(this.redis, 'idempotency key', () => this.redis.get(redisKey));
-    if (raw === null) return this.claim<Status, Body>(request, body);
+    if (raw === null) return this.#claim<Status, Body>(request, body);
     const stored = JSON.parse(raw) as StoredResponse;
     if (stored.fingerprint !== fingerprint) {
       throw new ProblemError(
@@ -122,7 +153,7 @@ export class IdempotencyStore {
   }
 
   /** Stores the response of a claimed key for replay. */
-  async complete(claim: IdempotencyClaim, status: number, body: unknown): Promise<void> {
+  async #complete(claim: IdempotencyClaim, status: number, body: unknown): Promise<void> {
     if (claim.kind !== 'claimed') return;
     const done: StoredResponse = { state: 'done', fingerprint: claim.fingerprint, status, body };
     await guardRedis(this.redis, 'idempotency key', () =>
@@ -134,7 +165,7 @@ export class IdempotencyStore {
    * Frees a claimed key after a failure, so that the client's retry is served anew. Never throws: it runs while
    * another error is being reported, and an unreleased claim expires after PENDING_TTL_SECONDS anyway.
    */
-  async release(claim: IdempotencyClaim): Promise<void> {
+  async #release(claim: IdempotencyClaim): Promise<void> {
     if (claim.kind !== 'claimed') return;
     await this.redis.del(claim.redisKey).catch(() => undefined);
   }

@@ -1,6 +1,6 @@
 // zod is the single source of request validation: route schemas are zod schemas, run by this compiler, and the
 // same schemas become the OpenAPI document (openapi.ts). Every failure is a 400 problem naming the field.
-import { issuesFromZod } from '@swavlab/spec';
+import { issuesFromZod, issuesToText } from '@swavlab/spec';
 import type { FastifySchemaCompiler, FastifyTypeProvider } from 'fastify';
 import { z } from 'zod';
 import { ProblemError, validationProblem } from './problem.js';
@@ -42,9 +42,33 @@ export const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema,
   };
 };
 
-/** Responses are plain JSON; their zod schemas only document them. */
-export function jsonSerializerCompiler(): (data: unknown) => string {
-  return (data) => JSON.stringify(data);
+interface SerializerRoute {
+  schema: unknown;
+  method: string;
+  url: string;
+  httpStatus?: string;
+}
+
+/**
+ * Responses are plain JSON. Their zod schemas (packages/spec's wire views) document them, and with `validate` (the
+ * tests) every response is also parsed with its schema, as a client reads it, so that a body that strays from its
+ * documented shape fails the request instead of reaching a client.
+ */
+export function jsonSerializerCompiler(validate: boolean) {
+  return ({ schema, method, url, httpStatus }: SerializerRoute) =>
+    (data: unknown): string => {
+      const text = JSON.stringify(data);
+      if (validate && schema instanceof z.ZodType) {
+        const result = schema.safeParse(JSON.parse(text));
+        if (!result.success) {
+          const issues = issuesToText(issuesFromZod(result.error));
+          throw new Error(
+            `the ${httpStatus ?? ''} response of ${method} ${url} does not match its schema:\n${issues}`,
+          );
+        }
+      }
+      return text;
+    };
 }
 
 /** A query parameter that may be given once, repeated, or comma-separated: always a list of non-empty items. */

@@ -85,7 +85,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ssePollMs: 20,
     ...options.config,
   };
-  const app = await buildApp({ db, queue, redis, config });
+  const app = await buildApp({ db, queue, redis, config }, { validateResponses: true });
   await app.ready();
   return {
     app,

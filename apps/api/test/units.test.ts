@@ -7,6 +7,7 @@ import { LOG_LEVELS } from '@swavlab/telemetry';
 import fc from 'fast-check';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createApiLogger } from '../src/app.js';
 import { ConfigError, hashToken, isLoopbackHost, loadConfig, parseEnvTokens } from '../src/config.js';
 import { checkDataPath } from '../src/data-roots.js';
@@ -15,6 +16,7 @@ import { checkJsonShape, MAX_JSON_DEPTH } from '../src/json-body.js';
 import { ProblemError } from '../src/problem.js';
 import { toCsv } from '../src/queries/csv.js';
 import { summarize } from '../src/stats.js';
+import { jsonSerializerCompiler } from '../src/validation.js';
 
 describe('downsampleMinMax', () => {
   const series = (values: number[]) => values.map((value, step) => ({ step, value }));
@@ -208,6 +210,25 @@ describe('CSV export', () => {
       'plain,3',
       '',
     ]);
+  });
+});
+
+describe('response validation (tests)', () => {
+  it('parses each response with its route schema and fails the request when it strays', async () => {
+    const app = Fastify();
+    app.setSerializerCompiler(jsonSerializerCompiler(true));
+    const View = z.object({ n: z.int(), when: z.iso.datetime() });
+    const body: { n: unknown; when: unknown } = { n: 1, when: new Date(0) };
+    app.get('/view', { schema: { response: { 200: View } } }, async () => body);
+    const good = await app.inject({ method: 'GET', url: '/view' });
+    expect(good.json()).toEqual({ n: 1, when: '1970-01-01T00:00:00.000Z' });
+    body.n = 'one';
+    const bad = await app.inject({ method: 'GET', url: '/view' });
+    expect(bad.statusCode).toBe(500);
+    const lenient = Fastify();
+    lenient.setSerializerCompiler(jsonSerializerCompiler(false));
+    lenient.get('/view', { schema: { response: { 200: View } } }, async () => body);
+    expect((await lenient.inject({ method: 'GET', url: '/view' })).json()).toMatchObject({ n: 'one' });
   });
 });
 

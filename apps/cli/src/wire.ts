@@ -23,11 +23,7 @@ export type RunError = NonNullable<RunView['error']>;
 export type { GridResults, GridSeedsView, ResultGroup, RunStatus };
 export type Grid = GridView;
 
-export const TERMINAL: readonly RunStatus[] = ['succeeded', 'failed', 'canceled'];
-
-export function isTerminal(status: RunStatus): boolean {
-  return TERMINAL.includes(status);
-}
+export { isTerminalStatus as isTerminal } from '@swavlab/spec';
 
 export type RunDetail = RunDetailView;
 

@@ -1,6 +1,7 @@
 // The API's responses as the dashboard reads them. Runs and their records, grids and their results, and the
 // regression views are the schemas of packages/spec (types only); the other query responses mirror the fields
 // used here.
+
 import type {
   CheckpointView,
   EvaluationView,
@@ -21,6 +22,7 @@ import type {
   RunView,
   WhoAmIView,
 } from '@swavlab/spec';
+import { RUN_STATUSES as STATUSES } from '@swavlab/spec/run-status';
 
 export type Run = RunView;
 export type RunProgress = RunProgressView;
@@ -42,15 +44,8 @@ export type GridSummary = GridSummaryView;
 export type WhoAmI = WhoAmIView;
 export type ReportedMetric = ReportedMetricView;
 
-// A runtime copy of the statuses: importing values from @swavlab/spec would bundle zod into the page.
-export const RUN_STATUSES: readonly RunStatus[] = [
-  'queued',
-  'running',
-  'stopping',
-  'succeeded',
-  'failed',
-  'canceled',
-];
+// The statuses from their zod-free module: importing values from @swavlab/spec itself would bundle zod into the page.
+export const RUN_STATUSES: readonly RunStatus[] = STATUSES;
 
 export type RunDetail = RunDetailView;
 

@@ -1,5 +1,6 @@
 // Plain row shapes returned by the repositories, and their mapping from Prisma rows, so that callers never
 // see Prisma types (bigints become numbers, JSON columns become Json, the fencing token stays private).
+import type { RunStatusName } from '@swavlab/spec';
 import type {
   ApiToken as ApiTokenModel,
   Artifact as ArtifactModel,
@@ -17,10 +18,9 @@ import type {
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-export const RUN_STATUSES = ['queued', 'running', 'stopping', 'succeeded', 'failed', 'canceled'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-/** Statuses a run never leaves on its own (only createRun/retryRun reset failed and canceled runs). */
-export const TERMINAL_STATUSES = ['succeeded', 'failed', 'canceled'] as const satisfies readonly RunStatus[];
+// The run statuses are packages/spec's (the run_status enum of schema.prisma holds the same values).
+export { RUN_STATUSES, TERMINAL_STATUSES } from '@swavlab/spec';
+export type RunStatus = RunStatusName;
 
 export const ERROR_KINDS = ['spec', 'diverged', 'crashed', 'infrastructure'] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];

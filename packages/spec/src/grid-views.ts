@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { Seed } from './experiment-spec.js';
 import { MAX_AXIS_VALUES, requireDistinct } from './grid-spec.js';
 import { METRIC_GOALS } from './metrics.js';
-import { RUN_STATUSES, RunStatus } from './run-views.js';
+import { RUN_STATUSES } from './run-status.js';
+import { RunStatus } from './run-views.js';
 
 export const MetricGoal = z.enum(METRIC_GOALS);
 

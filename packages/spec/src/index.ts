@@ -126,12 +126,12 @@ export {
   Tolerance,
 } from './regression-suite.js';
 export { evaluate, type RuleExpr, type RuleIssue, runRules, type SpecRule } from './rule-engine.js';
+export { isTerminalStatus, RUN_STATUSES, type RunStatusName, TERMINAL_STATUSES } from './run-status.js';
 export {
   CheckpointView,
   DatasetView,
   EvaluationView,
   MetricPointView,
-  RUN_STATUSES,
   RunDetailView,
   RunProgressView,
   RunStatus,

@@ -2,8 +2,8 @@
 // apps/api serialises with and documents in its OpenAPI document, and the types its clients (CLI, dashboard) read.
 import { z } from 'zod';
 import { LearningCheckView } from './learning-check.js';
+import { RUN_STATUSES } from './run-status.js';
 
-export const RUN_STATUSES = ['queued', 'running', 'stopping', 'succeeded', 'failed', 'canceled'] as const;
 export const RunStatus = z.enum(RUN_STATUSES);
 export type RunStatus = z.output<typeof RunStatus>;
 

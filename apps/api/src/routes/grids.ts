@@ -306,11 +306,7 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
       if (!started.ok) throw validationProblem(started.errors, 'grid');
       const { expansion } = started;
       const { grid, total } = expansion;
-      const claim = await ctx.idempotency.claim<201, z.input<typeof CreatedGridView>>(request, request.body);
-      if (claim.kind === 'replay') {
-        return reply.code(claim.status).header('idempotent-replayed', 'true').send(claim.body);
-      }
-      try {
+      const served = await ctx.idempotency.serve(request, request.body, async () => {
         const name = grid.name ?? `grid of ${total} cells`;
         const { created, warnings } = await storeGridCells(ctx, expansion, name, (cells) =>
           ctx.db.grids.createGrid({
@@ -332,12 +328,9 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
           },
           warnings: warnings.list(),
         };
-        await ctx.idempotency.complete(claim, 201, body);
-        return reply.code(201).send(body);
-      } catch (error) {
-        await ctx.idempotency.release(claim);
-        throw error;
-      }
+        return { status: 201 as const, body };
+      });
+      return reply.code(served.status).headers(served.headers).send(served.body);
     },
   );
 
@@ -608,11 +601,7 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
       const grid = await loadGrid(ctx, request.params.id);
       type Body = z.input<typeof GridSeedsView>;
       // Keyed by grid too: the idempotency fingerprint is the body, and the same body means another thing elsewhere.
-      const claim = await ctx.idempotency.claim<200 | 201, Body>(request, { grid: grid.id, ...request.body });
-      if (claim.kind === 'replay') {
-        return reply.code(claim.status).header('idempotent-replayed', 'true').send(claim.body);
-      }
-      try {
+      const served = await ctx.idempotency.serve(request, { grid: grid.id, ...request.body }, async () => {
         const spec = GridSpec.parse(grid.spec);
         const current = gridSeeds(spec);
         const { fresh, existing } = newSeeds(request.body, current);
@@ -660,12 +649,9 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
             },
           };
         }
-        await ctx.idempotency.complete(claim, status, body);
-        return reply.code(status).send(body);
-      } catch (error) {
-        await ctx.idempotency.release(claim);
-        throw error;
-      }
+        return { status, body };
+      });
+      return reply.code(served.status).headers(served.headers).send(served.body);
     },
   );
 

@@ -111,18 +111,11 @@ export const regressionRoutes: FastifyPluginAsync<RouteOptions> = async (instanc
       },
     },
     async (request, reply) => {
-      const claim = await ctx.idempotency.claim<202, RegressionView>(request, request.body);
-      if (claim.kind === 'replay') {
-        return reply.code(claim.status).header('idempotent-replayed', 'true').send(claim.body);
-      }
-      try {
-        const body = await settledView(ctx, await createRegression(ctx, request.body));
-        await ctx.idempotency.complete(claim, 202, body);
-        return reply.code(202).send(body);
-      } catch (error) {
-        await ctx.idempotency.release(claim);
-        throw error;
-      }
+      const { status, body, headers } = await ctx.idempotency.serve(request, request.body, async () => ({
+        status: 202 as const,
+        body: await settledView(ctx, await createRegression(ctx, request.body)),
+      }));
+      return reply.code(status).headers(headers).send(body);
     },
   );
 

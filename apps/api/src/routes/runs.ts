@@ -227,21 +227,10 @@ export const runRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ct
       },
     },
     async (request, reply) => {
-      const claim = await ctx.idempotency.claim<200 | 201, z.input<typeof SubmittedRun>>(
-        request,
-        request.body,
+      const { status, body, headers } = await ctx.idempotency.serve(request, request.body, () =>
+        submitRun(ctx, request.body),
       );
-      if (claim.kind === 'replay') {
-        return reply.code(claim.status).header('idempotent-replayed', 'true').send(claim.body);
-      }
-      try {
-        const { status, body } = await submitRun(ctx, request.body);
-        await ctx.idempotency.complete(claim, status, body);
-        return reply.code(status).send(body);
-      } catch (error) {
-        await ctx.idempotency.release(claim);
-        throw error;
-      }
+      return reply.code(status).headers(headers).send(body);
     },
   );
 

@@ -1,5 +1,6 @@
 // 2–10 runs side by side: the spec paths whose values differ, final metrics and evaluations (best per row
 // marked), and any training metric's curves overlaid (with the shared curve controls).
+import { metricGoal } from '@swavlab/spec/metrics';
 import { getJson } from '../api';
 import { curvePoints, X_NAMES } from '../charts/curve-data';
 import { curvesOption } from '../charts/curves';
@@ -10,17 +11,11 @@ import { hashOf, type Page, replaceQuery } from '../router';
 import type { Comparison, RunMetrics } from '../types';
 import { chartBox, note, scrollBox, section, statusBadge } from '../widgets';
 
-/** Which way is better, for the metrics where that is clear; others get no ★. */
-function goalOf(name: string): 'max' | 'min' | null {
-  if (name.startsWith('knn_') || name.startsWith('linear_') || name === 'images_per_sec') return 'max';
-  if (name === 'loss' || name === 'epoch_seconds' || name === 'peak_memory_bytes') return 'min';
-  return null;
-}
-
 function metricRows(values: Record<string, (number | null)[]>): HTMLElement[] {
   return Object.entries(values).map(([name, row]) => {
     const present = row.filter((v): v is number => v !== null);
-    const goal = goalOf(name);
+    // The metric's direction as the API ranks grid groups by it; metrics without one (lr) get no ★.
+    const goal = metricGoal(name);
     // A ★ only where the runs differ: equal values have no best.
     const best =
       goal === null || new Set(present).size < 2

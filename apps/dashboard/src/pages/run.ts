@@ -1,6 +1,7 @@
 // One run: status and progress, collapse warnings (prominent), the error with its traceback, training curves,
 // evaluations, the dataset it read, final metrics, checkpoints with sha256 and the spec. Live over SSE (GET /v1/runs/{id}/events),
 // with a stream ticket when a token is stored (EventSource cannot send the token's header).
+import { isTerminalStatus } from '@swavlab/spec/run-status';
 import { eventStreamUrl, getJson, isAbort, postJson } from '../api';
 import { curvePoints, X_NAMES, xValues } from '../charts/curve-data';
 import { curvesOption } from '../charts/curves';
@@ -37,7 +38,6 @@ import {
 export const CURVE_METRICS = ['loss', 'lr', 'prototype_usage', 'code_entropy', 'images_per_sec'] as const;
 const COLLAPSE_METRIC = 'collapse_warning';
 const MAX_POINTS = 2000;
-const TERMINAL: readonly RunStatus[] = ['succeeded', 'failed', 'canceled'];
 /** The least time between detail refreshes while a run goes. */
 const REFRESH_MS = 5000;
 /** Pause before a refused or broken event stream is opened again. */
@@ -374,7 +374,7 @@ export const runPage: Page = async (root, route, scope) => {
     section('Spec', specHost),
   );
   drawCharts();
-  if (!TERMINAL.includes(detail.status))
+  if (!isTerminalStatus(detail.status))
     follow(scope, base, { series, loadDetail, loadSeries, drawCharts, renderWarnings, renderHeader });
 };
 
