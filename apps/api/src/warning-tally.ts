@@ -1,22 +1,13 @@
 // The spec warnings of many cells (a grid, a regression suite), told once per distinct message with how many
 // cells share it, so that a 10,000-cell grid with the same mistake everywhere gets one line, not 10,000.
-import { type GridCell, specWarnings } from '@swavlab/spec';
-import { z } from 'zod';
+import type { CellWarning, GridCell } from '@swavlab/spec';
+import { specWarnings } from '@swavlab/spec';
 
 /** At most this many distinct warnings are listed. */
 const MAX_DISTINCT = 20;
 
-export const CellWarning = z
-  .object({
-    path: z.string(),
-    message: z.string(),
-    cells: z.int().meta({ description: 'how many cells have this warning' }),
-    first_cell: z.int().meta({ description: 'index of the first such cell' }),
-  })
-  .meta({ id: 'CellWarning', description: 'a likely mistake shared by some cells; they are queued anyway' });
-
 export class WarningTally {
-  private readonly byText = new Map<string, z.output<typeof CellWarning>>();
+  private readonly byText = new Map<string, CellWarning>();
 
   /** Counts the warnings of each cell. */
   add(cells: readonly GridCell[]): void {
@@ -31,7 +22,7 @@ export class WarningTally {
     }
   }
 
-  list(): z.output<typeof CellWarning>[] {
+  list(): CellWarning[] {
     return [...this.byText.values()];
   }
 }

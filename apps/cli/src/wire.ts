@@ -1,17 +1,22 @@
-// The REST API's JSON responses as the CLI reads them (snake_case, as on the wire); runs and their records, grids
-// and their results are the API's own schemas from packages/spec.
+// The REST API's JSON responses as the CLI reads them (snake_case, as on the wire): the API's own schemas from
+// packages/spec, under the names the CLI's code uses.
 import type {
+  CreatedGridView,
   EvaluationRequestView,
   EvaluationView,
+  GridDryRunView,
   GridResults,
   GridSeedsView,
   GridView,
   MetricPointView,
   ResultGroup,
   RunDetailView,
+  RunList,
   RunProgressView,
   RunStatus,
   RunView,
+  SpecWarning as SpecWarningView,
+  SubmittedRunView,
 } from '@swavlab/spec';
 
 export type Run = RunView;
@@ -27,38 +32,11 @@ export { isTerminalStatus as isTerminal } from '@swavlab/spec';
 
 export type RunDetail = RunDetailView;
 
-export interface SpecWarning {
-  path: string;
-  message: string;
-}
-
-export interface SubmittedRun extends Run {
-  deduplicated: boolean;
-  warnings: SpecWarning[];
-}
-
-export interface RunPage {
-  runs: Run[];
-  next_page_token: string | null;
-}
-
-export interface CreatedGrid extends Grid {
-  dry_run: false;
-  runs: { created: number; deduplicated: number; run_ids: string[] };
-}
-
-export interface GridDryRun {
-  dry_run: true;
-  cell_count: number;
-  new_cells: number;
-  cells: {
-    index: number;
-    axis_values: Record<string, unknown>;
-    seed: number;
-    hash: string;
-    existing_run_id: string | null;
-  }[];
-}
+export type SpecWarning = SpecWarningView;
+export type SubmittedRun = SubmittedRunView;
+export type RunPage = RunList;
+export type CreatedGrid = CreatedGridView;
+export type GridDryRun = GridDryRunView;
 
 /** A metric point as sent by the event stream. */
 export interface StreamedPoint extends MetricPoint {

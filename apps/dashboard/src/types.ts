@@ -4,6 +4,7 @@
 
 import type {
   CheckpointView,
+  CompareView,
   EvaluationView,
   GridCells,
   GridList,
@@ -17,6 +18,8 @@ import type {
   ReportedMetricView,
   ResultGroup,
   RunDetailView,
+  RunList,
+  RunMetricsView,
   RunProgressView,
   RunStatus,
   RunView,
@@ -49,33 +52,16 @@ export const RUN_STATUSES: readonly RunStatus[] = STATUSES;
 
 export type RunDetail = RunDetailView;
 
-export interface RunPage {
-  runs: Run[];
-  next_page_token: string | null;
-}
-
-export interface MetricSeries {
-  name: string;
-  total_points: number;
-  points: MetricPoint[];
-}
-
-export interface RunMetrics {
-  run_id: string;
-  series: MetricSeries[];
-}
+export type RunPage = RunList;
+export type RunMetrics = RunMetricsView;
+export type MetricSeries = RunMetricsView['series'][number];
 
 /** A grid as GET /v1/grids/{id} returns it, with the spec fields the grid page reads. */
 export type Grid = GridView & {
   spec: { axes?: Record<string, unknown[]>; seeds?: number[] } & Record<string, unknown>;
 };
 
-export interface Comparison {
-  runs: { id: string; name: string | null; status: RunStatus; seed: number; grid_id: string | null }[];
-  spec_differences: { path: string; values: unknown[] }[];
-  final_metrics: Record<string, (number | null)[]>;
-  evaluations: Record<string, (number | null)[]>;
-}
+export type Comparison = CompareView;
 
 /** The SSE events of GET /v1/runs/{id}/events (apps/api/src/routes/run-events.ts). */
 export interface MetricsEvent {

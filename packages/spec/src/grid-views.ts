@@ -276,6 +276,59 @@ export const GridMetrics = z.object({
   }),
 });
 
+/** A likely mistake shared by some cells of a grid or suite, told once with how many cells have it. */
+export const CellWarning = z
+  .object({
+    path: z.string(),
+    message: z.string(),
+    cells: z.int().meta({ description: 'how many cells have this warning' }),
+    first_cell: z.int().meta({ description: 'index of the first such cell' }),
+  })
+  .meta({ id: 'CellWarning', description: 'a likely mistake shared by some cells; they are queued anyway' });
+
+/** A cell of POST /v1/grids?dry_run=true. */
+export const GridCellPreview = z.object({
+  index: z.int(),
+  axis_values: z.record(z.string(), z.unknown()),
+  seed: z.int(),
+  hash: z.string(),
+  existing_run_id: z.string().nullable().meta({ description: 'the run that already has this spec, if any' }),
+});
+
+/** POST /v1/grids?dry_run=true: the cells the grid would have, nothing stored. */
+export const GridDryRunView = z.object({
+  dry_run: z.literal(true),
+  cell_count: z.int(),
+  new_cells: z.int(),
+  cells: z.array(GridCellPreview),
+  warnings: z.array(CellWarning),
+});
+
+/** POST /v1/grids: the grid and what became of its cells' runs. */
+export const CreatedGridView = GridView.safeExtend({
+  dry_run: z.literal(false),
+  runs: z.object({
+    created: z.int().meta({ description: 'cells that got a new run (or re-queued a failed one)' }),
+    deduplicated: z
+      .int()
+      .meta({ description: 'cells whose spec already had a queued, running or finished run' }),
+    run_ids: z.array(z.string()).meta({ description: 'in cell order' }),
+  }),
+  warnings: z.array(CellWarning),
+});
+
+/** POST /v1/grids/{id}/rerun-failed. */
+export const GridRerunView = z.object({
+  grid_id: z.string(),
+  requeued: z.int(),
+  run_ids: z.array(z.string()),
+});
+
+export type CellWarning = z.output<typeof CellWarning>;
+export type GridCellPreview = z.output<typeof GridCellPreview>;
+export type GridDryRunView = z.output<typeof GridDryRunView>;
+export type CreatedGridView = z.output<typeof CreatedGridView>;
+export type GridRerunView = z.output<typeof GridRerunView>;
 export type MetricGoal = z.output<typeof MetricGoal>;
 export type GridStatusCounts = z.output<typeof GridStatusCounts>;
 export type GridView = z.output<typeof GridView>;

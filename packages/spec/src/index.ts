@@ -41,11 +41,16 @@ export {
 } from './grid-spec.js';
 export {
   BestGroup,
+  CellWarning,
+  CreatedGridView,
+  GridCellPreview,
   GridCells,
   GridCellView,
+  GridDryRunView,
   GridList,
   GridMetrics,
   GridPivot,
+  GridRerunView,
   GridResults,
   GridSeedsRequest,
   GridSeedsView,
@@ -129,13 +134,19 @@ export { evaluate, type RuleExpr, type RuleIssue, runRules, type SpecRule } from
 export { isTerminalStatus, RUN_STATUSES, type RunStatusName, TERMINAL_STATUSES } from './run-status.js';
 export {
   CheckpointView,
+  CompareView,
   DatasetView,
   EvaluationView,
   MetricPointView,
+  RunCheckpointsView,
   RunDetailView,
+  RunList,
+  RunMetricsView,
   RunProgressView,
   RunStatus,
   RunView,
+  SpecWarning,
+  SubmittedRunView,
 } from './run-views.js';
 export {
   hashValidSpec,

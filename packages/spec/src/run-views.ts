@@ -111,3 +111,70 @@ export const RunDetailView = RunView.safeExtend({
 export type EvaluationView = z.output<typeof EvaluationView>;
 export type RunDetailView = z.output<typeof RunDetailView>;
 export type CheckpointView = z.output<typeof CheckpointView>;
+
+/** A spec problem that does not stop the run but will likely waste it (see `specWarnings`). */
+export const SpecWarning = z
+  .object({ path: z.string(), message: z.string() })
+  .meta({ id: 'SpecWarning', description: 'a likely mistake in an accepted spec, with what to change' });
+
+/** POST /v1/runs: the run (new or the existing one with the same spec hash) and the spec's warnings. */
+export const SubmittedRunView = RunView.safeExtend({
+  deduplicated: z.boolean().meta({ description: 'true when an identical spec already had a run' }),
+  warnings: z
+    .array(SpecWarning)
+    .meta({ description: 'likely mistakes in the spec; the run is queued anyway' }),
+});
+
+/** GET /v1/runs: a page of runs. */
+export const RunList = z.object({ runs: z.array(RunView), next_page_token: z.string().nullable() });
+
+/** GET /v1/runs/{id}/metrics: the run's series, downsampled. */
+export const RunMetricsView = z.object({
+  run_id: z.string(),
+  series: z.array(
+    z.object({
+      name: z.string(),
+      total_points: z.int().meta({ description: 'points the series has before downsampling' }),
+      points: z.array(MetricPointView),
+    }),
+  ),
+});
+
+/** GET /v1/runs/{id}/checkpoints. */
+export const RunCheckpointsView = z.object({ run_id: z.string(), checkpoints: z.array(CheckpointView) });
+
+const PerRun = z.array(z.number().nullable()).meta({ description: 'one value per run, in `runs` order' });
+
+/** GET /v1/compare: 2–10 runs side by side. */
+export const CompareView = z.object({
+  runs: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string().nullable(),
+      status: RunStatus,
+      seed: z.int(),
+      grid_id: z.string().nullable(),
+    }),
+  ),
+  spec_differences: z
+    .array(
+      z.object({
+        path: z.string().meta({ description: 'dotted spec path of a leaf (arrays are leaves)' }),
+        values: z.array(z.unknown()).meta({ description: 'the value per run; null where a spec lacks it' }),
+      }),
+    )
+    .meta({ description: 'the leaf paths whose values are not all equal, sorted by path' }),
+  final_metrics: z
+    .record(z.string(), PerRun)
+    .meta({ description: "training metric → each run's last point (null: none or non-finite)" }),
+  evaluations: z
+    .record(z.string(), PerRun)
+    .meta({ description: "evaluation name → each run's latest evaluation (null: none or non-finite)" }),
+});
+
+export type SpecWarning = z.output<typeof SpecWarning>;
+export type SubmittedRunView = z.output<typeof SubmittedRunView>;
+export type RunList = z.output<typeof RunList>;
+export type RunMetricsView = z.output<typeof RunMetricsView>;
+export type RunCheckpointsView = z.output<typeof RunCheckpointsView>;
+export type CompareView = z.output<typeof CompareView>;

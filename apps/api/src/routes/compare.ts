@@ -1,6 +1,7 @@
 // /v1/compare: 2–10 runs side by side (their spec differences, final metrics and evaluations); their curves
 // come from /v1/runs/{id}/metrics.
-import { RUN_STATUSES, runMetrics } from '@swavlab/db';
+import { runMetrics } from '@swavlab/db';
+import { CompareView } from '@swavlab/spec';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import type { RouteOptions } from '../context.js';
@@ -14,34 +15,6 @@ const CompareQuery = z.strictObject({
     .refine((ids) => ids.length >= 2, { message: 'must list 2 to 10 run ids' })
     .refine((ids) => new Set(ids).size === ids.length, { message: 'must not repeat a run id' })
     .meta({ description: '2 to 10 distinct run ids, comma-separated or repeated' }),
-});
-
-const PerRun = z.array(z.number().nullable()).meta({ description: 'one value per run, in `runs` order' });
-
-const CompareView = z.object({
-  runs: z.array(
-    z.object({
-      id: z.string(),
-      name: z.string().nullable(),
-      status: z.enum(RUN_STATUSES),
-      seed: z.int(),
-      grid_id: z.string().nullable(),
-    }),
-  ),
-  spec_differences: z
-    .array(
-      z.object({
-        path: z.string().meta({ description: 'dotted spec path of a leaf (arrays are leaves)' }),
-        values: z.array(z.unknown()).meta({ description: 'the value per run; null where a spec lacks it' }),
-      }),
-    )
-    .meta({ description: 'the leaf paths whose values are not all equal, sorted by path' }),
-  final_metrics: z
-    .record(z.string(), PerRun)
-    .meta({ description: "training metric → each run's last point (null: none or non-finite)" }),
-  evaluations: z
-    .record(z.string(), PerRun)
-    .meta({ description: "evaluation name → each run's latest evaluation (null: none or non-finite)" }),
 });
 
 export const compareRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ctx }) => {

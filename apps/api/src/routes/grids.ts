@@ -8,12 +8,15 @@ import {
   type JsonObject,
 } from '@swavlab/db';
 import {
+  CreatedGridView,
   canonicalJson,
   expandGridInSlices,
   GridCells,
+  GridDryRunView,
   GridList,
   GridMetrics,
   GridPivot,
+  GridRerunView,
   GridResults,
   GridSeedsRequest,
   GridSeedsView,
@@ -37,38 +40,10 @@ import { CSV_CONTENT_TYPE, toCsv } from '../queries/csv.js';
 import { groupStatsView, pivot } from '../queries/pivot.js';
 import { tableStatistics } from '../queries/table-statistics.js';
 import { listParam, queryBoolean, ResourceId, type ZodTypeProvider } from '../validation.js';
-import { CellWarning, WarningTally } from '../warning-tally.js';
+import { WarningTally } from '../warning-tally.js';
 import { enqueueEach } from './runs.js';
 
 const GridParams = z.strictObject({ id: ResourceId });
-
-const CellView = z.object({
-  index: z.int(),
-  axis_values: z.record(z.string(), z.unknown()),
-  seed: z.int(),
-  hash: z.string(),
-  existing_run_id: z.string().nullable().meta({ description: 'the run that already has this spec, if any' }),
-});
-
-const DryRunView = z.object({
-  dry_run: z.literal(true),
-  cell_count: z.int(),
-  new_cells: z.int(),
-  cells: z.array(CellView),
-  warnings: z.array(CellWarning),
-});
-
-const CreatedGridView = GridView.safeExtend({
-  dry_run: z.literal(false),
-  runs: z.object({
-    created: z.int().meta({ description: 'cells that got a new run (or re-queued a failed one)' }),
-    deduplicated: z
-      .int()
-      .meta({ description: 'cells whose spec already had a queued, running or finished run' }),
-    run_ids: z.array(z.string()).meta({ description: 'in cell order' }),
-  }),
-  warnings: z.array(CellWarning),
-});
 
 const GroupPath = z.string().refine((path) => isSpecLeafPath(path), {
   message: 'must be a spec leaf path such as swav.prototypes',
@@ -272,7 +247,7 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
         querystring: z.strictObject({ dry_run: queryBoolean.default(false) }),
         body: GridSpec,
         response: {
-          200: DryRunView,
+          200: GridDryRunView,
           201: CreatedGridView,
           ...problemResponses(400, 401, 403, 409, 413, 415, 422, 429, 503),
         },
@@ -664,7 +639,7 @@ export const gridRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { c
         tags: ['grids'],
         params: GridParams,
         response: {
-          200: z.object({ grid_id: z.string(), requeued: z.int(), run_ids: z.array(z.string()) }),
+          200: GridRerunView,
           ...problemResponses(400, 401, 403, 404, 429, 503),
         },
       },

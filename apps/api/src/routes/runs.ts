@@ -21,14 +21,16 @@ import {
 } from '@swavlab/queue';
 import {
   applyRecipe,
-  CheckpointView,
   checkSpecRules,
   ExperimentSpecFields,
   hashValidSpec,
   learningCheck,
-  MetricPointView,
+  RunCheckpointsView,
   RunDetailView,
+  RunList,
+  RunMetricsView,
   RunView,
+  SubmittedRunView,
   specWarnings,
   WHEN_FIELDS_VALID,
 } from '@swavlab/spec';
@@ -63,18 +65,6 @@ export const RunSubmission = z
   )
   .meta({ id: 'RunSubmission' });
 
-/** A spec problem that does not stop the run but will likely waste it (see `specWarnings`). */
-export const SpecWarning = z
-  .object({ path: z.string(), message: z.string() })
-  .meta({ id: 'SpecWarning', description: 'a likely mistake in an accepted spec, with what to change' });
-
-const SubmittedRun = RunView.safeExtend({
-  deduplicated: z.boolean().meta({ description: 'true when an identical spec already had a run' }),
-  warnings: z
-    .array(SpecWarning)
-    .meta({ description: 'likely mistakes in the spec; the run is queued anyway' }),
-});
-
 const RunParams = z.strictObject({ id: ResourceId });
 
 const MetricName = z
@@ -107,17 +97,6 @@ const MetricsQuery = z.strictObject({
     .enum(['json', 'csv'])
     .default('json')
     .meta({ description: '`csv` answers text/csv with the columns name, step, epoch, value, time' }),
-});
-
-const MetricsView = z.object({
-  run_id: z.string(),
-  series: z.array(
-    z.object({
-      name: z.string(),
-      total_points: z.int().meta({ description: 'points the series has before downsampling' }),
-      points: z.array(MetricPointView),
-    }),
-  ),
 });
 
 async function loadRun(ctx: AppContext, id: string): Promise<Run> {
@@ -167,7 +146,7 @@ export async function enqueueBulk(ctx: AppContext, results: readonly BulkRunResu
 async function submitRun(
   ctx: AppContext,
   submission: z.output<typeof RunSubmission>,
-): Promise<{ status: 200 | 201; body: z.input<typeof SubmittedRun> }> {
+): Promise<{ status: 200 | 201; body: z.input<typeof SubmittedRunView> }> {
   const { priority, ...spec } = submission;
   await requireSpecPaths(spec, ctx.config.dataRoots);
   await requireCapacity(ctx, [{ spec, prefix: '' }]);
@@ -220,8 +199,8 @@ export const runRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ct
         tags: ['runs'],
         body: RunSubmission,
         response: {
-          200: SubmittedRun,
-          201: SubmittedRun,
+          200: SubmittedRunView,
+          201: SubmittedRunView,
           ...problemResponses(400, 401, 403, 409, 413, 415, 422, 429, 503),
         },
       },
@@ -247,7 +226,7 @@ export const runRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ct
         tags: ['runs'],
         querystring: ListQuery,
         response: {
-          200: z.object({ runs: z.array(RunView), next_page_token: z.string().nullable() }),
+          200: RunList,
           ...problemResponses(400, 401, 403, 429),
         },
       },
@@ -310,7 +289,7 @@ export const runRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ct
         response: {
           200: {
             description: 'the series',
-            content: { 'application/json': { schema: MetricsView }, 'text/csv': { schema: z.string() } },
+            content: { 'application/json': { schema: RunMetricsView }, 'text/csv': { schema: z.string() } },
           },
           ...problemResponses(400, 401, 403, 404, 429),
         },
@@ -349,7 +328,7 @@ export const runRoutes: FastifyPluginAsync<RouteOptions> = async (instance, { ct
         tags: ['runs'],
         params: RunParams,
         response: {
-          200: z.object({ run_id: z.string(), checkpoints: z.array(CheckpointView) }),
+          200: RunCheckpointsView,
           ...problemResponses(400, 401, 403, 404, 429),
         },
       },
