@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the trainer's pytest suite with the interpreter that has PyTorch (PYTHON_BIN, else the
-# first of python3, /usr/bin/python3 that imports torch), as the architecture notes prescribe.
+# first of python3, /usr/bin/python3 that imports torch), as docs/contributing.md describes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py="${PYTHON_BIN:-}"

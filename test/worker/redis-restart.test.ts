@@ -1,4 +1,4 @@
-// A Redis of the test's own (AOF on, as QUEUE.md asks of production) restarted while a run trains: the worker
+// A Redis of the test's own (AOF on, as docs/queue.md asks of production) restarted while a run trains: the worker
 // rides out the outage and the run still ends succeeded, once, with a complete metric series.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';

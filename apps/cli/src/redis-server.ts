@@ -1,5 +1,5 @@
 // A private redis-server for `swavlab up` when REDIS_URL is unset: a free port on loopback, its files under
-// $SWAVLAB_HOME/redis, and the settings QUEUE.md asks for (AOF with fsync every second, noeviction, no RDB).
+// $SWAVLAB_HOME/redis, and the settings docs/queue.md asks for (AOF with fsync every second, noeviction, no RDB).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { type BridgeEvent, type JobOptions, type RunningJob, startJob } from '@swavlab/bridge';
 import { listLiveProcesses, type ProcStat } from '../src/processes.js';
 
-/** Debian's interpreter, the one with torch on this machine (ENVIRONMENT.md). */
+/** Debian's interpreter, the one with torch on this machine (docs/contributing.md). */
 export const PYTHON = '/usr/bin/python3';
 export const FIXTURES_DIR = fileURLToPath(new URL('./fixtures/', import.meta.url));
 

@@ -1,6 +1,6 @@
 /**
  * @swavlab/queue: the `pretrain` BullMQ queue, its payload, producer helpers, worker settings, Redis
- * connection options and cross-host cancels (see README.md and QUEUE.md).
+ * connection options and cross-host cancels (see README.md and docs/queue.md).
  */
 export { CANCEL_CHANNEL, publishCancel, type SubscribeOptions, subscribeCancels } from './cancel.js';
 export {

@@ -1,7 +1,7 @@
 import type { WorkerOptions } from 'bullmq';
 
 /**
- * Lock and stall settings for workers of multi-hour runs (QUEUE.md). The worker adds `connection`,
+ * Lock and stall settings for workers of multi-hour runs (docs/queue.md). The worker adds `connection`,
  * `prefix` and `concurrency` (one per device slot).
  */
 export const defaultWorkerOptions = {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createPretrainQueue, type PretrainQueue, redisConnectionOptions } from '@swavlab/queue';
 
-/** The shared test Redis (ENVIRONMENT.md); REDIS_URL overrides it. */
+/** The shared test Redis (docs/contributing.md); REDIS_URL overrides it. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A BullMQ key prefix no other test file or run uses, so files can run in parallel on one Redis. */

@@ -6,8 +6,9 @@ import { applyRecipe, RECIPE_NAMES } from './recipes.js';
 import { checkSpecRules } from './spec-rules.js';
 
 /**
- * The experiment spec (wire format: JSON, snake_case). Every field is optional and defaults to the values
- * agreed in the team's spec table (the paper's settings where the paper has one). Objects are strict.
+ * The experiment spec (wire format: JSON, snake_case). Every field is optional and defaults to the paper's setting
+ * where the paper has one. Objects are strict. This is the only place a field, default or limit is written: the
+ * Python trainer validates with what scripts/write-python.mjs generates from it (docs/spec.md).
  */
 
 const TAG = /^[A-Za-z0-9_.:/-]+$/;

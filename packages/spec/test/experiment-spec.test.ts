@@ -22,7 +22,7 @@ function withField(
 }
 
 describe('defaults', () => {
-  it('equal the agreed spec table', () => {
+  it("are the paper's settings", () => {
     const result = parseExperimentSpec({});
     expect(result).toEqual({
       ok: true,
@@ -178,7 +178,7 @@ describe('strictness', () => {
   });
 });
 
-/** [path, lowest valid, highest valid, just below, just above] from the spec table (undefined: no bound there). */
+/** [path, lowest valid, highest valid, just below, just above] as the schema states them (undefined: no bound there). */
 const LIMITS: [string, unknown, unknown, unknown, unknown][] = [
   ['seed', 0, 2 ** 31 - 1, -1, 2 ** 31],
   ['data.num_images', 16, 10_000_000, 15, 10_000_001],

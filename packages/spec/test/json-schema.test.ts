@@ -63,7 +63,7 @@ describe('toJsonSchema', () => {
     }
   });
 
-  it('states the bounds of the spec table', () => {
+  it('states the bounds of every field', () => {
     const leaves = Object.fromEntries(schemaLeaves(schema));
     expect(leaves['swav.prototypes']).toMatchObject({ type: 'integer', minimum: 2, maximum: 200_000 });
     expect(leaves['swav.epsilon']).toMatchObject({ type: 'number', minimum: 0.001, maximum: 10 });
