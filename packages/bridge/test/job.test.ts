@@ -42,24 +42,14 @@ describe('a job that returns', () => {
     ).toThrow(/either runs \(runOptions\) or evaluates/);
   });
 
-  it('measures how many events per second cross from Python to the parent', async () => {
+  it('delivers thousands of events from Python to the parent, each once and in order', async () => {
+    // How fast they cross is measured in bench/bridge/overhead.mjs (the event rate), not here.
     const count = 5_000;
-    let first = 0;
-    let last = 0;
-    const { job, events } = startFixture(
-      { scenario: 'events', count },
-      {
-        onEvent: () => {
-          last = performance.now();
-          first ||= last;
-        },
-      },
-    );
+    const { job, events } = startFixture({ scenario: 'events', count });
     await job.result;
     expect(events).toHaveLength(count);
-    const perSecond = Math.round((count - 1) / ((last - first) / 1000));
-    console.log(`bridge event rate: ${perSecond} events/s (${count} events, Python -> runner -> parent)`);
-    expect(perSecond).toBeGreaterThan(0);
+    expect(events.map((event) => event.index)).toEqual(Array.from({ length: count }, (_, i) => i));
+    expect(events.at(-1)).toEqual({ type: 'tick', index: count - 1, value: (count - 1) * 0.5 });
   });
 
   it('gives Python the job environment, PYTHONUNBUFFERED and the module folder on PYTHONPATH', async () => {
