@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from .cpu_memory import keep_freed_memory
 from .events import metric_points
 from .spec import SpecError
 from .stop import install_stop_signal
@@ -127,6 +128,7 @@ def _train_command(args: argparse.Namespace) -> int:
     install_stop_signal(signal.SIGINT)
     install_stop_signal(signal.SIGUSR1)
     print_event = _printer(args.json, sys.stdout)
+    keep_freed_memory()  # this process only trains: keep its large blocks (swavlab.cpu_memory)
     try:
         result = train(_load_spec_file(args.spec), on_event=print_event, out_dir=args.out, resume_from=args.resume)
     except SpecError as error:

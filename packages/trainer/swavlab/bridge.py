@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from .cpu_memory import keep_freed_memory
 from .libc import die_with_parent
 from .spec import SpecError
 from .stop import STOP, install_stop_signal
@@ -128,6 +129,7 @@ def run(spec_json: str, on_event: Callable[[str], object] | None, options_json: 
         if on_event is not None and on_event(to_json(event)) == "stop":
             STOP.request("the event consumer asked to stop")
 
+    keep_freed_memory()  # the job's process only trains: keep its large blocks (swavlab.cpu_memory)
     try:
         spec = _parse_spec(spec_json)
         options = parse_options(options_json)

@@ -22,8 +22,10 @@ def main() -> int:
     # Ctrl-C and the service's cancel go to rank 0, which tells the others at the next log point.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     request = json.loads(sys.stdin.read())
+    from .cpu_memory import keep_freed_memory
     from .train import train
 
+    keep_freed_memory()  # a rank's process only trains: keep its large blocks, as rank 0's entry point does
     result = train(request["spec"], out_dir=request["out_dir"], resume_from=request["resume_from"])
     print(json.dumps({"rank": int(os.environ["RANK"]), "status": result["status"], "steps": result["steps"]}))
     return 0

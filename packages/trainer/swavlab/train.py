@@ -33,14 +33,12 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from . import ddp
+from . import distributed
 from .amp import autocast_dtype, make_grad_scaler
 from .canonical import canonical_json
 from .checkpoint import CheckpointWriter, SavedCheckpoint, file_sha256, load_checkpoint
 from .code_stats import code_statistics, embedding_spread
 from .collapse import CollapseDetector
-from .cpu_memory import keep_freed_memory
-from .distributed import all_reduce_sum
 from .events import (
     Event,
     EventThrottle,
@@ -136,7 +134,7 @@ class _Run:
         self,
         spec: dict[str, Any],
         device: torch.device,
-        info: ddp.LaunchInfo,
+        info: distributed.LaunchInfo,
         on_event: Callable[[Event], object] | None,
         should_stop: Callable[[], bool] | None,
         out_dir: Path,
@@ -154,7 +152,6 @@ class _Run:
         self.batch_size = int(optim["batch_size"])
 
         configure_threads(int(runtime["threads"]), info.local_world_size)
-        keep_freed_memory()
         seed_everything(self.seed)
         data = _data_module()
         self.datasets = data.build_datasets(spec["data"], self.seed)
@@ -189,7 +186,7 @@ class _Run:
 
             load_release_weights(self.core, str(spec["model"]["init_from"]))
         self.core.to(device)
-        self.model = ddp.wrap_model(self.core, info, device, bool(runtime["sync_bn"]))
+        self.model = distributed.wrap_model(self.core, info, device, bool(runtime["sync_bn"]))
         self.optimizer = build_optimizer(self.core, optim)
         # Without epochs there is nothing to schedule.
         self.schedule = np.zeros(0) if self.epochs == 0 else lr_schedule(
@@ -279,7 +276,7 @@ class _Run:
         if self.writer is not None and (self.writer.last is None or self.writer.last.step != self.step):
             saved = self.writer.save(self._payload(rank_states), self.epochs_completed, self.step)
             self.events.emit({"type": "checkpoint", **saved.as_dict()})
-        ddp.barrier()
+        distributed.barrier()
         return True
 
     def resume(self, path: str) -> None:
@@ -312,7 +309,7 @@ class _Run:
         """True only if every rank says True (one tiny all-reduce in a multi-process run)."""
         if not self.info.distributed:
             return flag
-        votes = all_reduce_sum(torch.tensor([0.0 if flag else 1.0], device=self.device))
+        votes = distributed.all_reduce_sum(torch.tensor([0.0 if flag else 1.0], device=self.device))
         return bool(votes.item() == 0)
 
     def _stop_requested_locally(self) -> bool:
@@ -341,7 +338,7 @@ class _Run:
              torch.tensor(1.0 if stop_local else 0.0, dtype=torch.float64, device=self.device)]
         )
         if self.info.distributed:
-            all_reduce_sum(window)
+            distributed.all_reduce_sum(window)
         loss_sum, count, stops = window.tolist()
         loss = loss_sum / max(count, 1.0)
         if not math.isfinite(loss):
@@ -433,7 +430,7 @@ class _Run:
                 values.update(random_init_knn(self.spec, eval_train, eval_test, self.device, workers=workers))
                 self.evals = {k: float(v) for k, v in values.items()}
                 self.events.emit(eval_event(self.epochs_completed, self.step, values))
-        ddp.barrier()
+        distributed.barrier()
 
     def execute(self) -> dict[str, Any]:
         """Train to the last epoch (or until stopped/diverged); returns the result dict."""
@@ -516,10 +513,10 @@ def train(
     """
     validated = validate_spec(spec)
     ranks = rank_count(validated["runtime"])
-    info = ddp.launch_info_from_env()
+    info = distributed.launch_info_from_env()
     launching = ranks > 1 and not info.distributed
     if launching:
-        info = ddp.LaunchInfo(world_size=ranks, rank=0, local_rank=0, local_world_size=ranks)
+        info = distributed.LaunchInfo(world_size=ranks, rank=0, local_rank=0, local_world_size=ranks)
     elif info.world_size != ranks:
         field = "runtime.gpus" if int(validated["runtime"]["gpus"]) > 1 else "runtime.processes"
         raise SpecError(
@@ -535,11 +532,11 @@ def train(
     others: RankProcesses | None = None
     if launching:
         # Port 0: the store binds a free port itself, so two runs on one host never race for one.
-        store = dist.TCPStore("127.0.0.1", 0, ranks, True, ddp.COLLECTIVE_TIMEOUT, wait_for_workers=False)
+        store = dist.TCPStore("127.0.0.1", 0, ranks, True, distributed.COLLECTIVE_TIMEOUT, wait_for_workers=False)
         resume = str(resume_from) if resume_from is not None else None
         others = RankProcesses(ranks, int(store.port), validated, directory, resume)
     try:
-        ddp.init_process_group(info, device, store)
+        distributed.init_process_group(info, device, store)
         run = _Run(validated, device, info, on_event, should_stop, directory, fresh=resume_from is None)
         if resume_from is not None:
             run.resume(str(resume_from))
@@ -560,4 +557,4 @@ def train(
     finally:
         STOP.clear()
         if owns_group:
-            ddp.destroy_process_group()
+            distributed.destroy_process_group()

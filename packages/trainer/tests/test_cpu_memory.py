@@ -1,5 +1,6 @@
 """cpu_memory: huge-page buffers are ordinary tensors; keep_freed_memory ends the page faults of
-re-allocating a large tensor (checked in a child process, since the setting is process-wide)."""
+re-allocating a large tensor (checked in a child process, since the setting is process-wide), and only the
+entry points apply it, never the library function train()."""
 
 import subprocess
 import sys
@@ -56,3 +57,44 @@ def test_keep_freed_memory_reuses_a_large_block_without_page_faults() -> None:
     # has grown, the block is reused without any.
     assert default >= 32
     assert kept * 10 <= default
+
+
+# The same count after a tiny run, trained through the library function or through the bridge's entry point.
+_AFTER_TRAINING = """
+import json, resource, sys, tempfile, torch
+import swavlab
+from swavlab import bridge
+from tests.conftest import TINY_SPEC
+
+def faults_of_a_fresh_tensor():
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    torch.empty(16 * 2**20).fill_(1.0)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+spec = {**TINY_SPEC, "optim": {**TINY_SPEC["optim"], "epochs": 1}}
+with tempfile.TemporaryDirectory() as out:
+    if sys.argv[1] == "library":
+        assert swavlab.train(spec, out_dir=out)["status"] == "succeeded"
+    else:
+        assert json.loads(bridge.run(json.dumps(spec), None, json.dumps({"out_dir": out})))["status"] == "succeeded"
+print([faults_of_a_fresh_tensor() for _ in range(3)][-1])
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_only_the_entry_points_change_the_allocator_setting() -> None:
+    def faults_after(entry: str) -> int:
+        result = subprocess.run(
+            [sys.executable, "-c", _AFTER_TRAINING, entry],
+            cwd=PACKAGE_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        )
+        return int(result.stdout.split()[-1])
+
+    library, entry_point = faults_after("library"), faults_after("bridge")
+    # A library call leaves glibc mapping the block afresh; the bridge's entry point keeps it in the heap.
+    assert library >= 32
+    assert entry_point * 10 <= library
