@@ -1,6 +1,7 @@
 """Crash-safe checkpoint files: atomic writes, content hashes and retention.
 
-A checkpoint is a ``torch.save``d dict (see :func:`swavlab.train` for the keys). It is written to
+A checkpoint is a ``torch.save``d dict, the payload of a :class:`TrainingState` (the one place that defines its
+keys, stamped with ``CHECKPOINT_FORMAT`` by the writer and migrated from older formats on reading). It is written to
 a temporary file in the destination directory, fsynced, renamed over the final name and the
 directory is fsynced, so a reader (or a crash) sees either the previous set of checkpoints or the
 new complete file, never a torn one. Everything stored is a tensor, a number, a string or a
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from .spec import SpecError
 
 # 2: per-rank state (queue, RNG streams) in `ranks`, one entry per rank; 1 had rank 0's at the top level.
 CHECKPOINT_FORMAT = 2
@@ -40,6 +43,68 @@ class SavedCheckpoint:
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form used in events and in the run result."""
         return {"path": str(self.path), "sha256": self.sha256, "bytes": self.bytes, "epoch": self.epoch, "step": self.step}
+
+
+@dataclass
+class TrainingState:
+    """Everything a run resumes from: the model, optimiser and scaler states, the schedule position, each rank's
+    own state (its feature queue and RNG streams) and the metrics kept across a stop. ``to_payload`` and
+    ``from_payload`` are the only code that knows a checkpoint's keys."""
+
+    spec: dict[str, Any]
+    model: dict[str, Any]
+    optimizer: dict[str, Any]
+    scaler: dict[str, Any] | None
+    epoch: int
+    step: int
+    schedule: dict[str, Any]
+    world_size: int
+    ranks: list[dict[str, Any]]
+    metrics: dict[str, Any]
+    torch_version: str
+
+    def to_payload(self) -> dict[str, Any]:
+        """The dict :class:`CheckpointWriter` saves (it adds ``format``)."""
+        return {
+            "spec": self.spec,
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "scaler": self.scaler,
+            "epoch": self.epoch,
+            "step": self.step,
+            "schedule": self.schedule,
+            "world_size": self.world_size,
+            "ranks": self.ranks,
+            "metrics": self.metrics,
+            "torch_version": self.torch_version,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> TrainingState:
+        """The state of a loaded checkpoint of any format; format 1 kept rank 0's queue and RNG at the top level."""
+        ranks = payload.get("ranks")
+        if ranks is None:
+            ranks = [{"queue": payload.get("queue"), "rng": payload["rng"]}]
+        return cls(
+            spec=payload["spec"],
+            model=payload["model"],
+            optimizer=payload["optimizer"],
+            scaler=payload.get("scaler"),
+            epoch=int(payload["epoch"]),
+            step=int(payload["step"]),
+            schedule=payload.get("schedule", {}),
+            world_size=int(payload.get("world_size", len(ranks))),
+            ranks=list(ranks),
+            metrics=payload["metrics"],
+            torch_version=str(payload.get("torch_version", "")),
+        )
+
+    def rank_state(self, rank: int, world_size: int, path: str) -> dict[str, Any]:
+        """The state of ``rank`` of a run of ``world_size`` ranks; a checkpoint of another size is a spec error."""
+        if len(self.ranks) != world_size:
+            message = f"the checkpoint {path} holds the state of {len(self.ranks)} ranks; this run has {world_size}"
+            raise SpecError([{"path": "runtime", "message": message}])
+        return self.ranks[rank]
 
 
 def checkpoint_name(epoch: int, step: int) -> str:

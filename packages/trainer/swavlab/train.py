@@ -36,7 +36,7 @@ import torch.distributed as dist
 from . import distributed
 from .amp import autocast_dtype, make_grad_scaler
 from .canonical import canonical_json
-from .checkpoint import CheckpointWriter, SavedCheckpoint, file_sha256, load_checkpoint
+from .checkpoint import CheckpointWriter, SavedCheckpoint, TrainingState, file_sha256, load_checkpoint
 from .code_stats import code_statistics, embedding_spread
 from .collapse import CollapseDetector
 from .events import (
@@ -101,23 +101,6 @@ def _check_resumable(spec: Mapping[str, Any], saved_spec: Mapping[str, Any], pat
                 for name in differing
             ]
         )
-
-
-def _rank_states_of(payload: Mapping[str, Any], path: str, world_size: int) -> list[dict[str, Any]]:
-    """The per-rank states of a checkpoint (format 1 kept rank 0's only, at the top level)."""
-    states = payload.get("ranks")
-    if states is None:
-        states = [{"queue": payload.get("queue"), "rng": payload["rng"]}]
-    if len(states) != world_size:
-        raise SpecError(
-            [
-                {
-                    "path": "runtime",
-                    "message": f"the checkpoint {path} holds the state of {len(states)} ranks; this run has {world_size}",
-                }
-            ]
-        )
-    return list(states)
 
 
 def _data_module() -> Any:
@@ -237,28 +220,28 @@ class _Run:
         dist.all_gather_object(gathered, state)
         return gathered
 
-    def _payload(self, rank_states: list[dict[str, Any]]) -> dict[str, Any]:
-        return {
-            "spec": self.spec,
-            "model": self.core.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "epoch": self.epochs_completed,
-            "step": self.step,
-            "schedule": {
+    def _state(self, rank_states: list[dict[str, Any]]) -> TrainingState:
+        return TrainingState(
+            spec=self.spec,
+            model=self.core.state_dict(),
+            optimizer=self.optimizer.state_dict(),
+            scaler=self.scaler.state_dict() if self.scaler is not None else None,
+            epoch=self.epochs_completed,
+            step=self.step,
+            schedule={
                 "iteration": self.step,
                 "lr": float(self.schedule[min(self.step, self.total_steps - 1)]) if self.total_steps > 0 else None,
             },
-            "world_size": self.info.world_size,
-            "ranks": rank_states,
-            "metrics": {
+            world_size=self.info.world_size,
+            ranks=rank_states,
+            metrics={
                 "collapse": self.collapse.state_dict(),
                 "loss_window": {"sum": float(self.loss_sum.item()), "count": self.loss_count},
                 "final_metrics": {k: float(v) for k, v in self.final_metrics.items()},
                 "evals": {k: float(v) for k, v in self.evals.items()},
             },
-            "torch_version": torch.__version__,
-        }
+            torch_version=torch.__version__,
+        )
 
     def _weights_finite(self) -> bool:
         tensors = list(self.core.parameters()) + [b for b in self.core.buffers() if b.is_floating_point()]
@@ -274,27 +257,27 @@ class _Run:
             return False
         rank_states = self._rank_states()
         if self.writer is not None and (self.writer.last is None or self.writer.last.step != self.step):
-            saved = self.writer.save(self._payload(rank_states), self.epochs_completed, self.step)
+            saved = self.writer.save(self._state(rank_states).to_payload(), self.epochs_completed, self.step)
             self.events.emit({"type": "checkpoint", **saved.as_dict()})
         distributed.barrier()
         return True
 
     def resume(self, path: str) -> None:
         """Continue from a checkpoint written by a run of the same spec."""
-        payload = load_checkpoint(path)
-        _check_resumable(self.spec, payload["spec"], path)
-        self.core.load_state_dict(payload["model"])
-        self.optimizer.load_state_dict(payload["optimizer"])
-        if self.scaler is not None and payload.get("scaler") is not None:
-            self.scaler.load_state_dict(payload["scaler"])
-        self.step = int(payload["step"])
-        self.epochs_completed = int(payload["epoch"])
-        mine = _rank_states_of(payload, path, self.info.world_size)[self.info.rank]
+        state = TrainingState.from_payload(load_checkpoint(path))
+        _check_resumable(self.spec, state.spec, path)
+        self.core.load_state_dict(state.model)
+        self.optimizer.load_state_dict(state.optimizer)
+        if self.scaler is not None and state.scaler is not None:
+            self.scaler.load_state_dict(state.scaler)
+        self.step = state.step
+        self.epochs_completed = state.epoch
+        mine = state.rank_state(self.info.rank, self.info.world_size, path)
         if mine["queue"] is not None:
             self.queue = self._new_queue()
             self.queue.load_state_dict(mine["queue"])
         restore_rng_state(mine["rng"])
-        metrics = payload["metrics"]
+        metrics = state.metrics
         self.collapse.load_state_dict(metrics["collapse"])
         window = metrics["loss_window"]
         self.loss_sum.fill_(float(window["sum"]))

@@ -1,4 +1,4 @@
-"""Atomic checkpoint writes, hashes, retention and loading."""
+"""Atomic checkpoint writes, hashes, retention and loading; the training state a checkpoint holds."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import torch
 from swavlab.checkpoint import (
     CHECKPOINT_FORMAT,
     CheckpointWriter,
+    TrainingState,
     atomic_torch_save,
     checkpoint_name,
     list_checkpoints,
     load_checkpoint,
 )
 from swavlab.runtime import capture_rng_state, restore_rng_state
+from swavlab.spec import SpecError
 
 
 def payload(value: float) -> dict:
@@ -91,3 +93,48 @@ def test_load_rejects_foreign_files(tmp_path: Path) -> None:
 def test_keep_last_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="keep_last"):
         CheckpointWriter(tmp_path, keep_last=0)
+
+
+def state(ranks: int) -> TrainingState:
+    return TrainingState(
+        spec={"seed": 1},
+        model={"w": torch.arange(3.0)},
+        optimizer={"state": {}, "param_groups": []},
+        scaler=None,
+        epoch=2,
+        step=17,
+        schedule={"iteration": 17, "lr": 0.1},
+        world_size=ranks,
+        ranks=[{"queue": None, "rng": capture_rng_state()} for _ in range(ranks)],
+        metrics={"loss_window": {"sum": 1.5, "count": 2}},
+        torch_version=torch.__version__,
+    )
+
+
+def test_training_state_survives_a_checkpoint_file(tmp_path: Path) -> None:
+    written = state(2)
+    saved = CheckpointWriter(tmp_path, keep_last=1).save(written.to_payload(), written.epoch, written.step)
+    loaded = load_checkpoint(saved.path)
+    assert loaded["format"] == CHECKPOINT_FORMAT
+    read = TrainingState.from_payload(loaded)
+    assert (read.epoch, read.step, read.world_size, read.schedule) == (2, 17, 2, {"iteration": 17, "lr": 0.1})
+    assert torch.equal(read.model["w"], written.model["w"])
+    assert read.rank_state(1, 2, "c.pt")["queue"] is None
+
+
+def test_format_1_checkpoints_are_migrated_to_one_rank_state() -> None:
+    """Format 1 kept rank 0's queue and RNG streams at the top level and had no world size."""
+    current = state(1).to_payload()
+    old = {key: value for key, value in current.items() if key not in ("ranks", "world_size")}
+    old.update(format=1, queue={"embeddings": torch.zeros(2, 3)}, rng=current["ranks"][0]["rng"])
+    migrated = TrainingState.from_payload(old)
+    assert migrated.world_size == 1
+    assert torch.equal(migrated.rank_state(0, 1, "old.pt")["queue"]["embeddings"], torch.zeros(2, 3))
+
+
+def test_a_checkpoint_of_another_number_of_ranks_is_a_spec_error() -> None:
+    with pytest.raises(SpecError) as raised:
+        state(2).rank_state(0, 4, "c.pt")
+    assert raised.value.errors == [
+        {"path": "runtime", "message": "the checkpoint c.pt holds the state of 2 ranks; this run has 4"}
+    ]
