@@ -7,7 +7,8 @@ Run from the repository root:
 `--data` is `digits` (scikit-learn's), `letters` or `objects` (written by datasets.py into `--root`, default
 /tmp/swavlab-learning, on first use). Each run goes through `swavlab.train` (the real loop, loader and
 evaluation); the baseline is `swavlab.evaluation.baseline.random_init_knn` on the same splits. Prints the
-config, k-NN@20 of both, the gain in points, the final loss against ln K, prototype usage and the wall time.
+config, k-NN@20 of both, the gain in points, the final loss against ln K, prototype usage, and the wall and CPU
+time of the training (CPU: this process and its data-loader workers).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -41,6 +43,12 @@ def data_section(name: str, root: Path) -> dict[str, Any]:
     if not (root / name).is_dir():
         datasets.write(root, name, PER_CLASS)
     return {"source": "folder", "path": name}
+
+
+def cpu_seconds() -> float:
+    """User + system time of this process and its finished children (the data loader's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def parse_value(text: str) -> Any:
@@ -87,15 +95,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
         baseline = random_init_knn(validated, splits.eval_train, splits.eval_test, torch.device("cpu"),
                                    cache=Path(cache))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     with tempfile.TemporaryDirectory() as out_dir:
         result = swavlab.train(spec, out_dir=out_dir)
     minutes = (time.perf_counter() - started) / 60
+    cpu_minutes = (cpu_seconds() - cpu_started) / 60
     trained, random_init = result["evals"]["knn_top1@20"], baseline["random_init_knn_top1@20"]
     final = result["final_metrics"]
     ln_k = math.log(int(validated["swav"]["prototypes"]))
     print(
-        f"{args.data}: {result['status']}, {result['steps']} steps, {minutes:.1f} min; "
+        f"{args.data}: {result['status']}, {result['steps']} steps, {minutes:.1f} min ({cpu_minutes:.1f} CPU-min); "
         f"loss {final['loss']:.3f} (ln K {ln_k:.3f}), usage {final['prototype_usage']:.0%}; "
         f"knn@20 swav {trained:.1%} random init {random_init:.1%} gain {100 * (trained - random_init):+.1f}",
         flush=True,

@@ -14,6 +14,7 @@ from typing import Any
 from .checkpoint import load_checkpoint
 from .data import build_datasets
 from .evaluation import evaluate
+from .evaluation.baseline import random_init_knn
 from .events import Event, EventThrottle, eval_event, eval_progress_event
 from .models import build_model
 from .official import check_state
@@ -77,6 +78,9 @@ def evaluate_checkpoint(
         ),
     )
     if values:
+        # As in a run: every k-NN result with the same backbone's at random init beside it (cached).
+        values.update(random_init_knn(validated, datasets.eval_train, datasets.eval_test, device,
+                                      workers=int(runtime["workers"])))
         events.emit(eval_event(epoch, step, values))
     events.flush()
     return {"status": "succeeded", "epoch": epoch, "step": step, "evals": {k: float(v) for k, v in values.items()}}
