@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import datasets  # noqa: E402
 import swavlab  # noqa: E402
+from swavlab.cpu_memory import keep_freed_memory  # noqa: E402
 from swavlab.data import build_datasets  # noqa: E402
 from swavlab.evaluation.baseline import random_init_knn  # noqa: E402
 
@@ -68,6 +69,7 @@ def apply_set(spec: dict[str, Any], assignment: str) -> None:
 
 
 def main() -> None:
+    keep_freed_memory()  # as the training entry points do (python -m swavlab, the bridge)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", choices=["digits", *datasets.GENERATORS], required=True)
     parser.add_argument("--root", type=Path, default=Path("/tmp/swavlab-learning"))

@@ -25,6 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "packages" / "trainer"))
 
 import swavlab  # noqa: E402
+from swavlab.cpu_memory import keep_freed_memory  # noqa: E402
 from swavlab.data import build_datasets  # noqa: E402
 from swavlab.evaluation import evaluate  # noqa: E402
 from swavlab.models import build_model  # noqa: E402
@@ -114,6 +115,7 @@ def run(name: str, spec: dict[str, Any]) -> None:
 
 
 def main() -> None:
+    keep_freed_memory()  # as the training entry points do (python -m swavlab, the bridge)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(CONFIGS), help="run one dataset only")
     args = parser.parse_args()

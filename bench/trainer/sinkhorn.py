@@ -6,7 +6,7 @@ interleaved in a random order every repeat so that load from other processes and
 call leaves behind (threads spinning, caches) hit both alike; prints the median times, the largest
 absolute difference between the two results, and `ratio` = pseudo-code time / swavlab time.
 
-Then the same again after `keep_freed_memory()`, the setting `swavlab.train` gives its process:
+Then the same again after `keep_freed_memory()`, the setting the training entry points give their process:
 there both functions reuse freed memory instead of mapping fresh pages, which the pseudo-code,
 allocating two such matrices per call, gains most from.
 """

@@ -15,7 +15,7 @@ other processes hits both alike.
   the model on its own, codes come from the pseudo-code Sinkhorn (bench/trainer/sinkhorn.py), the
   swapped prediction loss of Eq. 6 is summed crop pair by crop pair.
 
-The process runs with the memory setting `swavlab.train` applies (`keep_freed_memory`: freed
+The process runs with the memory setting the training entry points apply (`keep_freed_memory`: freed
 blocks stay in glibc's heap), which both loops share.
 
 Prints images/s of each and `ratio` = ours / plain (medians over the rounds).

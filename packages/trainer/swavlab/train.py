@@ -187,7 +187,9 @@ class _Run:
         self.queue_start_epoch = int(swav["queue_start_epoch"])
         self.queue_length = int(swav["queue_length"]) // info.world_size
         self.queue: FeatureQueue | None = None
-        self.collapse = CollapseDetector(int(swav["prototypes"]), unfreeze_step=self.freeze_iters)
+        self.collapse = CollapseDetector(
+            int(swav["prototypes"]), unfreeze_step=self.freeze_iters, batch_size=self.batch_size
+        )
 
         self.step = 0
         self.epochs_completed = 0
@@ -340,7 +342,9 @@ class _Run:
         }
         self.final_metrics.update(values)
         self.events.emit(metrics_event(epoch_index + 1, self.step, values))
-        warning = self.collapse.update(self.step, loss, stats["prototype_usage"])
+        warning = self.collapse.update(
+            self.step, loss, stats["prototype_usage"], stats["code_entropy"], values["embedding_spread"]
+        )
         if warning is not None:
             self.events.emit(collapse_warning_event(epoch_index + 1, self.step, warning.message, warning.advice))
         self.loss_sum.zero_()
@@ -413,7 +417,22 @@ class _Run:
                 values.update(random_init_knn(self.spec, eval_train, eval_test, self.device, workers=workers))
                 self.evals = {k: float(v) for k, v in values.items()}
                 self.events.emit(eval_event(self.epochs_completed, self.step, values))
+                self._check_learning(values)
         distributed.barrier()
+
+    def _check_learning(self, values: Mapping[str, float]) -> None:
+        """Hands the collapse detector the smallest k's k-NN and its random-init baseline."""
+        ks = sorted(int(k) for k in self.spec["eval"]["knn"]["k"]) if self.spec["eval"].get("knn") else []
+        for k in ks:
+            knn, baseline = values.get(f"knn_top1@{k}"), values.get(f"random_init_knn_top1@{k}")
+            if knn is None or baseline is None:
+                continue
+            warning = self.collapse.evaluated(self.step, float(knn), float(baseline))
+            if warning is not None:
+                self.events.emit(
+                    collapse_warning_event(self.epochs_completed, self.step, warning.message, warning.advice)
+                )
+            return
 
     def execute(self) -> dict[str, Any]:
         """Train to the last epoch (or until stopped/diverged); returns the result dict."""
