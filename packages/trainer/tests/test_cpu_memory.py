@@ -29,7 +29,9 @@ def test_hugepage_buffer_of_another_dtype_keeps_its_element_size() -> None:
 
 
 # Minor page faults of allocating and filling a 64 MB tensor, three times; then the same after
-# keep_freed_memory(). glibc maps a block this large afresh each time by default.
+# keep_freed_memory(). glibc maps a block this large afresh each time by default. The kept heap can still fault
+# now and then when the kernel reclaims its idle pages under memory pressure (seen once in a full CI run), so
+# the best of five re-allocations counts.
 _FAULTS = """
 import resource, sys, torch
 from swavlab.cpu_memory import keep_freed_memory
@@ -41,8 +43,8 @@ def faults_of_a_fresh_tensor():
 
 default = [faults_of_a_fresh_tensor() for _ in range(3)]
 applied = keep_freed_memory()
-kept = [faults_of_a_fresh_tensor() for _ in range(3)]
-print(default[-1], int(applied), kept[-1])
+kept = [faults_of_a_fresh_tensor() for _ in range(5)]
+print(default[-1], int(applied), min(kept))
 """
 
 
