@@ -159,11 +159,17 @@ describe('a 2-process CPU run through REST, the worker and the bridge', () => {
       runtime: object;
     };
     const id = await submit({ ...base, runtime: { ...base.runtime, processes: 2 } });
-    const active = await waitFor('the run to be training', async () => {
-      const run = worker.activeRuns().find((one) => one.runId === id);
-      const steps = await metricSteps(db, id);
-      return run?.runnerPid !== undefined && steps.length > 0 ? run : undefined;
-    });
+    // Two Python processes import torch and meet over gloo before the first step: minutes when the CI machine's
+    // two cores also run other test files (a clean CI run once took over 60 s here).
+    const active = await waitFor(
+      'the run to be training',
+      async () => {
+        const run = worker.activeRuns().find((one) => one.runId === id);
+        const steps = await metricSteps(db, id);
+        return run?.runnerPid !== undefined && steps.length > 0 ? run : undefined;
+      },
+      240_000,
+    );
     const pgid = active.runnerPid as number;
     const ranks = rankProcesses(pgid, active.pythonPid);
     expect(ranks).toHaveLength(2);
@@ -184,7 +190,7 @@ describe('a 2-process CPU run through REST, the worker and the bridge', () => {
     expect(checkpoints).toHaveLength(1);
     expect(checkpoints[0]?.step).toBe((await metricSteps(db, id)).at(-1)); // the step it stopped after
     await waitFor('the job processes to be gone', () => groupMembers(pgid).length === 0, 10_000, 50);
-  });
+  }, 300_000);
 
   it('fails a 2-process run as crashed within 5 s when a rank dies, naming it, and leaves no process', async () => {
     const { id, pgid, ranks } = await runningTwoProcessRun();
@@ -197,7 +203,7 @@ describe('a 2-process CPU run through REST, the worker and the bridge', () => {
     expect(run.error?.kind).toBe('crashed');
     expect(run.error?.message).toMatch(/^rank 1 of the run was killed by SIGKILL/);
     await waitFor('the job processes to be gone', () => groupMembers(pgid).length === 0, 10_000, 50);
-  });
+  }, 300_000);
 
   it('refuses a run no live worker can hold, naming the field and what the workers have', async () => {
     const base = tinySpec({ epochs: 1 }).spec as ExperimentSpecInput & { runtime: object };
