@@ -22,7 +22,7 @@ import {
   testConfig,
   testPrefix,
   tinySpec,
-  waitFor,
+  waitForEvaluation,
   waitForStatus,
 } from './helpers.js';
 
@@ -173,15 +173,7 @@ describe('each dataset source, pretrained and evaluated through the service', ()
       expect(requested.statusCode, requested.body).toBe(202);
       const request = requested.json() as { id: string; checkpoint_step: number };
       expect(request.checkpoint_step).toBe(steps);
-      const done = await waitFor(
-        `evaluation ${request.id} to end`,
-        async () => {
-          const found = await db.evaluationRequests.getRequest(request.id);
-          return found?.status === 'succeeded' || found?.status === 'failed' ? found : undefined;
-        },
-        90_000,
-        200,
-      );
+      const done = await waitForEvaluation(db, request.id, 90_000);
       expect(done.error).toBeNull();
       for (const metric of source.laterMetrics) {
         const value = done.results?.[metric];

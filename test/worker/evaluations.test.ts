@@ -22,7 +22,7 @@ import {
   testConfig,
   testPrefix,
   tinySpec,
-  waitFor,
+  waitForEvaluation,
   waitForStatus,
 } from './helpers.js';
 
@@ -93,15 +93,7 @@ describe('a later evaluation of a checkpoint, through REST, the worker and the t
     const request = requested.json() as { id: string; checkpoint_step: number };
     expect(request.checkpoint_step).toBe(6);
 
-    const done = await waitFor(
-      `evaluation ${request.id} to end`,
-      async () => {
-        const found = await db.evaluationRequests.getRequest(request.id);
-        return found?.status === 'succeeded' || found?.status === 'failed' ? found : undefined;
-      },
-      60_000,
-      200,
-    );
+    const done = await waitForEvaluation(db, request.id, 60_000);
     expect(done.error).toBeNull();
     expect(done).toMatchObject({ status: 'succeeded', attempt: 1, device: 'cpu' });
     expect(done.results).toMatchObject({ linear_top1: expect.any(Number), linear_top5: expect.any(Number) });
@@ -148,15 +140,7 @@ describe('a later evaluation of a checkpoint, through REST, the worker and the t
       db,
       testConfig({ artifactsDir, queuePrefix: prefix }),
     );
-    const done = await waitFor(
-      `evaluation ${id} to end`,
-      async () => {
-        const found = await db.evaluationRequests.getRequest(id);
-        return found?.status === 'succeeded' || found?.status === 'failed' ? found : undefined;
-      },
-      60_000,
-      200,
-    );
+    const done = await waitForEvaluation(db, id, 60_000);
     expect(done.error).toBeNull();
     expect(done).toMatchObject({ status: 'succeeded', attempt: 2 });
     expect(entries.some((entry) => entry.msg === 'evaluation starts' && entry.attempt === 2)).toBe(true);

@@ -241,6 +241,19 @@ export function waitForStatus(db: Database, runId: string, statuses: Run['status
   );
 }
 
+/** Waits until an evaluation request has succeeded or failed, and returns it. */
+export function waitForEvaluation(db: Database, requestId: string, timeoutMs = 60_000) {
+  return waitFor(
+    `evaluation ${requestId} to end`,
+    async () => {
+      const found = await db.evaluationRequests.getRequest(requestId);
+      return found?.status === 'succeeded' || found?.status === 'failed' ? found : undefined;
+    },
+    timeoutMs,
+    200,
+  );
+}
+
 /** The steps of the metric points a worker logged receiving (`trainer event` debug lines), batches included. */
 export function loggedMetricSteps(entries: readonly LogEntry[]): number[] {
   return entries
