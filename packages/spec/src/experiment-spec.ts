@@ -85,6 +85,11 @@ const Data = z.strictObject({
     description: 'synthetic, digits and folder: the share of labelled images held out for evaluation',
   }),
   augment: Augment.prefault({}).meta({ description: 'the augmentations of every pretraining crop' }),
+  seed: Seed.optional().meta({
+    description:
+      "the seed of the data (synthetic images, held-out splits); absent = the run's seed. Fixed, a grid's seeds " +
+      'vary only the training',
+  }),
 });
 const Model = z.strictObject({
   arch: z

@@ -152,6 +152,7 @@ describe('specHash', () => {
         eval: { semisup: { subset_file: 's.txt' } },
       }),
       parsed({ data: { source: 'imagefolder', path: 'p', classes_file: 'c.txt' } }),
+      parsed({ data: { seed: 5 } }),
     ];
     for (const path of SPEC_LEAF_PATHS.filter((p) => !METADATA.has(p))) {
       const changedHashes = bases.flatMap((spec) => {

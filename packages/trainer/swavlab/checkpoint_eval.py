@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .checkpoint import load_checkpoint
-from .data import build_datasets
+from .data import build_datasets, data_seed
 from .evaluation import evaluate
 from .evaluation.baseline import random_init_knn
 from .events import Event, EventThrottle, eval_event, eval_progress_event
@@ -60,7 +60,7 @@ def evaluate_checkpoint(
     configure_threads(int(runtime["threads"]))
     seed = int(validated["seed"])
     seed_everything(seed)
-    datasets = build_datasets(validated["data"], seed)
+    datasets = build_datasets(validated["data"], data_seed(validated))
     if datasets.eval_train is None or datasets.eval_test is None:
         raise SpecError([{"path": "data", "message": "has no labelled images to evaluate on (no class folders)"}])
     events = EventThrottle(on_event)

@@ -137,7 +137,7 @@ class _Run:
         configure_threads(int(runtime["threads"]), info.local_world_size)
         seed_everything(self.seed)
         data = _data_module()
-        self.datasets = data.build_datasets(spec["data"], self.seed)
+        self.datasets = data.build_datasets(spec["data"], data.data_seed(spec))
         self.events.emit(dataset_event(self.datasets.summary()))
         crops = data.MultiCropDataset(self.datasets.pretrain, swav["crops"], self.seed, spec["data"]["augment"])
         self.loader, self.sampler = build_train_loader(

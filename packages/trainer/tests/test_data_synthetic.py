@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from swavlab.data import build_datasets
+import swavlab
+from swavlab.data import build_datasets, data_seed
 from swavlab.data.synthetic import MAX_CLASSES, SyntheticShapes, class_recipe
 
 
@@ -117,3 +118,19 @@ def test_colour_changes_across_an_image() -> None:
         means = np.stack([q.mean(axis=(0, 1)) for q in quadrants])
         spread.append(np.linalg.norm(means - means.mean(0), axis=1).mean())
     assert float(np.median(spread)) > 20, spread
+
+
+def test_data_seed_fixes_the_images_and_split_whatever_the_run_seed() -> None:
+    def first_test_image(spec: dict[str, object]) -> np.ndarray:
+        validated = swavlab.validate_spec(spec)
+        splits = build_datasets(validated["data"], data_seed(validated))
+        assert splits.eval_test is not None
+        return np.asarray(splits.eval_test[0][0])
+
+    fixed = [{"seed": seed, "data": {"num_images": 64, "seed": 5}} for seed in (1, 2)]
+    assert [data_seed(swavlab.validate_spec(spec)) for spec in fixed] == [5, 5]
+    assert np.array_equal(first_test_image(fixed[0]), first_test_image(fixed[1]))
+    # Without it the data follows the run's seed, as before the field existed.
+    free = [{"seed": seed, "data": {"num_images": 64}} for seed in (1, 2)]
+    assert [data_seed(swavlab.validate_spec(spec)) for spec in free] == [1, 2]
+    assert not np.array_equal(first_test_image(free[0]), first_test_image(free[1]))

@@ -33,9 +33,20 @@ __all__ = [
     "Subset",
     "SyntheticShapes",
     "build_datasets",
+    "data_seed",
     "derive_seed",
     "seed_worker",
 ]
+
+
+def data_seed(spec: Mapping[str, Any]) -> int:
+    """The seed the data is drawn from: `data.seed` when the spec sets it, else the run's seed.
+
+    A grid whose cells fix `data.seed` compares its seeds on the same images and splits, so that
+    the spread between seeds is the training's alone.
+    """
+    seed = spec["data"].get("seed")
+    return int(spec["seed"] if seed is None else seed)
 
 
 def build_datasets(data_spec: Mapping[str, Any], seed: int) -> DatasetSplits:

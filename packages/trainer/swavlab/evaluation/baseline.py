@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from ..data import data_seed
 from ..data.base import LabelledDataset
 from ..models.backbones import build_backbone
 
@@ -41,12 +42,12 @@ def cache_dir() -> Path:
 
 
 def baseline_key(spec: Mapping[str, Any]) -> str:
-    """What the baseline depends on, hashed: the data section, the split seed, the backbone and k-NN."""
+    """What the baseline depends on, hashed: the data section, the data's seed, the backbone and k-NN."""
     model = spec["model"]
     described = {
         "version": _CACHE_VERSION,
-        "data": spec["data"],
-        "seed": spec["seed"],
+        "data": {key: value for key, value in spec["data"].items() if key != "seed"},
+        "seed": data_seed(spec),
         "backbone": {"arch": model["arch"], "small_stem": model["small_stem"]},
         "knn": spec["eval"]["knn"],
     }
