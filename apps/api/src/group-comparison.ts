@@ -62,6 +62,13 @@ export function holmAdjust(pValues: readonly number[]): number[] {
 }
 
 export interface GroupTest {
+  /** This group's mean minus the best group's. */
+  difference: number;
+  /**
+   * Welch's 95 % interval of that difference, difference ± t(0.975, df) · se; a single point when both groups have
+   * zero variance.
+   */
+  differenceCi: Interval;
   /** Welch's statistic of this group against the best; null when both have zero variance. */
   t: number | null;
   /** Welch–Satterthwaite degrees of freedom; null when both have zero variance. */
@@ -108,9 +115,20 @@ export function compareWithBest(groups: readonly GroupSample[], goal: Goal, alph
   const tested = others.filter((i) => (groups[i] as GroupSample).n >= 2);
   const raw = tested.map((i) => {
     const group = groups[i] as GroupSample;
+    const difference = (group.mean as number) - (bestGroup.mean as number);
     const welch = welchFromMoments(moments(bestGroup), moments(group));
-    if (welch === null) return { t: null, df: null, pValue: group.mean === bestGroup.mean ? 1 : 0 };
-    return { ...welch, pValue: studentTTwoSidedP(welch.t, welch.df) };
+    if (welch === null) {
+      const point = { low: difference, high: difference };
+      return { difference, differenceCi: point, t: null, df: null, pValue: difference === 0 ? 1 : 0 };
+    }
+    const half = studentTQuantile(1 - (1 - CONFIDENCE) / 2, welch.df) * welch.se;
+    return {
+      difference,
+      differenceCi: { low: difference - half, high: difference + half },
+      t: welch.t,
+      df: welch.df,
+      pValue: studentTTwoSidedP(welch.t, welch.df),
+    };
   });
   const adjusted = holmAdjust(raw.map((test) => test.pValue));
   for (const [k, i] of tested.entries()) {

@@ -135,6 +135,8 @@ export interface WelchResult {
   t: number;
   /** Welch–Satterthwaite degrees of freedom. */
   df: number;
+  /** Standard error of the difference of the means, √(s_a²/n_a + s_b²/n_b). */
+  se: number;
 }
 
 /** What Welch's test needs of a sample. */
@@ -159,9 +161,10 @@ export function welchFromMoments(a: SampleMoments, b: SampleMoments): WelchResul
   const va = a.variance / a.n;
   const vb = b.variance / b.n;
   if (va + vb === 0) return null;
-  const t = (b.mean - a.mean) / Math.sqrt(va + vb);
+  const se = Math.sqrt(va + vb);
+  const t = (b.mean - a.mean) / se;
   const df = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1));
-  return { t, df };
+  return { t, df, se };
 }
 
 /**

@@ -192,8 +192,30 @@ describe('comparing groups with the best', () => {
       'max',
     );
     expect(result.best).toBe(0);
-    expect(result.tests[1]).toEqual({ t: null, df: null, pValue: 1, pAdjusted: 1, tiedWithBest: true });
+    expect(result.tests[1]).toEqual({
+      difference: 0,
+      differenceCi: { low: 0, high: 0 },
+      t: null,
+      df: null,
+      pValue: 1,
+      pAdjusted: 1,
+      tiedWithBest: true,
+    });
     expect(result.tests[2]).toMatchObject({ t: null, df: null, pValue: 0, tiedWithBest: false });
+    expect(result.tests[2]?.difference).toBeCloseTo(-0.1, 15);
+    expect(result.tests[2]?.differenceCi.low).toBe(result.tests[2]?.differenceCi.high);
+  });
+
+  it("gives Welch's 95 % interval of each group's difference from the best", () => {
+    // Equal sizes and variances make Welch's df exactly 2(n − 1) = 4: the interval is −3 ± t(0.975, 4) · √(2/3),
+    // with t(0.975, 4) = 2.7764451051977934 (mpmath, as in the quantile table above).
+    const result = compareWithBest([sample([4, 5, 6]), sample([1, 2, 3])], 'max');
+    const test = result.tests[1];
+    expect(test?.df).toBeCloseTo(4, 12);
+    expect(test?.difference).toBe(-3);
+    const half = 2.7764451051977934 * Math.sqrt(2 / 3);
+    expect(test?.differenceCi.low).toBeCloseTo(-3 - half, 12);
+    expect(test?.differenceCi.high).toBeCloseTo(-3 + half, 12);
   });
 
   it("adjusts p-values with Holm's step-down procedure", () => {

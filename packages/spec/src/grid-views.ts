@@ -29,6 +29,12 @@ const Interval = z.object({ low: z.number(), high: z.number() });
 
 export const GroupTest = z
   .object({
+    difference: z.number().meta({ description: "this group's mean − the best group's mean" }),
+    difference_ci95: Interval.meta({
+      description:
+        "Welch's 95 % confidence interval of `difference`: difference ± t(0.975, df) · √(s²/n + s_best²/n_best); " +
+        'a single point when both groups have zero variance',
+    }),
     t: z
       .number()
       .nullable()

@@ -74,7 +74,16 @@ export function tableStatistics(
       best: i === compared.best,
       tied_with_best: test?.tiedWithBest ?? null,
       test:
-        test === null ? null : { t: test.t, df: test.df, p_value: test.pValue, p_adjusted: test.pAdjusted },
+        test === null
+          ? null
+          : {
+              difference: test.difference,
+              difference_ci95: test.differenceCi,
+              t: test.t,
+              df: test.df,
+              p_value: test.pValue,
+              p_adjusted: test.pAdjusted,
+            },
     };
   });
   return {
