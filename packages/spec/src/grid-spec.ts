@@ -4,6 +4,7 @@ import { closestName } from './did-you-mean.js';
 import { ExperimentSpecFields, Seed, Tags } from './experiment-spec.js';
 import { EVALUATION_METRICS, isMetricName, METRIC_GOALS, TRAINING_METRICS } from './metrics.js';
 import { getAtPath } from './paths.js';
+import { applyRecipe } from './recipes.js';
 import { SPEC_LEAF_PATHS } from './spec-paths.js';
 
 /**
@@ -104,7 +105,9 @@ function gridRules(grid: GridFields, ctx: z.core.$RefinementCtx<GridFields>): vo
 export const GridSpec = z
   .strictObject({
     name: z.string().min(1).max(200).optional(),
-    base: ExperimentSpecFields,
+    // The recipe is expanded before the defaults fill the base in: afterwards every field has a value, and the
+    // cells would keep the defaults instead of the recipe's settings.
+    base: z.preprocess(applyRecipe, ExperimentSpecFields),
     axes: Axes,
     seeds: z
       .array(Seed)

@@ -111,6 +111,22 @@ describe('expandGrid: order and defaults', () => {
     expect(cells.map((c) => c.spec.data.path)).toEqual(['a', 'b']);
   });
 
+  it("fills every cell from the base's recipe, under the base's fields and the axis values", () => {
+    const cells = cellsOf({
+      base: { recipe: 'small-data', model: { arch: 'tiny' }, data: { source: 'synthetic' } },
+      axes: { 'swav.crops': ['2x40(0.3-1)', '2x32(0.3-1)+4x16(0.15-0.4)'] },
+    });
+    for (const cell of cells) {
+      expect(cell.spec.swav.prototypes).toBe(64); // the recipe's, not the default 3000
+      expect(cell.spec.swav.epsilon).toBe(0.015);
+      expect(cell.spec.optim.optimizer).toBe('sgd');
+      expect(cell.spec.data.augment.blur_p).toBe(0);
+      expect(cell.spec.model.arch).toBe('tiny'); // the base's own field wins over the recipe's resnet18
+      expect(cell.spec.data.source).toBe('synthetic');
+    }
+    expect(cells.map((cell) => cell.spec.swav.crops.length)).toEqual([1, 2]);
+  });
+
   it('varies the augmentations like any field, each cell with its own hash', () => {
     const cells = cellsOf({
       base: {},
