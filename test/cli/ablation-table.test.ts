@@ -8,6 +8,7 @@ import {
   formatDifference,
   groupsTable,
   pivotTable,
+  significantDifferences,
   statisticsNotes,
 } from '../../apps/cli/src/ablation-table.js';
 
@@ -32,7 +33,14 @@ function group(
   };
 }
 
-const test = (p: number) => ({ t: -2, df: 4, p_value: p / 2, p_adjusted: p });
+const test = (p: number, difference = -0.1) => ({
+  difference,
+  difference_ci95: { low: difference - 0.05, high: difference + 0.05 },
+  t: -2,
+  df: 4,
+  p_value: p / 2,
+  p_adjusted: p,
+});
 
 function results(groups: ResultGroup[], overrides: Partial<GridResults> = {}): GridResults {
   return {
@@ -86,7 +94,7 @@ const GROUPS = [
     std: 0.01,
     ci95: { low: 0.1752, high: 0.2248 },
     tied_with_best: false,
-    test: test(0.00004),
+    test: test(0.00004, -0.269),
   }),
   group(100, 3, { n: 1, mean: 0.3 }),
 ];
@@ -101,6 +109,27 @@ describe('ablation tables', () => {
     expect(lines[3]).toMatch(/^★ +30 +3 +46\.9 ± 7\.7 +\[27\.8, 66\.0\] +3 +46\.9 +46\.9 +-$/);
     expect(lines[4]).toMatch(/^ +100 +1 +20\.0 ± 1\.0 +\[17\.5, 22\.5\] +3 +20\.0 +20\.0 +4\.0e-5$/);
     expect(lines[5]).toMatch(/^ +100 +3 +30\.0 +- +1 +30\.0 +30\.0 +-$/);
+  });
+
+  it('names each difference the test calls significant, with its size, interval and adjusted p', () => {
+    expect(significantDifferences(results(GROUPS))).toEqual([
+      'significant: swav.prototypes=30 swav.sinkhorn_iterations=3 beats swav.prototypes=100 ' +
+        'swav.sinkhorn_iterations=1 by 26.9 points (95% CI 21.9 points to 31.9 points, adjusted p = 4.0e-5)',
+    ]);
+    expect(significantDifferences(results(GROUPS.filter((g) => g.tied_with_best !== false)))).toEqual([]);
+  });
+
+  it('writes crops in the notation, not the structured form the validated spec holds', () => {
+    const crops = [
+      { count: 2, size: 32, min_scale: 0.3, max_scale: 1 },
+      { count: 4, size: 16, min_scale: 0.15, max_scale: 0.4 },
+    ];
+    const table = groupsTable(
+      results([{ ...group(30, 1, { n: 1, mean: 0.5, best: true }), key: { 'swav.crops': crops } }], {
+        group_by: ['swav.crops'],
+      }),
+    );
+    expect(table.split('\n')[2]).toMatch(/^★ +2x32\(0\.3-1\)\+4x16\(0\.15-0\.4\) +50\.0 /);
   });
 
   it('puts the mark, mean ± std, CI and n in every pivot cell', () => {

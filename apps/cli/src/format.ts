@@ -1,4 +1,5 @@
 // How numbers, durations and metric values are written in tables and progress lines.
+import { CropGroups, formatCrops } from '@swavlab/spec';
 
 /** `42s`, `3m05s`, `1h02m`; `-` when unknown. */
 export function formatDuration(seconds: number | null | undefined): string {
@@ -61,5 +62,8 @@ export function formatMeanStd(name: string, mean: number | null, std: number | n
 
 /** A spec value for a table cell: strings bare, everything else as JSON. */
 export function formatValue(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
+  if (typeof value === 'string') return value;
+  // Validated specs hold crops in the structured form; people read and write the notation.
+  const crops = CropGroups.safeParse(value);
+  return crops.success ? formatCrops(crops.data) : JSON.stringify(value);
 }

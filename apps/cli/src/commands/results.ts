@@ -1,7 +1,13 @@
 // `swavlab results GRID`: the ablation table of a grid (mean ± std, 95 % CI, n, min, max per group, the best group
 // and those tied with it) with the test that decided the marks, what the seeds resolve, and with --power the seeds
 // a given difference needs.
-import { differenceInMetricUnits, groupsTable, pivotTable, statisticsNotes } from '../ablation-table.js';
+import {
+  differenceInMetricUnits,
+  groupsTable,
+  pivotTable,
+  significantDifferences,
+  statisticsNotes,
+} from '../ablation-table.js';
 import {
   type Command,
   JSON_USAGE,
@@ -106,6 +112,7 @@ Add seeds to a grid with \`swavlab grid seeds GRID --add N\`.`,
     if (results.groups.length > 0) {
       printLine();
       for (const line of statisticsNotes(results)) printLine(line);
+      for (const line of significantDifferences(results)) printLine(line);
     }
     const notes: string[] = [];
     if (results.runs_not_finished > 0) notes.push(`${results.runs_not_finished} run(s) not (yet) succeeded`);
