@@ -1,5 +1,5 @@
 // How numbers, durations and metric values are written in tables and progress lines.
-import { CropGroups, formatCrops } from '@swavlab/spec';
+import { formatCrops, isCropGroups } from '@swavlab/spec/crop-notation';
 
 /** `42s`, `3m05s`, `1h02m`; `-` when unknown. */
 export function formatDuration(seconds: number | null | undefined): string {
@@ -64,6 +64,5 @@ export function formatMeanStd(name: string, mean: number | null, std: number | n
 export function formatValue(value: unknown): string {
   if (typeof value === 'string') return value;
   // Validated specs hold crops in the structured form; people read and write the notation.
-  const crops = CropGroups.safeParse(value);
-  return crops.success ? formatCrops(crops.data) : JSON.stringify(value);
+  return isCropGroups(value) ? formatCrops(value) : JSON.stringify(value);
 }

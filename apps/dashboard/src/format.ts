@@ -1,5 +1,7 @@
 // How values read on screen: numbers to four significant digits, bytes, durations, axis keys, statuses with a
 // symbol as well as a colour.
+
+import { formatCrops, isCropGroups } from '@swavlab/spec/crop-notation';
 import type { RunStatus } from './types';
 
 export function num(value: number | null | undefined, digits = 4): string {
@@ -45,10 +47,11 @@ export function shortId(id: string): string {
   return `…${id.slice(-8)}`;
 }
 
-/** A spec value as text: strings bare, everything else as JSON. */
+/** A spec value as text: strings bare, crops in the notation, everything else as JSON. */
 export function value(v: unknown): string {
   if (v === null || v === undefined) return '–';
-  return typeof v === 'string' ? v : JSON.stringify(v);
+  if (typeof v === 'string') return v;
+  return isCropGroups(v) ? formatCrops(v) : JSON.stringify(v);
 }
 
 /** `swav.prototypes=30, swav.sinkhorn_iterations=3` */

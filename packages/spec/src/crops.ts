@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { defaultScales } from './crop-notation.js';
 import { issuesFromZod, WHEN_FIELDS_VALID } from './issues.js';
+
+export { defaultScales, formatCrops } from './crop-notation.js';
 
 /**
  * Multi-crop settings (SwAV §3.1). The notation `2x224+6x96` means 2 crops of 224 px and 6 of 96 px; a group
@@ -8,13 +11,6 @@ import { issuesFromZod, WHEN_FIELDS_VALID } from './issues.js';
  */
 
 export const DEFAULT_CROPS = '2x224+6x96';
-const FIRST_GROUP_SCALES = [0.14, 1] as const;
-const LATER_GROUP_SCALES = [0.05, 0.14] as const;
-
-/** The scales a group gets when the notation does not spell them out. */
-export function defaultScales(position: number): readonly [number, number] {
-  return position === 0 ? FIRST_GROUP_SCALES : LATER_GROUP_SCALES;
-}
 
 export const CropGroup = z
   .strictObject({
@@ -180,20 +176,6 @@ export function parseCrops(notation: string): CropGroup[] {
   if (!total.success)
     throw new CropNotationError(notation, issuesFromZod(total.error)[0]?.message ?? 'invalid');
   return total.data;
-}
-
-/**
- * The notation for structured crop groups, omitting scales equal to the positional defaults; the inverse of
- * `parseCrops` for valid groups.
- */
-export function formatCrops(groups: readonly CropGroup[]): string {
-  return groups
-    .map((g, i) => {
-      const [min, max] = defaultScales(i);
-      const scales = g.min_scale === min && g.max_scale === max ? '' : `(${g.min_scale}-${g.max_scale})`;
-      return `${g.count}x${g.size}${scales}`;
-    })
-    .join('+');
 }
 
 const CropNotation = z

@@ -1,4 +1,5 @@
 import { CropNotationError, formatCrops, parseCrops } from '@swavlab/spec';
+import { isCropGroups } from '@swavlab/spec/crop-notation';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cropGroups } from './arbitraries.js';
@@ -89,6 +90,20 @@ describe('formatCrops', () => {
         { count: 2, size: 224, min_scale: 0.14, max_scale: 1 },
       ]),
     ).toBe('6x96(0.05-0.14)+2x224(0.14-1)');
+  });
+
+  it('recognises structured crop groups (in a grid key, say) and nothing else', () => {
+    expect(isCropGroups(parseCrops('2x32(0.3-1)+4x16(0.15-0.4)'))).toBe(true);
+    for (const other of [
+      [],
+      '2x32',
+      [30, 100],
+      [{ count: 2, size: 32 }],
+      [{ ...parseCrops('2x32')[0], x: 1 }],
+      null,
+    ]) {
+      expect(isCropGroups(other), JSON.stringify(other)).toBe(false);
+    }
   });
 
   it('round-trips every valid structured crop list through the notation', () => {
