@@ -17,7 +17,7 @@ afterAll(async () => {
   if (home !== undefined) await removeHome(home);
 });
 
-it('runs the quick ablation grid in-process and prints the prototypes x iterations table', async () => {
+it('runs the quick multi-crop grid in-process and prints its table with the statistics', async () => {
   const url = `http://127.0.0.1:${await freePort()}`;
   const result = await swavlab(['demo', '--quick', '--url', url], cliEnv({ SWAVLAB_HOME: home }));
   expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
@@ -25,26 +25,34 @@ it('runs the quick ablation grid in-process and prints the prototypes x iteratio
   expect(out).toContain(`no server at ${url}: starting one in this process`);
   expect(out).toMatch(/^grid \S+: 4 runs$/m);
   // One line per finished cell.
-  for (const prototypes of [30, 300]) {
-    for (const iterations of [1, 3]) {
+  for (const crops of ['2x20\\(0\\.3-1\\)', '2x16\\(0\\.3-1\\)\\+4x8\\(0\\.15-0\\.4\\)']) {
+    for (const seed of [1, 2]) {
       expect(out).toMatch(
-        new RegExp(
-          `\\[\\d/4\\] succeeded +prototypes=${prototypes} sinkhorn_iterations=${iterations} seed=1 +knn_top1@20 [\\d.]+%`,
-        ),
+        new RegExp(`\\[\\d/4\\] succeeded +crops=${crops} seed=${seed} +knn_top1@20 [\\d.]+%`),
       );
     }
   }
-  // The table: rows prototypes, columns Sinkhorn iterations, one accuracy (in %) per cell.
-  expect(out).toContain('k-NN top-1 accuracy (%, k=20, held-out images), mean ± std over 1 seed:');
-  expect(out).toMatch(/^swav\.prototypes \\ swav\.sinkhorn_iterations +1 +3$/m);
-  // A cell: ★ (best), ≈ (tied with it) or a space, the mean (± std and [CI] with two seeds or more), n.
-  const cellPattern = '[★≈ ] (\\d+\\.\\d)(?: ± [\\d.]+ \\[-?[\\d.]+, [\\d.]+\\])? n=\\d+';
-  const rows = [...out.matchAll(new RegExp(`^(30|300) +${cellPattern} +${cellPattern}$`, 'gm'))];
-  expect(rows.map((row) => row[1])).toEqual(['30', '300']);
-  for (const row of rows) {
-    for (const cell of [row[2], row[3]]) expect(Number(cell)).toBeGreaterThanOrEqual(0);
-    for (const cell of [row[2], row[3]]) expect(Number(cell)).toBeLessThanOrEqual(100);
-  }
+  // The table: one row per crop setting (in the notation), each with its mark, mean ± std, CI, n and p vs best.
+  expect(out).toContain('k-NN top-1 accuracy (%, k=20, held-out images) per crop setting, 2 seeds per cell');
+  expect(out).toMatch(/^ +swav\.crops +knn_top1@20 \(%\) mean ± std +95% CI +n +min +max +p vs best$/m);
+  const row = (crops: string) =>
+    new RegExp(
+      `^([★≈ ]) +${crops} +(\\d+\\.\\d) ± [\\d.]+ +\\[-?[\\d.]+, [\\d.]+\\] +2 +[\\d.]+ +[\\d.]+ +(-|[\\d.e-]+)$`,
+      'm',
+    );
+  const rows = ['2x16\\(0\\.3-1\\)\\+4x8\\(0\\.15-0\\.4\\)', '2x20\\(0\\.3-1\\)'].map((crops) =>
+    out.match(row(crops)),
+  );
+  expect(
+    rows.every((match) => match !== null),
+    out,
+  ).toBe(true);
+  expect(rows.map((match) => match?.[1]).filter((mark) => mark === '★')).toHaveLength(1);
+  // The notes name the test, and the verdict is spelled out either way.
+  expect(out).toContain("Welch's two-sided t-test of each group against the best group");
+  expect(out).toMatch(
+    /^(significant: swav\.crops=\S+ beats swav\.crops=\S+ by [\d.]+ points|no difference in this table is significant with these seeds)/m,
+  );
   expect(out).toMatch(/^4\/4 runs succeeded in \S+$/m);
   expect(out).toContain(`dashboard: ${url}/`);
 
