@@ -20,6 +20,7 @@ from .components import RunComponents
 from .events import (
     EventThrottle,
     artifact_event,
+    checkpoint_event,
     collapse_warning_event,
     diverged_event,
     eval_event,
@@ -87,7 +88,7 @@ class TrainingLoop:
         if self.writer is not None and (self.writer.last is None or self.writer.last.step != step):
             payload = self.state.to_training_state(self.parts, ranks).to_payload()
             saved = self.writer.save(payload, self.state.epochs_completed, step)
-            self.events.emit({"type": "checkpoint", **saved.as_dict()})
+            self.events.emit(checkpoint_event(str(saved.path), saved.sha256, saved.bytes, saved.epoch, saved.step))
         distributed.barrier()
         return True
 
