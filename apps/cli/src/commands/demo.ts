@@ -67,6 +67,17 @@ function describeGrid(size: DemoSize): string {
   );
 }
 
+/** One line per collapse warning a run ended with (the worker lists them in final_metrics.warnings). */
+function collapseWarnings(runs: readonly Run[]): string[] {
+  return runs.flatMap((run) => {
+    const warnings = run.final_metrics?.warnings;
+    if (!Array.isArray(warnings)) return [];
+    return warnings.map(
+      (warning: { message?: unknown }) => `collapse warning, run ${run.id}: ${String(warning.message ?? '')}`,
+    );
+  });
+}
+
 /** Cancels what is still queued or running (the runs would otherwise go on at the next start). */
 async function cancelUnfinished(client: ApiClient, runs: readonly Run[]): Promise<void> {
   for (const run of runs) {
@@ -160,6 +171,7 @@ Exit codes: 0 every run succeeded, 1 some run failed or was canceled, 3 server u
           printLine('no difference in this table is significant with these seeds');
         printLine('paper (Table 4, ImageNet, 400 epochs): multi-crop 2x160+4x96 74.1 vs 2 crops 2x224 70.1');
       }
+      for (const line of collapseWarnings(runs)) printLine(line);
       printLine();
       const succeeded = runs.filter((run) => run.status === 'succeeded').length;
       const url = client.settings.url;
