@@ -6,12 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import re
-import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +25,7 @@ from swavlab.client import (
     WaitTimeout,
     flatten,
 )
+from swavlab.local_service import local_service
 
 
 REPO = Path(__file__).resolve().parents[3]
@@ -60,53 +56,16 @@ GRID: dict[str, Any] = {
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`swavlab up` on a free port; yields its URL and stops it (SIGTERM) afterwards."""
-    node = shutil.which("node")
-    assert node is not None, "the client tests need Node (the service is the built swavlab CLI)"
     if not CLI_DIST.exists():
         subprocess.run(["npx", "tsc", "-b", "apps/cli"], cwd=REPO, check=True)
-    home = tmp_path_factory.mktemp("swavlab-home")
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("SWAVLAB_URL", "SWAVLAB_TOKEN", "DATABASE_URL", "REDIS_URL", "HOST", "PORT")
-    }
-    env |= {
-        "SWAVLAB_HOME": str(home),
         "PYTHON_BIN": "/usr/bin/python3",
         "SWAVLAB_LOG_LEVEL": "warn",
         "SWAVLAB_API_TOKENS": f"{ADMIN_TOKEN},read:{READ_TOKEN}",
         "SWAVLAB_SLOTS": "1",
     }
-    log = (home / "up.log").open("w+")
-    process = subprocess.Popen(
-        [node, str(CLI_BIN), "up", "--port", str(free_port())], cwd=home, env=env, stdout=log, stderr=log
-    )
-    try:
-        url = _wait_for_url(process, log)
+    with local_service(CLI_BIN, tmp_path_factory.mktemp("swavlab-home"), env, START_TIMEOUT_S) as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _wait_for_url(process: subprocess.Popen[bytes], log: io.TextIOBase) -> str:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        log.seek(0)
-        text = log.read()
-        match = re.search(r"swavlab is up at (http://\S+)", text)
-        if match:
-            return match.group(1)
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    log.seek(0)
-    raise RuntimeError(f"swavlab up did not start (exit {process.poll()}):\n{log.read()}")
 
 
 @pytest.fixture(scope="module")
