@@ -4,20 +4,10 @@
 import type { Dir } from 'node:fs';
 import { opendir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { type ExperimentSpec, SMALL_DATASET_IMAGES } from '@swavlab/spec';
+import { type ExperimentSpec, IMAGE_EXTENSIONS, SMALL_DATASET_IMAGES } from '@swavlab/spec';
 import { checkDataPath } from './data-roots.js';
 
-// The trainer's image extensions (packages/trainer/swavlab/data/image_files.py).
-const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.jpg',
-  '.jpeg',
-  '.png',
-  '.bmp',
-  '.webp',
-  '.gif',
-  '.tif',
-  '.tiff',
-]);
+const IMAGE_FILES: ReadonlySet<string> = new Set(IMAGE_EXTENSIONS);
 /** Directory entries read at most, whatever they are. */
 const MAX_ENTRIES = 200_000;
 
@@ -32,7 +22,7 @@ async function countImages(folder: string, budget: { entries: number; images: nu
     if (budget.images >= SMALL_DATASET_IMAGES || budget.entries >= MAX_ENTRIES) return;
     budget.entries += 1;
     if (entry.isDirectory()) await countImages(join(folder, entry.name), budget);
-    else if (entry.isFile() && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) budget.images += 1;
+    else if (entry.isFile() && IMAGE_FILES.has(extname(entry.name).toLowerCase())) budget.images += 1;
   }
 }
 

@@ -10,7 +10,7 @@ export {
   parseCrops,
   totalCrops,
 } from './crops.js';
-export { DATA_SOURCES, PATH_SOURCES } from './data-sources.js';
+export { DATA_SOURCES, IMAGE_EXTENSIONS, PATH_SOURCES } from './data-sources.js';
 export { type DeviceDemand, deviceDemand, type RuntimeDevices, rankCount } from './devices.js';
 export { EVALUATION_REQUEST_STATUSES, EvaluationRequestView } from './evaluation-request-views.js';
 export {

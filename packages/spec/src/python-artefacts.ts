@@ -1,4 +1,5 @@
 import { defaultScales, MAX_INTEGER_DIGITS, MAX_SCALE_CHARS, MIN_TOTAL_CROPS } from './crops.js';
+import { IMAGE_EXTENSIONS } from './data-sources.js';
 import { toJsonSchema } from './json-schema.js';
 import { RECIPES } from './recipes.js';
 import { SPEC_METADATA_FIELDS, TRAINING_SECTIONS } from './spec-hash.js';
@@ -25,6 +26,7 @@ export function pythonArtefacts(): Record<string, string> {
       max_scale_chars: MAX_SCALE_CHARS,
     },
     identity: { metadata: SPEC_METADATA_FIELDS, training_sections: TRAINING_SECTIONS },
+    data: { image_extensions: IMAGE_EXTENSIONS },
   };
   const recipes = Object.fromEntries(Object.entries(RECIPES).map(([name, recipe]) => [name, recipe.spec]));
   return { 'spec_schema.json': toText(spec), 'recipes.json': toText(recipes) };

@@ -41,6 +41,8 @@ _CROP_NOTATION: Final = "crop-notation"
 SPEC_METADATA_FIELDS: Final[tuple[str, ...]] = tuple(_ARTEFACT["identity"]["metadata"])
 # The sections that decide what is trained: a checkpoint resumes any spec whose training hash is its own.
 TRAINING_SECTIONS: Final[tuple[str, ...]] = tuple(_ARTEFACT["identity"]["training_sections"])
+# The extensions folder sources read as images; the API counts a folder's images by the same list.
+IMAGE_EXTENSIONS: Final[frozenset[str]] = frozenset(_ARTEFACT["data"]["image_extensions"])
 
 # The release's semi-supervised learning rates per label fraction (eval_semisup.py, README): (trunk, head).
 SEMISUP_RELEASE_LRS: Final = {0.01: (0.02, 5.0), 0.1: (0.01, 0.2)}

@@ -21,11 +21,11 @@ from pathlib import Path
 
 from PIL import Image
 
+from ..spec import IMAGE_EXTENSIONS
 from .base import LabelledDataset
 from .decode import DecodeBound, open_rgb
 from .roots import ROOTS_ENV, inside
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"})
 _MAX_DECODE_FALLBACKS = 16
 
 Skipped = list[tuple[str, str]]
