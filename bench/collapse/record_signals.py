@@ -17,7 +17,6 @@ both k-NN values.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import sys
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT / "packages" / "trainer"))
 
 import swavlab  # noqa: E402
 from swavlab.cpu_memory import keep_freed_memory  # noqa: E402
+from swavlab.spec import overlay  # noqa: E402
 
 OUT = ROOT / "packages" / "trainer" / "tests" / "fixtures" / "collapse"
 SIGNALS = ("loss", "prototype_usage", "code_entropy", "embedding_spread")
@@ -78,15 +78,8 @@ RUNS: dict[str, dict[str, Any]] = {
 }
 
 
-def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in changes.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
 def record(name: str, changes: dict[str, Any]) -> None:
-    spec = merged(BASE, changes)
+    spec = overlay(BASE, changes)
     points: list[dict[str, float]] = []
 
     def on_event(event: dict[str, Any]) -> None:

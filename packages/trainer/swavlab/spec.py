@@ -401,12 +401,13 @@ def training_hash(spec: Mapping[str, Any]) -> str:
     return _sha256({section: spec[section] for section in TRAINING_SECTIONS if section in spec})
 
 
-def _overlay(base: Any, override: Any) -> Any:
+def overlay(base: Any, override: Any) -> Any:
+    """``override`` laid over ``base``: mappings merge key by key, anything else (lists, null) replaces; a copy."""
     if not isinstance(base, Mapping) or not isinstance(override, Mapping):
         return copy.deepcopy(override)
     out = {key: copy.deepcopy(value) for key, value in base.items()}
     for key, value in override.items():
-        out[key] = _overlay(base.get(key), value)
+        out[key] = overlay(base.get(key), value)
     return out
 
 
@@ -418,7 +419,7 @@ def apply_recipe(spec: Any) -> Any:
     """
     if not isinstance(spec, Mapping) or not isinstance(spec.get("recipe"), str) or spec["recipe"] not in RECIPES:
         return spec
-    return _overlay(RECIPES[spec["recipe"]], spec)
+    return overlay(RECIPES[spec["recipe"]], spec)
 
 
 def validate_spec(spec: Any) -> dict[str, Any]:

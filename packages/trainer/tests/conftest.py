@@ -1,7 +1,6 @@
 """Makes `import swavlab` work from the tests, pins torch's thread count for the 2-core CI machine,
 and provides the tiny training spec the trainer tests share."""
 
-import copy
 import random
 import socket
 import sys
@@ -14,6 +13,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 torch.set_num_threads(2)
+
+from swavlab.spec import overlay  # noqa: E402
 
 SpecFactory = Callable[..., dict[str, Any]]
 
@@ -29,16 +30,6 @@ TINY_SPEC: dict[str, Any] = {
 }
 
 
-def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test its own cache folder (random-init baselines), so no test reads another's or the user's."""
@@ -50,7 +41,7 @@ def tiny_spec() -> SpecFactory:
     """`tiny_spec(optim={"epochs": 1}, ...)`: a seconds-long CPU run (48 train images, 6 steps/epoch)."""
 
     def make(**changes: Any) -> dict[str, Any]:
-        return _merge(TINY_SPEC, changes)
+        return overlay(TINY_SPEC, changes)
 
     return make
 
