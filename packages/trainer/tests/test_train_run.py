@@ -107,6 +107,28 @@ def test_a_suspect_head_with_a_learning_backbone_gets_no_collapse_warning(tiny_s
     assert [e for e in events if e["type"] == "collapse_warning"] == []
 
 
+def test_the_same_head_warns_once_an_evaluation_finds_no_gain_over_random_init(
+    tiny_spec: SpecFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The suspect head of the test above, but the random-init baseline is made unbeatable (100 %): the evaluation
+    # at the end confirms the suspicion, and the warning comes out then, naming the spec fields to change.
+    import swavlab.evaluation.baseline as baseline
+
+    monkeypatch.setattr(baseline, "random_init_knn", lambda spec, *args, **kwargs: {"random_init_knn_top1@3": 1.0})
+    events: list[dict] = []
+    spec = tiny_spec(
+        model={"hidden_mlp": 0, "feat_dim": 2},
+        swav={"prototypes": 12, "prototypes_mode": "fixed", "freeze_prototypes_iters": 0, "epsilon": 10.0},
+    )
+    result = swavlab.train(spec, on_event=events.append, out_dir=tmp_path)
+    assert result["status"] == "succeeded"
+    [warning] = [e for e in events if e["type"] == "collapse_warning"]
+    evaluation = next(i for i, e in enumerate(events) if e["type"] == "eval")
+    assert events.index(warning) > evaluation, "the warning waits for the evaluation"
+    assert "not above the same backbone at random init (100.0%)" in warning["message"]
+    assert any("swav.epsilon" in advice for advice in warning["advice"])
+
+
 def test_invalid_spec_raises_with_the_field(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         swavlab.train({"swav": {"prototypes": 1}}, out_dir=tmp_path)
