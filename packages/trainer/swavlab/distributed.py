@@ -56,6 +56,14 @@ def launch_info_from_env() -> LaunchInfo:
     )
 
 
+def rendezvous_store(world_size: int) -> dist.TCPStore:
+    """The rendezvous rank 0 hosts when it starts the other ranks itself; its ``port`` is theirs to join.
+
+    Port 0: the store binds a free port itself, so two runs on one host never race for one.
+    """
+    return dist.TCPStore("127.0.0.1", 0, world_size, True, COLLECTIVE_TIMEOUT, wait_for_workers=False)
+
+
 def init_process_group(info: LaunchInfo, device: torch.device, store: dist.Store | None = None) -> None:
     """Join the group: NCCL between GPUs, gloo on CPU (no-op for a single process).
 

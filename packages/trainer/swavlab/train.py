@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 
 from . import distributed
 from .amp import autocast_dtype
@@ -101,13 +100,9 @@ def train(
     autocast_dtype(str(validated["runtime"]["precision"]), device)  # reject unusable precisions first
     directory = Path(out_dir) if out_dir is not None else default_out_dir(validated)
     resume = str(resume_from) if resume_from is not None else None
-    owns_group = info.distributed and not dist.is_initialized()
-    store: dist.TCPStore | None = None
-    others: RankProcesses | None = None
-    if launching:
-        # Port 0: the store binds a free port itself, so two runs on one host never race for one.
-        store = dist.TCPStore("127.0.0.1", 0, ranks, True, distributed.COLLECTIVE_TIMEOUT, wait_for_workers=False)
-        others = RankProcesses(ranks, int(store.port), validated, directory, resume)
+    owns_group = info.distributed and not distributed.is_distributed()
+    store = distributed.rendezvous_store(ranks) if launching else None
+    others = RankProcesses(ranks, int(store.port), validated, directory, resume) if store is not None else None
     try:
         distributed.init_process_group(info, device, store)
         result = _run_rank(validated, device, info, on_event, should_stop, directory, resume)
