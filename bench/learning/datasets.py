@@ -1,7 +1,7 @@
 """Small image-folder datasets unlike swavlab's synthetic one, for measuring whether pretraining learns.
 
-`python3 bench/learning/datasets.py OUT [--per-class N]` writes OUT/letters, OUT/objects, OUT/scenes and
-OUT/textures, each `<class>/<i>.png` (32 x 32 RGB), generated from a fixed seed:
+`python3 bench/learning/datasets.py OUT [--per-class N]` writes OUT/letters, OUT/objects, OUT/scenes,
+OUT/textures and OUT/cells, each `<class>/<i>.png` (32 x 32 RGB), generated from a fixed seed:
 
 - letters: 6 capital letters (DejaVu Sans) at random size, rotation, position and colours over a
   noisy two-colour background. The class is a shape; colour, position and scale are nuisances.
@@ -11,6 +11,9 @@ OUT/textures, each `<class>/<i>.png` (32 x 32 RGB), generated from a fixed seed:
   rolling hills) in random colours with pixel noise.
 - textures: 5 procedural textures (stripes, checks, dots, smooth noise blobs, rings) in two random
   colours at a random angle and period; unlike the synthetic dataset's, rotated and with no shape layer.
+- cells: fluorescence-microscopy-like fields of 6-14 cells of one morphology (round, rods, dividing pairs,
+  rings, granule clusters) in one random stain colour on a dark noisy ground. The class is the shape of many
+  small objects; their number, positions, brightness and the stain are nuisances.
 
 Neither holds an attribute that every crop of an image shares besides its class (no class-wide
 colour, texture or brightness), which is what made the synthetic dataset easy.
@@ -169,11 +172,49 @@ def texture(rng: Rng, cls: int) -> Image.Image:
     return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
 
 
+def cell(rng: Rng, cls: int) -> Image.Image:
+    """A fluorescence-microscopy-like field: 6-14 cells of one morphology (round, rod, dividing pair, ring or
+    cluster of granules) in one random stain colour on a dark, noisy ground, slightly out of focus."""
+    stain = np.asarray(_colour(rng), np.float32)
+    stain = 255 * stain / max(1.0, float(stain.max()))
+    big = SIZE * 2
+    mask = Image.new("L", (big, big), 0)
+    draw = ImageDraw.Draw(mask)
+    for _ in range(int(rng.integers(6, 15))):
+        cx, cy = rng.uniform(0, big, size=2)
+        level = int(rng.integers(150, 256))
+        if cls == 0:
+            r = rng.uniform(3, 5)
+            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=level)
+        elif cls == 1:
+            half, angle = rng.uniform(7, 11), rng.uniform(0, math.pi)
+            dx, dy = half * math.cos(angle), half * math.sin(angle)
+            draw.line((cx - dx, cy - dy, cx + dx, cy + dy), fill=level, width=4)
+        elif cls == 2:
+            r, angle = rng.uniform(3, 4.5), rng.uniform(0, math.pi)
+            for side in (-1, 1):
+                x, y = cx + side * r * math.cos(angle), cy + side * r * math.sin(angle)
+                draw.ellipse((x - r, y - r, x + r, y + r), fill=level)
+        elif cls == 3:
+            r = rng.uniform(5, 7)
+            draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=level, width=2)
+        else:
+            for _ in range(int(rng.integers(4, 8))):
+                x, y = cx + rng.normal(0, 3), cy + rng.normal(0, 3)
+                draw.ellipse((x - 1.2, y - 1.2, x + 1.2, y + 1.2), fill=level)
+    mask = mask.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 1.2)))).resize((SIZE, SIZE), Image.BILINEAR)
+    intensity = np.asarray(mask, np.float32)[..., None] / 255
+    ground = rng.uniform(5, 30)
+    pixels = ground + intensity * stain + rng.normal(0, 8, size=(SIZE, SIZE, 3))
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+
+
 GENERATORS: dict[str, tuple[list[str], Callable[[Rng, int], Image.Image]]] = {
     "letters": (LETTERS, letter),
     "objects": (["disc", "square", "triangle", "cross", "ring"], obj),
     "scenes": (["horizon", "forest", "city", "night", "hills"], scene),
     "textures": (["stripes", "checks", "dots", "blobs", "rings"], texture),
+    "cells": (["round", "rods", "pairs", "rings", "granules"], cell),
 }
 
 
