@@ -12,7 +12,8 @@ import swavlab
 from swavlab import bridge
 from swavlab.__main__ import main
 from swavlab.checkpoint import file_sha256
-from conftest import TINY_SPEC, _merge
+from swavlab.spec import overlay
+from conftest import TINY_SPEC
 
 EVAL = {"knn": {"k": [3]}, "linear": {"protocol": "fast", "epochs": 2, "batch_size": 16}}
 LATER_EVAL = {
@@ -25,7 +26,7 @@ LATER_EVAL = {
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
     """(spec, result) of a 1-epoch tiny run that evaluated k-NN and the fast probe at its end."""
-    spec = _merge(TINY_SPEC, {"optim": {"epochs": 1}, "eval": EVAL})
+    spec = overlay(TINY_SPEC, {"optim": {"epochs": 1}, "eval": EVAL})
     result = swavlab.train(spec, out_dir=tmp_path_factory.mktemp("run"))
     assert result["status"] == "succeeded"
     return spec, result
@@ -82,7 +83,7 @@ def test_bad_requests_come_back_as_spec_failures(
 ) -> None:
     spec, run = finished_run
     result, events = _evaluate(
-        _merge(spec, changes), {"checkpoint": run["last_checkpoint"]["path"]} if options is None else options
+        overlay(spec, changes), {"checkpoint": run["last_checkpoint"]["path"]} if options is None else options
     )
     assert result["status"] == "failed" and result["error"]["kind"] == "spec", result["error"]
     assert {e["path"] for e in result["error"]["errors"]} == paths
@@ -91,7 +92,7 @@ def test_bad_requests_come_back_as_spec_failures(
 
 def test_a_different_model_is_named_key_by_key(finished_run: tuple[dict[str, Any], dict[str, Any]]) -> None:
     spec, run = finished_run
-    result, _ = _evaluate(_merge(spec, {"swav": {"prototypes": 20}}), {"checkpoint": run["last_checkpoint"]["path"]})
+    result, _ = _evaluate(overlay(spec, {"swav": {"prototypes": 20}}), {"checkpoint": run["last_checkpoint"]["path"]})
     assert "shape mismatches: prototypes.weight (file [12, 16], model [20, 16])" in result["error"]["message"]
 
 
