@@ -89,10 +89,9 @@ def test_queue_fixed_prototypes_hard_assignment_bf16(tiny_spec: SpecFactory, tmp
     assert not torch.equal(first["model"][head], payload["model"][head])
 
 
-def test_a_suspect_head_with_a_learning_backbone_gets_no_collapse_warning(tiny_spec: SpecFactory, tmp_path: Path) -> None:
-    # A two-dimensional embedding against 12 fixed prototypes with uniform codes (epsilon 10) puts every
-    # prediction of the batch on one prototype, but the backbone still beats random init at the evaluation:
-    # the old rule warned here; the calibrated one waits for the evaluation and stays quiet.
+def _train_suspect_head(tiny_spec: SpecFactory, tmp_path: Path) -> tuple[dict, list[dict]]:
+    """A two-dimensional embedding against 12 fixed prototypes with uniform codes (epsilon 10): every prediction
+    of a batch lands on one prototype, the symptom the detector suspects. Returns the result and the events."""
     events: list[dict] = []
     spec = tiny_spec(
         model={"hidden_mlp": 0, "feat_dim": 2},
@@ -100,6 +99,13 @@ def test_a_suspect_head_with_a_learning_backbone_gets_no_collapse_warning(tiny_s
     )
     result = swavlab.train(spec, on_event=events.append, out_dir=tmp_path)
     assert result["status"] == "succeeded"
+    return result, events
+
+
+def test_a_suspect_head_with_a_learning_backbone_gets_no_collapse_warning(tiny_spec: SpecFactory, tmp_path: Path) -> None:
+    # The backbone still beats random init at the evaluation: the old rule warned here; the calibrated one waits
+    # for the evaluation and stays quiet.
+    result, events = _train_suspect_head(tiny_spec, tmp_path)
     usage = [p["values"]["prototype_usage"] for e in events if e["type"] in ("metrics", "metrics_batch")
              for p in (e["points"] if e["type"] == "metrics_batch" else [e]) if "prototype_usage" in p["values"]]
     assert usage and usage[-1] == 1 / 12
@@ -115,13 +121,7 @@ def test_the_same_head_warns_once_an_evaluation_finds_no_gain_over_random_init(
     import swavlab.evaluation.baseline as baseline
 
     monkeypatch.setattr(baseline, "random_init_knn", lambda spec, *args, **kwargs: {"random_init_knn_top1@3": 1.0})
-    events: list[dict] = []
-    spec = tiny_spec(
-        model={"hidden_mlp": 0, "feat_dim": 2},
-        swav={"prototypes": 12, "prototypes_mode": "fixed", "freeze_prototypes_iters": 0, "epsilon": 10.0},
-    )
-    result = swavlab.train(spec, on_event=events.append, out_dir=tmp_path)
-    assert result["status"] == "succeeded"
+    _, events = _train_suspect_head(tiny_spec, tmp_path)
     [warning] = [e for e in events if e["type"] == "collapse_warning"]
     evaluation = next(i for i, e in enumerate(events) if e["type"] == "eval")
     assert events.index(warning) > evaluation, "the warning waits for the evaluation"
