@@ -70,11 +70,13 @@ function describeGrid(size: DemoSize): string {
 /** One line per collapse warning a run ended with (the worker lists them in final_metrics.warnings). */
 function collapseWarnings(runs: readonly Run[]): string[] {
   return runs.flatMap((run) => {
-    const warnings = run.final_metrics?.warnings;
+    const warnings: unknown = run.final_metrics?.warnings;
     if (!Array.isArray(warnings)) return [];
-    return warnings.map(
-      (warning: { message?: unknown }) => `collapse warning, run ${run.id}: ${String(warning.message ?? '')}`,
-    );
+    return (warnings as unknown[]).map((warning) => {
+      const message =
+        typeof warning === 'object' && warning !== null && 'message' in warning ? warning.message : '';
+      return `collapse warning, run ${run.id}: ${String(message)}`;
+    });
   });
 }
 
