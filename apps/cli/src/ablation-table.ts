@@ -6,6 +6,7 @@ import {
   formatMeanStd,
   formatMetric,
   formatNumber,
+  formatSettings,
   formatValue,
   isAccuracyMetric,
   metricHeader,
@@ -167,12 +168,6 @@ export function statisticsNotes(results: GridResults): string[] {
   return lines;
 }
 
-function describeKey(key: Record<string, unknown>): string {
-  return Object.entries(key)
-    .map(([path, value]) => `${path}=${formatValue(value)}`)
-    .join(' ');
-}
-
 /**
  * One line per group that the test tells apart from the best: which setting wins, by how much (Welch's 95 % interval
  * of the difference) and the adjusted p-value.
@@ -185,7 +180,7 @@ export function significantDifferences(results: GridResults): string[] {
     const { difference, difference_ci95: ci, p_adjusted: p } = group.test;
     const metric = results.metric;
     return [
-      `significant: ${describeKey(best.key)} beats ${describeKey(group.key)} by ${formatDifference(metric, -difference)} ` +
+      `significant: ${formatSettings(best.key, ' ')} beats ${formatSettings(group.key, ' ')} by ${formatDifference(metric, -difference)} ` +
         `(95% CI ${formatDifference(metric, -ci.high)} to ${formatDifference(metric, -ci.low)}, adjusted p = ${formatP(p)})`,
     ];
   });

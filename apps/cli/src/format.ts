@@ -66,3 +66,10 @@ export function formatValue(value: unknown): string {
   // Validated specs hold crops in the structured form; people read and write the notation.
   return isCropGroups(value) ? formatCrops(value) : JSON.stringify(value);
 }
+
+/** `swav.prototypes=30, swav.epsilon=0.05`: spec paths and their values (crops in the notation). */
+export function formatSettings(settings: Record<string, unknown>, separator = ', '): string {
+  return Object.entries(settings)
+    .map(([path, value]) => `${path}=${formatValue(value)}`)
+    .join(separator);
+}

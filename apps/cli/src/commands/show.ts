@@ -1,8 +1,14 @@
 // `swavlab show ID`: one run in detail: status, dataset, progress, timings, error, latest metrics, evaluations.
-import { type CropGroup, formatCrops } from '@swavlab/spec';
 import { type Command, JSON_USAGE, parseIdCommand, printJson, printLine, SERVER_USAGE } from '../command.js';
 import { EXIT } from '../errors.js';
-import { formatAge, formatDuration, formatMetricValue, formatNumber, formatValue } from '../format.js';
+import {
+  formatAge,
+  formatDuration,
+  formatMetricValue,
+  formatNumber,
+  formatSettings,
+  formatValue,
+} from '../format.js';
 import { renderTable } from '../table.js';
 import type { RunDetail } from '../wire.js';
 
@@ -13,7 +19,6 @@ function field(spec: Record<string, unknown>, section: string, key: string): unk
 
 /** The spec's main choices on one line; the full spec is in `--json`. */
 function specSummary(spec: Record<string, unknown>): string {
-  const crops = field(spec, 'swav', 'crops');
   const entries: [string, unknown][] = [
     [
       'data',
@@ -23,7 +28,7 @@ function specSummary(spec: Record<string, unknown>): string {
     ['prototypes', field(spec, 'swav', 'prototypes')],
     ['sinkhorn_iterations', field(spec, 'swav', 'sinkhorn_iterations')],
     ['epsilon', field(spec, 'swav', 'epsilon')],
-    ['crops', Array.isArray(crops) ? formatCrops(crops as CropGroup[]) : crops],
+    ['crops', field(spec, 'swav', 'crops')],
     ['batch_size', field(spec, 'optim', 'batch_size')],
     ['epochs', field(spec, 'optim', 'epochs')],
   ];
@@ -60,14 +65,7 @@ export function printRun(run: RunDetail): void {
     ['status', run.status + (run.cancel_requested && run.status !== 'canceled' ? ' (cancel requested)' : '')],
     ['name', run.name ?? '-'],
     ['grid', run.grid_id === null ? '-' : `${run.grid_id} cell ${run.cell_index ?? '-'}`],
-    [
-      'axis values',
-      run.axis_values === null
-        ? '-'
-        : Object.entries(run.axis_values)
-            .map(([k, v]) => `${k}=${formatValue(v)}`)
-            .join(', '),
-    ],
+    ['axis values', run.axis_values === null ? '-' : formatSettings(run.axis_values)],
     ['seed', String(run.seed)],
     ['spec', specSummary(run.spec)],
     ['dataset', datasetSummary(run.dataset)],

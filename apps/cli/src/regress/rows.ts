@@ -1,14 +1,7 @@
 // How one row of a regression report (a metric in a cell) is labelled and its numbers written, shared by the
 // terminal table, the JUnit file and the Markdown comment so that all three say the same thing.
 import { cellKey, type MetricComparison, type RegressionView, type SampleSummary } from '@swavlab/spec';
-import { formatMetricValue, formatNumber, formatValue, isAccuracyMetric } from '../format.js';
-
-/** `swav.prototypes=30, swav.epsilon=0.05`; empty for a suite without axes. */
-export function cellText(cell: Record<string, unknown>): string {
-  return Object.entries(cell)
-    .map(([path, value]) => `${path}=${formatValue(value)}`)
-    .join(', ');
-}
+import { formatMetricValue, formatNumber, formatSettings, isAccuracyMetric } from '../format.js';
 
 /**
  * `metric [cell]` (just `metric` without axes). A metric listed twice in the suite (say with an absolute and a
@@ -20,7 +13,7 @@ export function rowLabel(row: MetricComparison, rows: readonly MetricComparison[
     (other) => other !== row && other.name === row.name && cellKey(other.cell) === key,
   );
   const name = listedTwice ? `${row.name} (${row.tolerance.kind})` : row.name;
-  const cell = cellText(row.cell);
+  const cell = formatSettings(row.cell);
   return cell === '' ? name : `${name} [${cell}]`;
 }
 
