@@ -1,7 +1,7 @@
 """Small image-folder datasets unlike swavlab's synthetic one, for measuring whether pretraining learns.
 
 `python3 bench/learning/datasets.py OUT [--per-class N]` writes OUT/letters, OUT/objects, OUT/scenes,
-OUT/textures and OUT/cells, each `<class>/<i>.png` (32 x 32 RGB), generated from a fixed seed:
+OUT/textures, OUT/cells, OUT/waves and OUT/charts, each `<class>/<i>.png` (32 x 32 RGB), generated from a fixed seed:
 
 - letters: 6 capital letters (DejaVu Sans) at random size, rotation, position and colours over a
   noisy two-colour background. The class is a shape; colour, position and scale are nuisances.
@@ -14,6 +14,11 @@ OUT/textures and OUT/cells, each `<class>/<i>.png` (32 x 32 RGB), generated from
 - cells: fluorescence-microscopy-like fields of 6-14 cells of one morphology (round, rods, dividing pairs,
   rings, granule clusters) in one random stain colour on a dark noisy ground. The class is the shape of many
   small objects; their number, positions, brightness and the stain are nuisances.
+- waves: plots of a waveform (sine, square, sawtooth, pulse train, random walk) drawn as a thin line in a random
+  colour over a gridded ground. The class is the shape of a curve; period, amplitude, phase and colours are
+  nuisances.
+- charts: small charts of random data (bars, pie, line, scatter, a ruled table) in random colours with pixel
+  noise. The class is the kind of chart; the data, colours and layout are nuisances.
 
 Neither holds an attribute that every crop of an image shares besides its class (no class-wide
 colour, texture or brightness), which is what made the synthetic dataset easy.
@@ -209,12 +214,91 @@ def cell(rng: Rng, cls: int) -> Image.Image:
     return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
 
 
+def wave(rng: Rng, cls: int) -> Image.Image:
+    """A plot of one waveform (sine, square, sawtooth, pulse train or random walk) as a 1-2 px line in a random
+    colour over a random ground with faint grid lines; period, amplitude, phase and offset are nuisances."""
+    fg, bg = _distinct_colours(rng)
+    image = Image.new("RGB", (SIZE, SIZE), bg)
+    draw = ImageDraw.Draw(image)
+    grid = tuple(int(0.8 * v + 0.2 * w) for v, w in zip(bg, fg))
+    for g in range(int(rng.integers(3, 8)), SIZE, 8):
+        draw.line((g, 0, g, SIZE), fill=grid)
+        draw.line((0, g, SIZE, g), fill=grid)
+    period, phase = rng.uniform(9, 20), rng.uniform(0, 1)
+    amplitude, centre = rng.uniform(5, 11), rng.uniform(12, 20)
+    xs = np.arange(SIZE + 1, dtype=np.float64)
+    t = (xs / period + phase) % 1.0
+    if cls == 0:
+        ys = np.sin(2 * np.pi * t)
+    elif cls == 1:
+        ys = np.where(t < 0.5, 1.0, -1.0)
+    elif cls == 2:
+        ys = 2 * t - 1
+    elif cls == 3:
+        ys = np.where(t < 0.15, 1.0, -0.6)
+    else:
+        ys = np.cumsum(rng.normal(0, 0.35, size=xs.size))
+        ys = (ys - ys.mean()) / max(1e-6, float(np.abs(ys - ys.mean()).max()))
+    points = [(float(x), float(centre - amplitude * y)) for x, y in zip(xs, ys)]
+    draw.line(points, fill=fg, width=int(rng.integers(1, 3)))
+    noisy = np.asarray(image, dtype=np.float32) + rng.normal(0, 8, size=(SIZE, SIZE, 3))
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
+
+
+def chart(rng: Rng, cls: int) -> Image.Image:
+    """A small chart of random data in random colours: bars, a pie, a line, a scatter or a table of cells."""
+    fg, bg = _distinct_colours(rng)
+    accent = _colour(rng)
+    image = Image.new("RGB", (SIZE, SIZE), bg)
+    draw = ImageDraw.Draw(image)
+    left, bottom = int(rng.integers(2, 7)), int(rng.integers(26, 31))
+    if cls in (0, 2, 3):  # axes
+        draw.line((left, 2, left, bottom), fill=fg)
+        draw.line((left, bottom, SIZE - 2, bottom), fill=fg)
+    if cls == 0:  # bars
+        n = int(rng.integers(3, 7))
+        width = (SIZE - 4 - left) / n
+        for i in range(n):
+            top = int(rng.integers(4, bottom - 3))
+            x = left + 1 + i * width
+            draw.rectangle((x + 1, top, x + max(2.0, width - 2), bottom - 1), fill=accent if i % 2 else fg)
+    elif cls == 1:  # pie
+        r, cx, cy = rng.uniform(9, 14), rng.uniform(14, 18), rng.uniform(14, 18)
+        cuts = np.sort(rng.uniform(0, 360, size=int(rng.integers(2, 5))))
+        for i, (a, b) in enumerate(zip(cuts, np.roll(cuts, -1) + np.r_[np.zeros(len(cuts) - 1), 360])):
+            draw.pieslice((cx - r, cy - r, cx + r, cy + r), float(a), float(b), fill=accent if i % 2 else fg)
+    elif cls == 2:  # line
+        xs = np.linspace(left + 1, SIZE - 2, int(rng.integers(5, 10)))
+        ys = np.clip(np.cumsum(rng.normal(0, 4, size=xs.size)) + rng.uniform(8, 22), 3, bottom - 2)
+        draw.line(list(zip(xs.tolist(), ys.tolist())), fill=accent, width=2)
+    elif cls == 3:  # scatter
+        for _ in range(int(rng.integers(10, 25))):
+            x, y = rng.uniform(left + 2, SIZE - 3), rng.uniform(3, bottom - 3)
+            draw.rectangle((x - 1, y - 1, x + 1, y + 1), fill=accent)
+    else:  # table: ruled rows and columns with filled cells
+        rows, cols = int(rng.integers(3, 6)), int(rng.integers(2, 4))
+        h, w = (SIZE - 4) / rows, (SIZE - 4) / cols
+        for i in range(rows + 1):
+            draw.line((2, 2 + i * h, SIZE - 2, 2 + i * h), fill=fg)
+        for j in range(cols + 1):
+            draw.line((2 + j * w, 2, 2 + j * w, SIZE - 2), fill=fg)
+        for i in range(rows):
+            for j in range(cols):
+                length = rng.uniform(0.3, 0.8) * (w - 3)
+                y = 2 + i * h + h / 2
+                draw.line((4 + j * w, y, 4 + j * w + length, y), fill=accent)
+    noisy = np.asarray(image, dtype=np.float32) + rng.normal(0, 8, size=(SIZE, SIZE, 3))
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
+
+
 GENERATORS: dict[str, tuple[list[str], Callable[[Rng, int], Image.Image]]] = {
     "letters": (LETTERS, letter),
     "objects": (["disc", "square", "triangle", "cross", "ring"], obj),
     "scenes": (["horizon", "forest", "city", "night", "hills"], scene),
     "textures": (["stripes", "checks", "dots", "blobs", "rings"], texture),
     "cells": (["round", "rods", "pairs", "rings", "granules"], cell),
+    "waves": (["sine", "square", "sawtooth", "pulses", "walk"], wave),
+    "charts": (["bars", "pie", "line", "scatter", "table"], chart),
 }
 
 

@@ -4,8 +4,8 @@ Run from the repository root:
 
     /usr/bin/python3 bench/learning/study.py --data letters [--recipe small-data] [--set swav.epsilon=0.03 ...]
 
-`--data` is `digits` (scikit-learn's), `letters` or `objects` (written by datasets.py into `--root`, default
-/tmp/swavlab-learning, on first use). Each run goes through `swavlab.train` (the real loop, loader and
+`--data` is `digits` (scikit-learn's) or one of datasets.py's generators (`letters`, `objects`, `scenes`, `textures`,
+`cells`, `waves`; written into `--root`, default /tmp/swavlab-learning, on first use). Each run goes through `swavlab.train` (the real loop, loader and
 evaluation); the baseline is `swavlab.evaluation.baseline.random_init_knn` on the same splits. Prints the
 config, k-NN@20 of both, the gain in points, the final loss against ln K, prototype usage, and the wall and CPU
 time of the training (CPU: this process and its data-loader workers).
@@ -75,7 +75,8 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path("/tmp/swavlab-learning"))
     parser.add_argument("--recipe", help="a recipe name (swavlab recipes); else the spec defaults")
     parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
-    parser.add_argument("--threads", type=int, default=2)
+    # One compute thread beside the two data-loader workers: on a 2-core machine more threads only spin and wait.
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
 
     os.environ["SWAVLAB_DATA_ROOTS"] = str(args.root)
