@@ -117,8 +117,9 @@ CLAIMS = [
 def base_spec(epochs: int) -> dict[str, Any]:
     return {
         "recipe": "small-data",
+        # grayscale_p 0.2 (the paper's) as when the report in README.md was measured; the recipe has since raised it.
         "data": {"source": "synthetic", "num_images": 1024, "num_classes": 10, "image_size": 32, "test_fraction": 0.25,
-                 "seed": 7},
+                 "seed": 7, "augment": {"grayscale_p": 0.2}},
         "model": {"arch": "tiny"},
         "optim": {"epochs": epochs},
         "runtime": {"device": "cpu", "workers": 0, "threads": 1},

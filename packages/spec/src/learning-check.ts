@@ -19,8 +19,9 @@ export const LEARNING_CAUSES = [
     'codes are near uniform and the loss stays at ln K — lower swav.prototypes to at most optim.batch_size × ' +
     'ranks, or add swav.queue_length',
   'codes too soft: with few samples per batch swav.epsilon 0.05 leaves them uniform — try 0.015-0.03',
-  'a colour shortcut once the task is easy: crops of one image share its colours — keep data.augment.jitter_p ' +
-    "and data.augment.grayscale_p at the paper's values rather than turning them off",
+  'a colour shortcut: crops of one image share its colours, so the views can agree on colour alone — raise ' +
+    'data.augment.grayscale_p (0.8 in recipe small-data; the paper: 0.2) unless colour is what tells your ' +
+    'classes apart, and keep data.augment.jitter_p',
   'too few steps: raise optim.epochs',
 ] as const;
 

@@ -169,14 +169,16 @@ export const RECIPES = {
       'Datasets of a few thousand small images (swavlab measured it on 32 px folders of 1,500 images; see ' +
       'packages/trainer/docs/learning.md): ResNet-18 with the small stem, 64 prototypes (no more than the batch), ' +
       'epsilon 0.015 so that the codes are not uniform from the start, prototypes frozen for 50 steps, SGD 0.1, ' +
-      'crops that keep most of a small image (2x32 at scales 0.3-1 + 4x16 at 0.15-0.4) and no blur, which wipes ' +
-      'out 16-32 px crops. Set data.source and data.path, and the crop sizes to your images; on a CPU, model.arch ' +
-      'tiny trains about ten times faster.',
+      'crops that keep most of a small image (2x32 at scales 0.3-1 + 4x16 at 0.15-0.4), no blur, which wipes ' +
+      'out 16-32 px crops, and grayscale on 80 % of the crops (the paper: 20 %) so that the views cannot agree ' +
+      "on an image's colours alone. Set data.source and data.path, and the crop sizes to your images; where " +
+      'colour is what tells your classes apart, lower data.augment.grayscale_p. On a CPU, model.arch tiny trains ' +
+      'about ten times faster.',
     source: 'packages/trainer/docs/learning.md',
     spec: {
       data: {
         source: 'folder',
-        augment: { flip_p: 0.5, jitter_strength: 1, jitter_p: 0.8, grayscale_p: 0.2, blur_p: 0 },
+        augment: { flip_p: 0.5, jitter_strength: 1, jitter_p: 0.8, grayscale_p: 0.8, blur_p: 0 },
       },
       model: { arch: 'resnet18', small_stem: true, hidden_mlp: 512, feat_dim: 64 },
       swav: {
