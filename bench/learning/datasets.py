@@ -265,7 +265,8 @@ def chart(rng: Rng, cls: int) -> Image.Image:
     elif cls == 1:  # pie
         r, cx, cy = rng.uniform(9, 14), rng.uniform(14, 18), rng.uniform(14, 18)
         cuts = np.sort(rng.uniform(0, 360, size=int(rng.integers(2, 5))))
-        for i, (a, b) in enumerate(zip(cuts, np.roll(cuts, -1) + np.r_[np.zeros(len(cuts) - 1), 360])):
+        ends = np.append(cuts[1:], cuts[0] + 360)  # each slice runs to the next cut, the last one round to the first
+        for i, (a, b) in enumerate(zip(cuts, ends)):
             draw.pieslice((cx - r, cy - r, cx + r, cy + r), float(a), float(b), fill=accent if i % 2 else fg)
     elif cls == 2:  # line
         xs = np.linspace(left + 1, SIZE - 2, int(rng.integers(5, 10)))

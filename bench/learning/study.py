@@ -5,10 +5,11 @@ Run from the repository root:
     /usr/bin/python3 bench/learning/study.py --data letters [--recipe small-data] [--set swav.epsilon=0.03 ...]
 
 `--data` is `digits` (scikit-learn's) or one of datasets.py's generators (`letters`, `objects`, `scenes`, `textures`,
-`cells`, `waves`; written into `--root`, default /tmp/swavlab-learning, on first use). Each run goes through `swavlab.train` (the real loop, loader and
-evaluation); the baseline is `swavlab.evaluation.baseline.random_init_knn` on the same splits. Prints the
-config, k-NN@20 of both, the gain in points, the final loss against ln K, prototype usage, and the wall and CPU
-time of the training (CPU: this process and its data-loader workers).
+`cells`, `waves`, `charts`; written into `--root`, default /tmp/swavlab-learning, on first use). Each run goes
+through `swavlab.train` (the real loop, loader and evaluation); the baseline is
+`swavlab.evaluation.baseline.random_init_knn` on the same splits. Prints the config, k-NN@20 of both, the gain in
+points, the final loss against ln K, prototype usage, and the wall and CPU time of the training (CPU: this process
+and its data-loader workers).
 """
 
 from __future__ import annotations
