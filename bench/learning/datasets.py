@@ -52,9 +52,14 @@ def _distinct_colours(rng: Rng) -> tuple[tuple[int, int, int], tuple[int, int, i
             return fg, bg
 
 
+def _with_noise(rng: Rng, pixels: np.ndarray, sigma: float) -> Image.Image:
+    """The RGB image of `pixels` (floats, SIZE x SIZE x 3 or broadcastable to it) plus Gaussian pixel noise."""
+    noisy = pixels + rng.normal(0, sigma, size=(SIZE, SIZE, 3))
+    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
+
+
 def _noisy_background(rng: Rng, colour: tuple[int, int, int], amount: float) -> Image.Image:
-    pixels = np.asarray(colour, dtype=np.float32) + rng.normal(0.0, amount, size=(SIZE, SIZE, 3))
-    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+    return _with_noise(rng, np.asarray(colour, dtype=np.float32), amount)
 
 
 def letter(rng: Rng, cls: int) -> Image.Image:
@@ -80,8 +85,7 @@ def _photo_background(rng: Rng) -> Image.Image:
     ramp = np.linspace(-40, 40, SIZE, dtype=np.float32)
     angle = rng.uniform(0, 2 * math.pi)
     grid = np.cos(angle) * ramp[None, :] + np.sin(angle) * ramp[:, None]
-    pixels = np.asarray(image, dtype=np.float32) + grid[..., None] + rng.normal(0, 8, size=(SIZE, SIZE, 3))
-    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+    return _with_noise(rng, np.asarray(image, dtype=np.float32) + grid[..., None], 8)
 
 
 def _shape(draw: ImageDraw.ImageDraw, cls: int, cx: float, cy: float, r: float, fill: tuple[int, int, int]) -> None:
@@ -148,8 +152,7 @@ def scene(rng: Rng, cls: int) -> Image.Image:
             base = 8 + 9 * band
             points = [(x, base + 3 * math.sin(2 * math.pi * x / period + phase + band)) for x in range(0, SIZE + 1, 2)]
             draw.polygon(points + [(SIZE, SIZE), (0, SIZE)], fill=(b, c, a)[band % 3])
-    pixels = np.asarray(image, dtype=np.float32) + rng.normal(0, 10, size=(SIZE, SIZE, 3))
-    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+    return _with_noise(rng, np.asarray(image, dtype=np.float32), 10)
 
 
 def texture(rng: Rng, cls: int) -> Image.Image:
@@ -173,8 +176,7 @@ def texture(rng: Rng, cls: int) -> Image.Image:
     pixels = np.where(mask[..., None], np.asarray(fg, np.float32), np.asarray(bg, np.float32))
     image = Image.fromarray(pixels.astype(np.uint8), "RGB").rotate(float(rng.uniform(0, 180)), resample=Image.BILINEAR)
     image = image.crop((SIZE // 2, SIZE // 2, SIZE // 2 + SIZE, SIZE // 2 + SIZE))
-    noisy = np.asarray(image, dtype=np.float32) + rng.normal(0, 12, size=(SIZE, SIZE, 3))
-    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
+    return _with_noise(rng, np.asarray(image, dtype=np.float32), 12)
 
 
 def cell(rng: Rng, cls: int) -> Image.Image:
@@ -210,8 +212,7 @@ def cell(rng: Rng, cls: int) -> Image.Image:
     mask = mask.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 1.2)))).resize((SIZE, SIZE), Image.BILINEAR)
     intensity = np.asarray(mask, np.float32)[..., None] / 255
     ground = rng.uniform(5, 30)
-    pixels = ground + intensity * stain + rng.normal(0, 8, size=(SIZE, SIZE, 3))
-    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+    return _with_noise(rng, ground + intensity * stain, 8)
 
 
 def wave(rng: Rng, cls: int) -> Image.Image:
@@ -241,8 +242,7 @@ def wave(rng: Rng, cls: int) -> Image.Image:
         ys = (ys - ys.mean()) / max(1e-6, float(np.abs(ys - ys.mean()).max()))
     points = [(float(x), float(centre - amplitude * y)) for x, y in zip(xs, ys)]
     draw.line(points, fill=fg, width=int(rng.integers(1, 3)))
-    noisy = np.asarray(image, dtype=np.float32) + rng.normal(0, 8, size=(SIZE, SIZE, 3))
-    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
+    return _with_noise(rng, np.asarray(image, dtype=np.float32), 8)
 
 
 def chart(rng: Rng, cls: int) -> Image.Image:
@@ -288,8 +288,7 @@ def chart(rng: Rng, cls: int) -> Image.Image:
                 length = rng.uniform(0.3, 0.8) * (w - 3)
                 y = 2 + i * h + h / 2
                 draw.line((4 + j * w, y, 4 + j * w + length, y), fill=accent)
-    noisy = np.asarray(image, dtype=np.float32) + rng.normal(0, 8, size=(SIZE, SIZE, 3))
-    return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8), "RGB")
+    return _with_noise(rng, np.asarray(image, dtype=np.float32), 8)
 
 
 GENERATORS: dict[str, tuple[list[str], Callable[[Rng, int], Image.Image]]] = {
